@@ -1,0 +1,255 @@
+//! Every setting of every role, read once from environment variables. Each field
+//! documents its variable and default; the defaults make `electrons dev` work on a
+//! laptop with PostgreSQL and RabbitMQ on their standard local ports.
+
+use std::{fmt::Display, net::SocketAddr, str::FromStr, time::Duration};
+
+use crate::job::Modality;
+
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {name}: {message}")]
+pub struct ConfigError {
+    pub name: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub broker: BrokerSettings,
+    pub producer: ProducerSettings,
+    pub worker: WorkerSettings,
+    pub scheduler: SchedulerSettings,
+    pub jobs: JobSettings,
+}
+
+#[derive(Clone, Debug)]
+pub struct DatabaseSettings {
+    /// `DE_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/electrons`.
+    /// The database is created if missing.
+    pub url: String,
+    /// `DE_DATABASE_MAX_CONNECTIONS`, default 20 per process.
+    pub max_connections: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct BrokerSettings {
+    /// `DE_AMQP_URL`, default `amqp://guest:guest@127.0.0.1:5672/%2f`.
+    pub url: String,
+    /// `DE_QUEUE_PREFIX`, default `de`: names the exchange (`de.jobs`), the queues
+    /// (`de.jobs.text`, …) and the dead letters (`de.dead`). Deployments sharing a
+    /// vhost, and tests running in parallel, use different prefixes.
+    pub prefix: String,
+    /// `DE_QUEUE_EXPIRES_MS`, unset by default: when set, idle queues are deleted
+    /// by the broker after that long (for throw-away test topologies).
+    pub queue_expires_ms: Option<u32>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ProducerSettings {
+    /// `DE_HTTP_ADDR`, default `127.0.0.1:8080`.
+    pub http_addr: SocketAddr,
+    /// `DE_PUBLIC_URL`, default `http://<DE_HTTP_ADDR>`: base of the `urls` in job objects.
+    pub public_url: String,
+    /// `DE_BODY_LIMIT_BYTES`, default 1 MiB.
+    pub body_limit_bytes: usize,
+    /// `DE_MAX_WAIT_SECS`, default 60: the longest `Prefer: wait=N` honoured.
+    pub max_wait: Duration,
+    /// `DE_BOOTSTRAP_API_KEY`, unset by default: an API key for a `default` project,
+    /// created at start-up if missing. `electrons dev` uses `de_dev_key` when unset.
+    pub bootstrap_api_key: Option<crate::secret::Secret>,
+}
+
+#[derive(Clone, Debug)]
+pub struct WorkerSettings {
+    /// `DE_WORKER_MODALITIES`, default all: `text,image,audio,media,video`.
+    pub modalities: Vec<Modality>,
+    /// `DE_WORKER_CONCURRENCY`, default 256: jobs in flight per process (and the
+    /// prefetch of each queue's consumer).
+    pub concurrency: u16,
+    /// `DE_LEASE_MARGIN_SECS`, default 30: a claimed job's lease is the provider
+    /// timeout plus this, after which the scheduler may give it to another worker.
+    pub lease_margin: Duration,
+    /// `DE_MAX_TOKEN_WAIT_MS`, default 5000: a job that would wait longer than this
+    /// for a rate-limit token is handed back to the scheduler with a later `run_at`
+    /// instead of holding a worker slot.
+    pub max_token_wait: Duration,
+    /// `DE_SHUTDOWN_GRACE_SECS`, default 60: on SIGTERM, how long in-flight jobs may
+    /// take to finish before their messages are handed back to the broker.
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct SchedulerSettings {
+    /// `DE_SCHEDULER_TICK_MS`, default 500: how often due work is looked for.
+    pub tick: Duration,
+    /// `DE_RELAY_GRACE_MS`, default 5000: how long after commit a job whose publish
+    /// was never confirmed waits before the scheduler publishes it.
+    pub relay_grace: Duration,
+    /// `DE_SCHEDULER_BATCH`, default 500: rows handled per tick and task.
+    pub batch: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct JobSettings {
+    /// `DE_MAX_ATTEMPTS`, default 5: provider calls per job before it fails.
+    pub max_attempts: i32,
+    /// `DE_RETRY_MIN_DELAY_MS`, default 1000: first retry backoff (before jitter).
+    pub retry_min_delay: Duration,
+    /// `DE_RETRY_MAX_DELAY_MS`, default 300000: backoff ceiling.
+    pub retry_max_delay: Duration,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let http_addr: SocketAddr = var("DE_HTTP_ADDR", "127.0.0.1:8080".parse().expect("valid"))?;
+        Ok(Self {
+            database: DatabaseSettings {
+                url: var_string("DE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/electrons"),
+                max_connections: var("DE_DATABASE_MAX_CONNECTIONS", 20)?,
+            },
+            broker: BrokerSettings {
+                url: var_string("DE_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
+                prefix: var_string("DE_QUEUE_PREFIX", "de"),
+                queue_expires_ms: optional("DE_QUEUE_EXPIRES_MS")?,
+            },
+            producer: ProducerSettings {
+                http_addr,
+                public_url: var_string("DE_PUBLIC_URL", &format!("http://{http_addr}")),
+                body_limit_bytes: var("DE_BODY_LIMIT_BYTES", 1024 * 1024)?,
+                max_wait: Duration::from_secs(var("DE_MAX_WAIT_SECS", 60)?),
+                bootstrap_api_key: std::env::var("DE_BOOTSTRAP_API_KEY")
+                    .ok()
+                    .filter(|k| !k.is_empty())
+                    .map(crate::secret::Secret::new),
+            },
+            worker: WorkerSettings {
+                modalities: modalities(&var_string("DE_WORKER_MODALITIES", "text,image,audio,media,video")).map_err(
+                    |message| ConfigError {
+                        name: "DE_WORKER_MODALITIES".into(),
+                        message,
+                    },
+                )?,
+                concurrency: var("DE_WORKER_CONCURRENCY", 256)?,
+                lease_margin: Duration::from_secs(var("DE_LEASE_MARGIN_SECS", 30)?),
+                max_token_wait: Duration::from_millis(var("DE_MAX_TOKEN_WAIT_MS", 5000)?),
+                shutdown_grace: Duration::from_secs(var("DE_SHUTDOWN_GRACE_SECS", 60)?),
+            },
+            scheduler: SchedulerSettings {
+                tick: Duration::from_millis(var("DE_SCHEDULER_TICK_MS", 500)?),
+                relay_grace: Duration::from_millis(var("DE_RELAY_GRACE_MS", 5000)?),
+                batch: var("DE_SCHEDULER_BATCH", 500)?,
+            },
+            jobs: JobSettings {
+                max_attempts: var("DE_MAX_ATTEMPTS", 5)?,
+                retry_min_delay: Duration::from_millis(var("DE_RETRY_MIN_DELAY_MS", 1000)?),
+                retry_max_delay: Duration::from_millis(var("DE_RETRY_MAX_DELAY_MS", 300_000)?),
+            },
+        })
+    }
+
+    /// The effective configuration for the start-up log, with credentials masked.
+    pub fn describe(&self) -> String {
+        format!(
+            "database={} broker={} prefix={} http={} modalities={} concurrency={} max_attempts={}",
+            mask_url(&self.database.url),
+            mask_url(&self.broker.url),
+            self.broker.prefix,
+            self.producer.http_addr,
+            self.worker
+                .modalities
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            self.worker.concurrency,
+            self.jobs.max_attempts,
+        )
+    }
+}
+
+/// `DE_PROVIDER_<ID>_API_KEY` / `DE_PROVIDER_<ID>_BASE_URL`: per-process overrides
+/// of a provider's stored credentials and endpoint.
+pub fn provider_override(provider_id: &str, what: &str) -> Option<String> {
+    let name = format!(
+        "DE_PROVIDER_{}_{what}",
+        provider_id.to_ascii_uppercase().replace('-', "_")
+    );
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+pub fn modalities(list: &str) -> Result<Vec<Modality>, String> {
+    let parsed = list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<Modality>().map_err(|e| format!("{s:?} {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if parsed.is_empty() {
+        return Err("name at least one modality".into());
+    }
+    Ok(parsed)
+}
+
+/// Hides the password part of `scheme://user:password@host/...`.
+pub fn mask_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn var_string(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_string())
+}
+
+fn var<T: FromStr>(name: &str, default: T) -> Result<T, ConfigError>
+where
+    T::Err: Display,
+{
+    Ok(optional(name)?.unwrap_or(default))
+}
+
+fn optional<T: FromStr>(name: &str) -> Result<Option<T>, ConfigError>
+where
+    T::Err: Display,
+{
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => v.parse().map(Some).map_err(|e: T::Err| ConfigError {
+            name: name.into(),
+            message: format!("{v:?}: {e}"),
+        }),
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_passwords() {
+        assert_eq!(
+            mask_url("amqp://guest:guest@127.0.0.1:5672/%2f"),
+            "amqp://guest:***@127.0.0.1:5672/%2f"
+        );
+        assert_eq!(mask_url("postgres://127.0.0.1/x"), "postgres://127.0.0.1/x");
+    }
+
+    #[test]
+    fn parses_modalities() {
+        assert_eq!(
+            modalities("text, image").ok(),
+            Some(vec![Modality::Text, Modality::Image])
+        );
+        assert!(modalities("text,smell").is_err());
+        assert!(modalities("").is_err());
+    }
+}

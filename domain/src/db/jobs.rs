@@ -1,0 +1,350 @@
+//! Every state transition of a job, each a single conditional statement so the
+//! database enforces the state machine whatever races between processes.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::{
+    ids::JobId,
+    job::{Job, JobError, JobStatus, Modality, Priority},
+};
+
+const COLUMNS: &str = "id, project_id, model, modality, provider, status, priority, input, output, error,
+    metrics, metadata, webhook, webhook_events_filter, attempt, max_attempts, lease_until, run_at,
+    created_at, started_at, completed_at";
+
+pub struct NewJob {
+    pub id: JobId,
+    pub project_id: Uuid,
+    pub model: String,
+    pub modality: Modality,
+    pub provider: String,
+    pub priority: Priority,
+    pub input: Value,
+    pub metadata: Value,
+    pub webhook: Option<String>,
+    pub webhook_events_filter: Vec<String>,
+    pub max_attempts: i32,
+    pub idempotency_key: Option<String>,
+    pub request_hash: String,
+    pub notify_on_finish: bool,
+    /// If the producer's own publish is not confirmed by then, the scheduler publishes.
+    pub relay_after: Duration,
+}
+
+pub enum Inserted {
+    Created(Job),
+    /// The idempotency key was used before with the same request.
+    Existing(Job),
+    /// The idempotency key was used before with a different request.
+    KeyConflict,
+}
+
+pub async fn insert(pool: &PgPool, new: NewJob) -> Result<Inserted, sqlx::Error> {
+    let sql = format!(
+        "INSERT INTO jobs (id, project_id, model, modality, provider, priority, input, metadata, webhook,
+            webhook_events_filter, max_attempts, idempotency_key, request_hash, notify_on_finish, publish_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now() + $15 * interval '1 millisecond')
+         ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+         RETURNING {COLUMNS}"
+    );
+    let created: Option<Job> = sqlx::query_as(&sql)
+        .bind(new.id.0)
+        .bind(new.project_id)
+        .bind(&new.model)
+        .bind(new.modality)
+        .bind(&new.provider)
+        .bind(new.priority)
+        .bind(&new.input)
+        .bind(&new.metadata)
+        .bind(&new.webhook)
+        .bind(&new.webhook_events_filter)
+        .bind(new.max_attempts)
+        .bind(&new.idempotency_key)
+        .bind(&new.request_hash)
+        .bind(new.notify_on_finish)
+        .bind(new.relay_after.as_millis() as f64)
+        .fetch_optional(pool)
+        .await?;
+    if let Some(job) = created {
+        return Ok(Inserted::Created(job));
+    }
+    let existing: Option<(Option<String>, Uuid)> =
+        sqlx::query_as("SELECT request_hash, id FROM jobs WHERE project_id = $1 AND idempotency_key = $2")
+            .bind(new.project_id)
+            .bind(&new.idempotency_key)
+            .fetch_optional(pool)
+            .await?;
+    match existing {
+        Some((hash, id)) if hash.as_deref() == Some(new.request_hash.as_str()) => {
+            let job = get(pool, new.project_id, JobId(id))
+                .await?
+                .ok_or(sqlx::Error::RowNotFound)?;
+            Ok(Inserted::Existing(job))
+        }
+        Some(_) => Ok(Inserted::KeyConflict),
+        // The conflicting row vanished between the two statements; cannot happen
+        // without deletes, but say so rather than pretend.
+        None => Err(sqlx::Error::RowNotFound),
+    }
+}
+
+pub async fn get(pool: &PgPool, project_id: Uuid, id: JobId) -> Result<Option<Job>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1 AND project_id = $2"))
+        .bind(id.0)
+        .bind(project_id)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn get_any(pool: &PgPool, id: JobId) -> Result<Option<Job>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"))
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await
+}
+
+pub struct ListFilter {
+    pub status: Option<JobStatus>,
+    pub model: Option<String>,
+    /// Jobs older than this one (ids are time-ordered).
+    pub before: Option<JobId>,
+    pub limit: i64,
+}
+
+/// Newest first.
+pub async fn list(pool: &PgPool, project_id: Uuid, filter: &ListFilter) -> Result<Vec<Job>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM jobs
+         WHERE project_id = $1
+           AND ($2::text IS NULL OR status = $2)
+           AND ($3::text IS NULL OR model = $3)
+           AND ($4::uuid IS NULL OR id < $4)
+         ORDER BY id DESC LIMIT $5"
+    ))
+    .bind(project_id)
+    .bind(filter.status)
+    .bind(&filter.model)
+    .bind(filter.before.map(|id| id.0))
+    .bind(filter.limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Cancels a job that has not finished. A job canceled while queued never reaches
+/// a provider: the claim only takes queued jobs. `None` when there is no such job.
+pub async fn cancel(pool: &PgPool, project_id: Uuid, id: JobId) -> Result<Option<Job>, sqlx::Error> {
+    let canceled: Option<Job> = sqlx::query_as(&format!(
+        "UPDATE jobs SET status = 'canceled', completed_at = now(), lease_until = NULL, publish_at = NULL,
+                updated_at = now()
+         WHERE id = $1 AND project_id = $2 AND status IN ('queued', 'running')
+         RETURNING {COLUMNS}"
+    ))
+    .bind(id.0)
+    .bind(project_id)
+    .fetch_optional(pool)
+    .await?;
+    match canceled {
+        Some(job) => Ok(Some(job)),
+        None => get(pool, project_id, id).await,
+    }
+}
+
+/// Claims a job for one run: queued → running, attempt + 1, with a lease. Only the
+/// message for the job's current attempt can claim it, so duplicates and stale
+/// copies get `None`; so does a job canceled or finished meanwhile. A running job
+/// whose lease expired (its worker died) may be taken over.
+pub async fn claim(pool: &PgPool, id: JobId, attempt: i32, lease: Duration) -> Result<Option<Job>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE jobs SET status = 'running', attempt = attempt + 1,
+                lease_until = now() + $3 * interval '1 millisecond',
+                started_at = COALESCE(started_at, now()), publish_at = NULL, updated_at = now()
+         WHERE id = $1
+           AND ((status = 'queued' AND attempt = $2 AND run_at <= now())
+             OR (status = 'running' AND lease_until < now() AND attempt < max_attempts))
+         RETURNING {COLUMNS}"
+    ))
+    .bind(id.0)
+    .bind(attempt)
+    .bind(lease.as_millis() as f64)
+    .fetch_optional(pool)
+    .await
+}
+
+/// running → succeeded, for the run that holds `attempt`. False when that run lost
+/// the job (canceled, or rescued after its lease expired).
+pub async fn succeed(
+    pool: &PgPool,
+    id: JobId,
+    attempt: i32,
+    output: &Value,
+    metrics: &Value,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE jobs SET status = 'succeeded', output = $3, error = NULL, metrics = metrics || $4,
+                completed_at = now(), lease_until = NULL, updated_at = now()
+         WHERE id = $1 AND attempt = $2 AND status = 'running'",
+    )
+    .bind(id.0)
+    .bind(attempt)
+    .bind(output)
+    .bind(metrics)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// running → failed, for good.
+pub async fn fail(
+    pool: &PgPool,
+    id: JobId,
+    attempt: i32,
+    error: &JobError,
+    metrics: &Value,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE jobs SET status = 'failed', error = $3, metrics = metrics || $4,
+                completed_at = now(), lease_until = NULL, updated_at = now()
+         WHERE id = $1 AND attempt = $2 AND status = 'running'",
+    )
+    .bind(id.0)
+    .bind(attempt)
+    .bind(sqlx::types::Json(error))
+    .bind(metrics)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// running → queued with a later `run_at`; the scheduler publishes it when due.
+pub async fn retry_later(
+    pool: &PgPool,
+    id: JobId,
+    attempt: i32,
+    error: &JobError,
+    delay: Duration,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE jobs SET status = 'queued', error = $3, lease_until = NULL,
+                run_at = now() + $4 * interval '1 millisecond', publish_at = now() + $4 * interval '1 millisecond',
+                updated_at = now()
+         WHERE id = $1 AND attempt = $2 AND status = 'running'",
+    )
+    .bind(id.0)
+    .bind(attempt)
+    .bind(sqlx::types::Json(error))
+    .bind(delay.as_millis() as f64)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// running → queued without using up the attempt: the job never reached the
+/// provider (its rate limit asked for a long wait).
+pub async fn defer(pool: &PgPool, id: JobId, attempt: i32, delay: Duration) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE jobs SET status = 'queued', attempt = attempt - 1, lease_until = NULL,
+                run_at = now() + $3 * interval '1 millisecond', publish_at = now() + $3 * interval '1 millisecond',
+                updated_at = now()
+         WHERE id = $1 AND attempt = $2 AND status = 'running'",
+    )
+    .bind(id.0)
+    .bind(attempt)
+    .bind(delay.as_millis() as f64)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records that the broker confirmed messages for these (job, attempt) pairs, so
+/// the scheduler does not publish them again. A pair whose job moved on is ignored.
+pub async fn mark_published(pool: &PgPool, confirmed: &[(JobId, i32)]) -> Result<u64, sqlx::Error> {
+    let ids: Vec<Uuid> = confirmed.iter().map(|(id, _)| id.0).collect();
+    let attempts: Vec<i32> = confirmed.iter().map(|(_, a)| *a).collect();
+    let done = sqlx::query(
+        "UPDATE jobs j SET publish_at = NULL
+         FROM unnest($1::uuid[], $2::int[]) AS c(id, attempt)
+         WHERE j.id = c.id AND j.attempt = c.attempt AND j.status = 'queued' AND j.publish_at IS NOT NULL",
+    )
+    .bind(&ids)
+    .bind(&attempts)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// A job the scheduler is about to publish.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct DueJob {
+    #[sqlx(try_from = "Uuid")]
+    pub id: JobId,
+    pub attempt: i32,
+    pub modality: Modality,
+    pub priority: Priority,
+}
+
+/// Locks up to `limit` queued jobs whose publish is due. Concurrent schedulers skip
+/// each other's rows; the caller publishes, then `clear_publish` in the same
+/// transaction.
+pub async fn lock_due_for_publish(tx: &mut Transaction<'_, Postgres>, limit: i64) -> Result<Vec<DueJob>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, attempt, modality, priority FROM jobs
+         WHERE publish_at <= now() AND status = 'queued'
+         ORDER BY publish_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+pub async fn clear_publish(tx: &mut Transaction<'_, Postgres>, ids: &[JobId]) -> Result<(), sqlx::Error> {
+    let ids: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
+    sqlx::query("UPDATE jobs SET publish_at = NULL WHERE id = ANY($1)")
+        .bind(&ids)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub struct Rescued {
+    pub requeued: u64,
+    pub failed: u64,
+}
+
+/// Running jobs whose lease expired: their worker died or hung. They go back to
+/// the queue (published by the next relay tick), or fail when out of attempts.
+pub async fn rescue_expired(pool: &PgPool, limit: i64) -> Result<Rescued, sqlx::Error> {
+    let statuses: Vec<JobStatus> = sqlx::query_scalar(
+        "WITH expired AS (
+             SELECT id FROM jobs WHERE status = 'running' AND lease_until < now()
+             ORDER BY lease_until LIMIT $1 FOR UPDATE SKIP LOCKED)
+         UPDATE jobs j SET
+             status = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'queued' END,
+             error = CASE WHEN j.attempt >= j.max_attempts
+                 THEN jsonb_build_object('code', 'worker_lost', 'retryable', false,
+                      'message', 'the worker running this job stopped responding on every attempt')
+                 ELSE j.error END,
+             completed_at = CASE WHEN j.attempt >= j.max_attempts THEN now() END,
+             publish_at = CASE WHEN j.attempt >= j.max_attempts THEN NULL ELSE now() END,
+             run_at = now(), lease_until = NULL, updated_at = now()
+         FROM expired WHERE j.id = expired.id
+         RETURNING j.status",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let failed = statuses.iter().filter(|s| **s == JobStatus::Failed).count() as u64;
+    Ok(Rescued {
+        requeued: statuses.len() as u64 - failed,
+        failed,
+    })
+}
+
+/// Milliseconds between two instants, for metrics.
+pub fn millis_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    (to - from).num_milliseconds().max(0)
+}

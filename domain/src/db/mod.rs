@@ -1,0 +1,73 @@
+//! PostgreSQL: connecting (creating the database if needed), migrating, and the
+//! named queries of each table in its own file.
+
+pub mod jobs;
+
+use std::{str::FromStr, time::Duration};
+
+use backon::{ExponentialBuilder, Retryable};
+use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions},
+    ConnectOptions, Connection, PgConnection, PgPool,
+};
+
+use crate::config::DatabaseSettings;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Connects a pool, creating the database first if it does not exist. Start-up
+/// retries for a while so a process started together with PostgreSQL waits for it.
+pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, DbError> {
+    let options = PgConnectOptions::from_str(&settings.url)?.log_statements(tracing::log::LevelFilter::Trace);
+    let attempt = || async {
+        ensure_database(&options).await?;
+        PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await
+    };
+    let pool = attempt
+        .retry(
+            ExponentialBuilder::default()
+                .with_max_delay(Duration::from_secs(2))
+                .with_max_times(8),
+        )
+        .notify(|error, delay| tracing::warn!(%error, ?delay, "database not reachable yet; retrying"))
+        .await?;
+    Ok(pool)
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+async fn ensure_database(options: &PgConnectOptions) -> Result<(), sqlx::Error> {
+    let Some(name) = options.get_database().map(str::to_owned) else {
+        return Ok(());
+    };
+    let mut admin: PgConnection = options.clone().database("postgres").connect().await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut admin)
+        .await?;
+    if !exists {
+        let statement = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
+        match sqlx::query(&statement).execute(&mut admin).await {
+            Ok(_) => tracing::info!(database = %name, "created database"),
+            // Another process created it between our check and our CREATE.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+            Err(e) => return Err(e),
+        }
+    }
+    admin.close().await
+}

@@ -1,0 +1,154 @@
+//! What a job is: its status machine, modality, priority and stored row.
+
+use std::{fmt, str::FromStr};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::ids::JobId;
+
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name { $($variant),+ }
+
+        // Stored as TEXT: readable in psql, and a CHECK constraint keeps it honest.
+        impl sqlx::Type<sqlx::Postgres> for $name {
+            fn type_info() -> sqlx::postgres::PgTypeInfo {
+                <&str as sqlx::Type<sqlx::Postgres>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+                <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+            }
+        }
+
+        impl sqlx::Encode<'_, sqlx::Postgres> for $name {
+            fn encode_by_ref(
+                &self,
+                buf: &mut sqlx::postgres::PgArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.as_str(), buf)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $name {
+            fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let text = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+                text.parse().map_err(Into::into)
+            }
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(format!(
+                        "must be one of: {}",
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// `queued` → `running` → `succeeded` | `failed` | `canceled`; a retryable
+    /// failure goes back to `queued` with a later `run_at`.
+    JobStatus { Queued = "queued", Running = "running", Succeeded = "succeeded", Failed = "failed", Canceled = "canceled" }
+);
+
+impl JobStatus {
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobStatus::Succeeded | JobStatus::Failed | JobStatus::Canceled)
+    }
+}
+
+text_enum!(
+    /// One RabbitMQ queue per modality.
+    Modality { Text = "text", Image = "image", Audio = "audio", Media = "media", Video = "video" }
+);
+
+text_enum!(
+    Priority { High = "high", Normal = "normal", Low = "low" }
+);
+
+impl Priority {
+    /// AMQP message priority; queues are declared with `x-max-priority` = 2.
+    pub fn amqp(self) -> u8 {
+        match self {
+            Priority::High => 2,
+            Priority::Normal => 1,
+            Priority::Low => 0,
+        }
+    }
+}
+
+/// A job as stored. JSON columns stay `Value`: their shape is owned by the
+/// modality that produced them and is validated at the edges.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Job {
+    #[sqlx(try_from = "Uuid")]
+    pub id: JobId,
+    pub project_id: Uuid,
+    pub model: String,
+    pub modality: Modality,
+    pub provider: String,
+    pub status: JobStatus,
+    pub priority: Priority,
+    #[sqlx(json)]
+    pub input: Value,
+    pub output: Option<sqlx::types::Json<Value>>,
+    pub error: Option<sqlx::types::Json<Value>>,
+    #[sqlx(json)]
+    pub metrics: Value,
+    #[sqlx(json)]
+    pub metadata: Value,
+    pub webhook: Option<String>,
+    pub webhook_events_filter: Vec<String>,
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub run_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl From<Uuid> for JobId {
+    fn from(value: Uuid) -> Self {
+        JobId(value)
+    }
+}
+
+/// Why a job failed, as stored in `jobs.error` and shown to the client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobError {
+    /// Stable machine-readable code, e.g. `provider_error`, `provider_timeout`.
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_status: Option<u16>,
+    pub retryable: bool,
+}

@@ -1,0 +1,18 @@
+//! The domain of Distributed Electrons, shared by every role: what a job is, how it
+//! is stored and moves between states (PostgreSQL), how it travels (RabbitMQ
+//! topology and messages), what may be run (the model catalog) and how fast
+//! (provider token buckets). Roles live in their own crates and only orchestrate.
+
+pub mod auth;
+pub mod catalog;
+pub mod config;
+pub mod db;
+pub mod ids;
+pub mod input;
+pub mod job;
+pub mod limiter;
+pub mod queue;
+pub mod retry;
+pub mod secret;
+
+pub use tokio_util::sync::CancellationToken as Shutdown;

@@ -1,0 +1,26 @@
+//! What travels through RabbitMQ: a pointer to the job, never the job itself. The
+//! row in PostgreSQL is the truth; the attempt lets a worker recognise a stale copy.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::JobId;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobMessage {
+    pub job_id: JobId,
+    /// The job's attempt count when this message was published.
+    pub attempt: i32,
+    /// Correlates the worker's logs with the request that created the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+}
+
+impl JobMessage {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}

@@ -1,0 +1,202 @@
+//! A confirmed publisher that reconnects by itself. Publishing never blocks on a
+//! broker that is down: it fails fast with `NotConnected`, and the job's
+//! `publish_at` makes the scheduler publish it later (invariant 1).
+
+use std::{sync::Arc, time::Duration};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use lapin::{options::BasicPublishOptions, options::ConfirmSelectOptions, BasicProperties, Channel, Connection};
+use tokio::sync::{Notify, RwLock};
+
+use super::{connect, JobMessage, Topology};
+use crate::{
+    job::{Modality, Priority},
+    Shutdown,
+};
+
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("not connected to the broker")]
+    NotConnected,
+    #[error("broker: {0}")]
+    Broker(#[from] lapin::Error),
+    #[error("the broker refused the message")]
+    Refused,
+    #[error("no confirmation from the broker in time")]
+    ConfirmTimeout,
+}
+
+#[derive(Clone)]
+pub struct Publisher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    url: String,
+    role: String,
+    topology: Topology,
+    channel: RwLock<Option<Channel>>,
+    broken: Notify,
+    connected: Notify,
+}
+
+impl Publisher {
+    /// Starts connecting in the background and keeps the connection up until shutdown.
+    pub fn start(url: &str, topology: Topology, role: &str, shutdown: Shutdown) -> Self {
+        let inner = Arc::new(Inner {
+            url: url.to_string(),
+            role: role.to_string(),
+            topology,
+            channel: RwLock::new(None),
+            broken: Notify::new(),
+            connected: Notify::new(),
+        });
+        tokio::spawn(supervise(inner.clone(), shutdown));
+        Self { inner }
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.inner.topology
+    }
+
+    pub async fn is_connected(&self) -> bool {
+        self.inner
+            .channel
+            .read()
+            .await
+            .as_ref()
+            .is_some_and(|c| c.status().connected())
+    }
+
+    /// Waits until connected, up to `timeout`.
+    pub async fn wait_connected(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.inner.connected.notified();
+            if self.is_connected().await {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.is_connected().await;
+            }
+        }
+    }
+
+    /// Publishes a persistent message and waits for the broker's confirm.
+    pub async fn publish(
+        &self,
+        message: &JobMessage,
+        modality: Modality,
+        priority: Priority,
+    ) -> Result<(), PublishError> {
+        let channel = self
+            .inner
+            .channel
+            .read()
+            .await
+            .clone()
+            .ok_or(PublishError::NotConnected)?;
+        let properties = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_priority(priority.amqp())
+            .with_content_type("application/json".into())
+            .with_message_id(message.job_id.to_string().into());
+        let result = async {
+            let confirm = channel
+                .basic_publish(
+                    self.inner.topology.exchange().into(),
+                    modality.as_str().into(),
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..Default::default()
+                    },
+                    &message.to_bytes(),
+                    properties,
+                )
+                .await?;
+            match tokio::time::timeout(CONFIRM_TIMEOUT, confirm).await {
+                Err(_) => Err(PublishError::ConfirmTimeout),
+                Ok(confirmation) => {
+                    let confirmation = confirmation?;
+                    // A mandatory message that no queue took comes back with the ack.
+                    if confirmation.is_ack() && confirmation.take_message().is_none() {
+                        Ok(())
+                    } else {
+                        Err(PublishError::Refused)
+                    }
+                }
+            }
+        }
+        .await;
+        if matches!(result, Err(PublishError::Broker(_)) | Err(PublishError::ConfirmTimeout)) {
+            self.inner.broken.notify_one();
+        }
+        result
+    }
+}
+
+async fn supervise(inner: Arc<Inner>, shutdown: Shutdown) {
+    let mut delays = reconnect_delays();
+    loop {
+        if shutdown.is_cancelled() {
+            return;
+        }
+        match open(&inner).await {
+            Ok((connection, channel)) => {
+                delays = reconnect_delays();
+                *inner.channel.write().await = Some(channel);
+                inner.connected.notify_waiters();
+                tracing::info!(role = %inner.role, "publisher connected to the broker");
+                let stop = watch(&inner, &connection, &shutdown).await;
+                *inner.channel.write().await = None;
+                let _ = connection.close(200, "bye".into()).await;
+                if stop {
+                    return;
+                }
+                tracing::warn!(role = %inner.role, "publisher lost the broker; reconnecting");
+            }
+            Err(error) => {
+                let delay = delays.next().unwrap_or(Duration::from_secs(5));
+                tracing::warn!(role = %inner.role, %error, ?delay, "publisher cannot reach the broker");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Returns true on shutdown, false when the connection broke.
+async fn watch(inner: &Inner, connection: &Connection, shutdown: &Shutdown) -> bool {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return true,
+            _ = inner.broken.notified() => return false,
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {
+                if !connection.status().connected() {
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+async fn open(inner: &Inner) -> lapin::Result<(Connection, Channel)> {
+    let connection = connect(&inner.url, &format!("{}-publisher", inner.role)).await?;
+    let channel = connection.create_channel().await?;
+    inner.topology.declare(&channel).await?;
+    channel.confirm_select(ConfirmSelectOptions::default()).await?;
+    Ok((connection, channel))
+}
+
+pub(crate) fn reconnect_delays() -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_secs(5))
+        .with_jitter()
+        .without_max_times()
+        .build()
+}

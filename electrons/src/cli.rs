@@ -1,0 +1,157 @@
+//! The command line of `electrons`: run any DE role, or all of them in one process
+//! for development. Lives in the library so the end-to-end tests build the same
+//! program as a binary of their own and kill it like a real deployment.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::{bench, demo, roles, telemetry};
+use electrons_domain::{
+    catalog::{Overrides, ProviderOverride},
+    config::{self, Settings},
+    secret::Secret,
+    Shutdown,
+};
+use electrons_simulator::Simulator;
+
+#[derive(Parser)]
+#[command(
+    name = "electrons",
+    version,
+    about = "Distributed Electrons: AI generation jobs over HTTP, RabbitMQ and PostgreSQL"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the database if needed and apply migrations, then exit.
+    Migrate,
+    /// Serve the HTTP API (DE_HTTP_ADDR).
+    Producer,
+    /// Run jobs from the modality queues.
+    Worker {
+        /// Comma-separated modalities to consume (overrides DE_WORKER_MODALITIES).
+        #[arg(long)]
+        modalities: Option<String>,
+        /// Jobs in flight (overrides DE_WORKER_CONCURRENCY).
+        #[arg(long)]
+        concurrency: Option<u16>,
+    },
+    /// Relay unpublished jobs, publish due retries, rescue expired leases.
+    Scheduler,
+    /// Every role in one process; providers without an API key are pointed at the
+    /// built-in provider simulator.
+    Dev {
+        /// Submit a few demo jobs, show them run, and keep serving.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Drive jobs through the whole pipeline against the simulator and print figures.
+    Bench(bench::BenchArgs),
+}
+
+#[tokio::main]
+pub async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init();
+    let mut settings = Settings::from_env()?;
+    let shutdown = Shutdown::new();
+    roles::shutdown_on_signal(shutdown.clone());
+
+    match cli.command {
+        Command::Migrate => {
+            roles::database(&settings).await?;
+            tracing::info!("migrations applied");
+        }
+        Command::Producer => {
+            tracing::info!(config = %settings.describe(), "starting producer");
+            let pool = roles::database(&settings).await?;
+            let catalog = roles::catalog(&pool, Overrides::default(), &shutdown).await?;
+            let producer = roles::producer(&settings, pool, catalog, None, shutdown).await?;
+            producer.handle.await?;
+        }
+        Command::Worker {
+            modalities,
+            concurrency,
+        } => {
+            if let Some(list) = modalities {
+                settings.worker.modalities =
+                    config::modalities(&list).map_err(|e| anyhow::anyhow!("--modalities: {e}"))?;
+            }
+            if let Some(n) = concurrency {
+                settings.worker.concurrency = n;
+            }
+            tracing::info!(config = %settings.describe(), "starting worker");
+            let pool = roles::database(&settings).await?;
+            let catalog = roles::catalog(&pool, Overrides::default(), &shutdown).await?;
+            roles::worker(&settings, pool, catalog, shutdown).await?;
+        }
+        Command::Scheduler => {
+            tracing::info!(config = %settings.describe(), "starting scheduler");
+            let pool = roles::database(&settings).await?;
+            roles::scheduler(&settings, pool, shutdown).await?;
+        }
+        Command::Dev { demo } => dev(settings, demo, shutdown).await?,
+        Command::Bench(args) => bench::run(args, settings).await?,
+    }
+    Ok(())
+}
+
+async fn dev(mut settings: Settings, run_demo: bool, shutdown: Shutdown) -> anyhow::Result<()> {
+    // The dev key is shown so the demo can be copied; a key you configured is not.
+    let shown_key = match &settings.producer.bootstrap_api_key {
+        Some(_) => "$DE_BOOTSTRAP_API_KEY".to_string(),
+        None => "de_dev_key".to_string(),
+    };
+    let api_key = settings
+        .producer
+        .bootstrap_api_key
+        .get_or_insert_with(|| Secret::new("de_dev_key"))
+        .clone();
+    tracing::info!(config = %settings.describe(), "starting every role in one process");
+    let pool = roles::database(&settings).await?;
+
+    let mut overrides = Overrides::default();
+    let mut simulator = None;
+    let keyless = roles::providers_without_key(&pool).await?;
+    if !keyless.is_empty() {
+        let addr = std::env::var("DE_SIMULATOR_ADDR").unwrap_or_else(|_| "127.0.0.1:9090".into());
+        let addr = addr.parse().with_context(|| format!("DE_SIMULATOR_ADDR {addr:?}"))?;
+        let sim = match Simulator::start(addr).await {
+            Ok(sim) => sim,
+            // The port is taken (another dev instance?): any free port will do.
+            Err(_) => Simulator::start("127.0.0.1:0".parse()?).await?,
+        };
+        tracing::warn!(
+            providers = %keyless.join(", "),
+            simulator = %sim.base_url(),
+            "no API key configured for these providers; pointing them at the provider simulator"
+        );
+        for provider in keyless {
+            let simulated = ProviderOverride {
+                base_url: Some(sim.base_url()),
+                api_key: Some(Secret::new("simulator")),
+            };
+            overrides.insert(provider, simulated);
+        }
+        simulator = Some(sim);
+    }
+
+    let catalog = roles::catalog(&pool, overrides, &shutdown).await?;
+    let producer = roles::producer(&settings, pool.clone(), catalog.clone(), None, shutdown.clone()).await?;
+    let worker = roles::worker(&settings, pool.clone(), catalog, shutdown.clone());
+    let scheduler = roles::scheduler(&settings, pool, shutdown.clone());
+
+    let base_url = format!("http://{}", producer.addr);
+    if run_demo {
+        if let Err(error) = demo::run(&base_url, api_key.expose(), simulator.as_ref()).await {
+            tracing::error!(%error, "demo failed");
+        }
+    }
+    demo::print_try_it(&base_url, &shown_key);
+    let _ = tokio::join!(producer.handle, worker, scheduler);
+    Ok(())
+}

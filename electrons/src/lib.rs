@@ -1,0 +1,9 @@
+//! Composition of the roles into processes. `main.rs` parses the command line;
+//! this library starts roles, so tests and the benchmark start exactly what the
+//! binary starts.
+
+pub mod bench;
+pub mod cli;
+pub mod demo;
+pub mod roles;
+pub mod telemetry;

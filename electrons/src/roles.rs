@@ -1,0 +1,135 @@
+//! Starting roles. Each returns a handle that completes when the role has shut
+//! down after `shutdown` fired; the process (or test) decides which to run.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use electrons_domain::{
+    auth,
+    catalog::{Catalog, CatalogHandle, Overrides},
+    config::Settings,
+    db,
+    queue::{Publisher, Topology},
+    Shutdown,
+};
+use sqlx::PgPool;
+use tokio::{net::TcpListener, task::JoinHandle};
+
+/// How often running processes pick up catalog changes (models, providers, keys).
+const CATALOG_REFRESH: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Connects to PostgreSQL (creating the database if needed) and applies migrations.
+pub async fn database(settings: &Settings) -> anyhow::Result<PgPool> {
+    let pool = db::connect(&settings.database)
+        .await
+        .context("connecting to PostgreSQL")?;
+    db::migrate(&pool).await.context("applying migrations")?;
+    Ok(pool)
+}
+
+pub async fn catalog(pool: &PgPool, overrides: Overrides, shutdown: &Shutdown) -> anyhow::Result<CatalogHandle> {
+    let catalog = CatalogHandle::load(pool, overrides)
+        .await
+        .context("loading the model catalog")?;
+    catalog.spawn_refresh(pool.clone(), CATALOG_REFRESH, shutdown.clone());
+    Ok(catalog)
+}
+
+/// Providers that have no API key in the database or the environment.
+pub async fn providers_without_key(pool: &PgPool) -> anyhow::Result<Vec<String>> {
+    let catalog = Catalog::load(pool, &Overrides::default()).await?;
+    let mut missing: Vec<String> = catalog
+        .providers
+        .values()
+        .filter(|p| p.api_key.is_none())
+        .map(|p| p.id.clone())
+        .collect();
+    missing.sort();
+    Ok(missing)
+}
+
+pub struct ProducerRole {
+    pub addr: SocketAddr,
+    pub handle: JoinHandle<()>,
+}
+
+pub async fn producer(
+    settings: &Settings,
+    pool: PgPool,
+    catalog: CatalogHandle,
+    listener: Option<TcpListener>,
+    shutdown: Shutdown,
+) -> anyhow::Result<ProducerRole> {
+    if let Some(key) = &settings.producer.bootstrap_api_key {
+        auth::ensure_key(&pool, "default", key)
+            .await
+            .context("creating the bootstrap API key")?;
+    }
+    let listener = match listener {
+        Some(l) => l,
+        None => TcpListener::bind(settings.producer.http_addr)
+            .await
+            .with_context(|| format!("binding {}", settings.producer.http_addr))?,
+    };
+    let addr = listener.local_addr()?;
+    let publisher = Publisher::start(
+        &settings.broker.url,
+        Topology::new(&settings.broker),
+        "producer",
+        shutdown.clone(),
+    );
+    let state = electrons_producer::state(settings, pool, catalog, publisher, shutdown.clone());
+    let handle = tokio::spawn(async move {
+        if let Err(error) = electrons_producer::serve(state, listener, shutdown).await {
+            tracing::error!(%error, "producer stopped");
+        }
+    });
+    Ok(ProducerRole { addr, handle })
+}
+
+pub fn worker(settings: &Settings, pool: PgPool, catalog: CatalogHandle, shutdown: Shutdown) -> JoinHandle<()> {
+    let context = electrons_workers::WorkerContext::new(settings, pool, catalog);
+    tokio::spawn(electrons_workers::run(context, shutdown))
+}
+
+pub fn scheduler(settings: &Settings, pool: PgPool, shutdown: Shutdown) -> JoinHandle<()> {
+    let publisher = Publisher::start(
+        &settings.broker.url,
+        Topology::new(&settings.broker),
+        "scheduler",
+        shutdown.clone(),
+    );
+    tokio::spawn(electrons_scheduler::run(
+        settings.scheduler.clone(),
+        pool,
+        publisher,
+        shutdown,
+    ))
+}
+
+/// Cancels `shutdown` on SIGTERM or Ctrl-C.
+pub fn shutdown_on_signal(shutdown: Shutdown) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(error) => {
+                    tracing::error!(%error, "cannot listen for SIGTERM");
+                    let _ = ctrl_c.await;
+                    shutdown.cancel();
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+        shutdown.cancel();
+    });
+}

@@ -1,0 +1,59 @@
+//! The producer: the HTTP face of DE. It validates a request, commits the job,
+//! answers, then publishes the job to RabbitMQ (invariant 1: accepted means
+//! durable; a publish that fails is retried by the scheduler). It also serves
+//! polling, cancellation and the model list.
+
+mod auth;
+mod dispatch;
+mod error;
+mod finished;
+mod routes;
+mod state;
+mod view;
+
+use std::sync::Arc;
+
+use axum::{extract::DefaultBodyLimit, Router};
+use electrons_domain::{catalog::CatalogHandle, config::Settings, queue::Publisher, Shutdown};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+pub use error::ApiError;
+pub use state::AppState;
+
+/// Builds the application state: starts the publish-confirmation marker and the
+/// listener that wakes `Prefer: wait` requests.
+pub fn state(
+    settings: &Settings,
+    pool: PgPool,
+    catalog: CatalogHandle,
+    publisher: Publisher,
+    shutdown: Shutdown,
+) -> AppState {
+    AppState {
+        pool: pool.clone(),
+        catalog,
+        dispatcher: dispatch::Dispatcher::start(pool.clone(), publisher.clone(), shutdown.clone()),
+        publisher,
+        finished: finished::FinishedJobs::start(pool.clone(), shutdown),
+        keys: auth::KeyCache::default(),
+        settings: Arc::new(settings.clone()),
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.settings.producer.body_limit_bytes;
+    routes::router()
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until `shutdown`, then finishes the requests in flight.
+pub async fn serve(state: AppState, listener: TcpListener, shutdown: Shutdown) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "producer listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}

@@ -1,0 +1,23 @@
+mod health;
+mod jobs;
+mod models;
+mod submission;
+mod submit;
+
+use axum::{
+    routing::{get, post},
+    Router,
+};
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/jobs", post(submit::submit).get(jobs::list))
+        .route("/v1/jobs/{id}", get(jobs::get))
+        .route("/v1/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/v1/models", get(models::list))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(|| async { crate::error::ApiError::not_found("route") })
+}

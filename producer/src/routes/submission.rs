@@ -1,0 +1,205 @@
+//! Turns a submit request into a validated job, or a clear error naming the field.
+//! Nothing is written before this has succeeded (invariant 7).
+
+use axum::http::{HeaderMap, StatusCode};
+use electrons_domain::{
+    catalog::Catalog,
+    input::TextInput,
+    job::{Modality, Priority},
+};
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+
+const MAX_METADATA_BYTES: usize = 16 * 1024;
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+const WEBHOOK_EVENTS: &[&str] = &["start", "completed"];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubmitRequest {
+    model: String,
+    input: Value,
+    #[serde(default)]
+    webhook: Option<String>,
+    #[serde(default)]
+    webhook_events_filter: Option<Vec<String>>,
+    #[serde(default)]
+    priority: Option<Priority>,
+    #[serde(default)]
+    metadata: Option<Value>,
+}
+
+/// A request that passed validation.
+pub struct Submission {
+    pub model: String,
+    pub modality: Modality,
+    pub provider: String,
+    pub priority: Priority,
+    /// The input as given; the worker parses it again into the same typed value.
+    pub input: Value,
+    pub metadata: Value,
+    pub webhook: Option<String>,
+    pub webhook_events_filter: Vec<String>,
+    pub request_hash: String,
+}
+
+pub fn parse(body: &[u8], catalog: &Catalog) -> Result<Submission, ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "the body must be a JSON object",
+        ));
+    }
+    // serde_json sorts object keys, so equal requests hash equally whatever their key order.
+    let request_hash = hex::encode(Sha256::digest(value.to_string().as_bytes()));
+    let request: SubmitRequest = serde_path_to_error::deserialize(&value).map_err(field_error)?;
+
+    let model = catalog.models.get(&request.model).ok_or_else(|| {
+        let mut known: Vec<&str> = catalog.models.keys().map(String::as_str).collect();
+        known.sort_unstable();
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_model",
+            format!(
+                "model {:?} does not exist; GET /v1/models lists them ({})",
+                request.model,
+                known.join(", ")
+            ),
+        )
+        .with_field("model")
+    })?;
+
+    match model.modality {
+        Modality::Text => {
+            TextInput::parse(&request.input, catalog.text_limits(model))?;
+        }
+        other => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unsupported_modality",
+                format!("{other} jobs are not supported yet"),
+            )
+            .with_field("model"))
+        }
+    }
+
+    let metadata = match request.metadata {
+        None | Some(Value::Null) => Value::Object(Default::default()),
+        Some(m @ Value::Object(_)) if m.to_string().len() <= MAX_METADATA_BYTES => m,
+        Some(Value::Object(_)) => {
+            return Err(ApiError::invalid(
+                "metadata",
+                format!("must be at most {MAX_METADATA_BYTES} bytes of JSON"),
+            ))
+        }
+        Some(_) => return Err(ApiError::invalid("metadata", "must be a JSON object")),
+    };
+
+    let webhook = request.webhook.map(|w| parse_webhook(&w)).transpose()?;
+    let webhook_events_filter = match request.webhook_events_filter {
+        None => vec!["completed".to_string()],
+        Some(events) => {
+            if let Some(bad) = events.iter().find(|e| !WEBHOOK_EVENTS.contains(&e.as_str())) {
+                return Err(ApiError::invalid(
+                    "webhook_events_filter",
+                    format!("unknown event {bad:?}; use any of: {}", WEBHOOK_EVENTS.join(", ")),
+                ));
+            }
+            events
+        }
+    };
+
+    Ok(Submission {
+        model: model.id.clone(),
+        modality: model.modality,
+        provider: model.provider.clone(),
+        priority: request.priority.unwrap_or(Priority::Normal),
+        input: request.input,
+        metadata,
+        webhook,
+        webhook_events_filter,
+        request_hash,
+    })
+}
+
+fn parse_webhook(raw: &str) -> Result<String, ApiError> {
+    let url = url::Url::parse(raw).map_err(|e| ApiError::invalid("webhook", format!("not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(ApiError::invalid("webhook", "must be an http or https URL with a host"));
+    }
+    Ok(url.to_string())
+}
+
+fn field_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = error.path().to_string();
+    let message = error.into_inner().to_string();
+    // serde reports a missing field at the enclosing object; name the field itself.
+    if let Some(name) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.split('`').next())
+    {
+        return ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing_field",
+            format!("{name} is required"),
+        )
+        .with_field(name);
+    }
+    let field = if path == "." { "body".to_string() } else { path };
+    ApiError::invalid(&field, message)
+}
+
+/// `Idempotency-Key`: printable ASCII, at most 255 characters.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| {
+            !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY && k.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+        })
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_header",
+                format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters"),
+            )
+            .with_field("Idempotency-Key")
+        })?;
+    Ok(Some(key.to_string()))
+}
+
+/// `Prefer: wait=N` (RFC 7240), possibly among other preferences.
+pub fn prefer_wait(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+    for value in headers.get_all("prefer") {
+        let Ok(text) = value.to_str() else { continue };
+        for preference in text.split([',', ';']) {
+            let preference = preference.trim();
+            if let Some(seconds) = preference.strip_prefix("wait=") {
+                return seconds.trim().parse::<u64>().map(Some).map_err(|_| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_header",
+                        "Prefer: wait=N takes whole seconds",
+                    )
+                    .with_field("Prefer")
+                });
+            }
+        }
+    }
+    Ok(None)
+}

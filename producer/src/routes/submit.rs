@@ -1,0 +1,174 @@
+//! `POST /v1/jobs`: validate, commit, answer, publish.
+
+use std::time::Duration;
+
+use axum::{
+    body::Bytes,
+    extract::{rejection::BytesRejection, State},
+    http::{HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use electrons_domain::{
+    db::{self, jobs::Inserted},
+    ids::JobId,
+    job::Job,
+    queue::JobMessage,
+};
+use tokio::sync::broadcast;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use super::submission;
+use crate::{auth::Caller, error::ApiError, state::AppState, view::JobView};
+
+/// How often a waiting request re-reads its job in case a notification was lost.
+const WAIT_POLL: Duration = Duration::from_secs(1);
+
+pub async fn submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the body exceeds {} bytes", state.settings.producer.body_limit_bytes),
+            )
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", rejection.body_text())
+        }
+    })?;
+    let idempotency_key = submission::idempotency_key(&headers)?;
+    let wait = submission::prefer_wait(&headers)?.map(|s| Duration::from_secs(s).min(state.settings.producer.max_wait));
+    let catalog = state.catalog.get().await;
+    let submission = submission::parse(&body, &catalog)?;
+
+    let id = JobId::new();
+    let trace_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| Uuid::new_v4().simple().to_string());
+    let span = tracing::info_span!("submit", job_id = %id, trace_id = %trace_id, model = %submission.model);
+
+    async move {
+        // Subscribe before the commit so a fast job's notification cannot slip by.
+        let finished = wait.map(|_| state.finished.subscribe());
+        let new = db::jobs::NewJob {
+            id,
+            project_id: caller.project_id,
+            model: submission.model,
+            modality: submission.modality,
+            provider: submission.provider,
+            priority: submission.priority,
+            input: submission.input,
+            metadata: submission.metadata,
+            webhook: submission.webhook,
+            webhook_events_filter: submission.webhook_events_filter,
+            max_attempts: state.settings.jobs.max_attempts,
+            idempotency_key,
+            request_hash: submission.request_hash,
+            notify_on_finish: wait.is_some(),
+            relay_after: state.settings.scheduler.relay_grace,
+        };
+        let job = match db::jobs::insert(&state.pool, new).await? {
+            Inserted::Created(job) => job,
+            Inserted::Existing(job) => {
+                let mut response = respond(&state, StatusCode::OK, job);
+                response
+                    .headers_mut()
+                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                return Ok(response);
+            }
+            Inserted::KeyConflict => {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was already used with a different request body",
+                )
+                .with_field("Idempotency-Key"))
+            }
+        };
+        tracing::info!("job accepted");
+        state.dispatcher.dispatch(
+            JobMessage {
+                job_id: job.id,
+                attempt: job.attempt,
+                trace_id: Some(trace_id),
+            },
+            job.modality,
+            job.priority,
+        );
+        match (wait, finished) {
+            (Some(wait), Some(finished)) => {
+                let job = wait_for_terminal(&state, job, finished, wait).await?;
+                let status = if job.status.is_terminal() {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::ACCEPTED
+                };
+                let mut response = respond(&state, status, job);
+                if let Ok(applied) = HeaderValue::from_str(&format!("wait={}", wait.as_secs())) {
+                    response.headers_mut().insert("preference-applied", applied);
+                }
+                Ok(response)
+            }
+            _ => Ok(respond(&state, StatusCode::ACCEPTED, job)),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+fn respond(state: &AppState, status: StatusCode, job: Job) -> Response {
+    let location = job_url(state, job.id);
+    let mut response = (status, Json(JobView::new(job, &state.settings.producer.public_url))).into_response();
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert("location", location);
+    }
+    response
+}
+
+fn job_url(state: &AppState, id: JobId) -> String {
+    format!(
+        "{}/v1/jobs/{id}",
+        state.settings.producer.public_url.trim_end_matches('/')
+    )
+}
+
+async fn wait_for_terminal(
+    state: &AppState,
+    job: Job,
+    mut finished: broadcast::Receiver<Uuid>,
+    wait: Duration,
+) -> Result<Job, ApiError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let id = job.id;
+    loop {
+        let woke =
+            tokio::time::timeout_at(deadline.min(tokio::time::Instant::now() + WAIT_POLL), finished.recv()).await;
+        let timed_out = tokio::time::Instant::now() >= deadline;
+        let should_read = match woke {
+            Ok(Ok(finished_id)) => finished_id == id.0,
+            // Lagged: we may have missed ours; the listener closed: fall back to polling.
+            Ok(Err(_)) => true,
+            Err(_) => true,
+        };
+        if should_read || timed_out {
+            if let Some(current) = db::jobs::get_any(&state.pool, id).await? {
+                if current.status.is_terminal() || timed_out {
+                    return Ok(current);
+                }
+            } else if timed_out {
+                return Ok(job);
+            }
+        }
+        if let Ok(Err(broadcast::error::RecvError::Closed)) = woke {
+            tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + WAIT_POLL)).await;
+        }
+    }
+}

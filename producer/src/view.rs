@@ -1,0 +1,69 @@
+//! The job object as clients see it (DESIGN.md, "The job API").
+
+use chrono::{DateTime, Utc};
+use electrons_domain::{ids::JobId, job::Job};
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Serialize)]
+pub struct JobView {
+    pub id: JobId,
+    pub model: String,
+    pub modality: &'static str,
+    pub provider: String,
+    pub status: &'static str,
+    pub priority: &'static str,
+    pub input: Value,
+    pub output: Value,
+    pub error: Value,
+    pub attempts: i32,
+    pub metrics: Value,
+    pub metadata: Value,
+    pub webhook: Option<String>,
+    pub webhook_events_filter: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// When a queued job will next run, if that is in the future (a retry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_at: Option<DateTime<Utc>>,
+    pub urls: Urls,
+}
+
+#[derive(Serialize)]
+pub struct Urls {
+    pub get: String,
+    pub cancel: String,
+}
+
+impl JobView {
+    pub fn new(job: Job, public_url: &str) -> Self {
+        let base = format!("{}/v1/jobs/{}", public_url.trim_end_matches('/'), job.id);
+        let run_at =
+            (job.status == electrons_domain::job::JobStatus::Queued && job.run_at > Utc::now()).then_some(job.run_at);
+        Self {
+            id: job.id,
+            model: job.model,
+            modality: job.modality.as_str(),
+            provider: job.provider,
+            status: job.status.as_str(),
+            priority: job.priority.as_str(),
+            input: job.input,
+            output: job.output.map(|o| o.0).unwrap_or(Value::Null),
+            error: job.error.map(|e| e.0).unwrap_or(Value::Null),
+            attempts: job.attempt,
+            metrics: job.metrics,
+            metadata: job.metadata,
+            webhook: job.webhook,
+            webhook_events_filter: job.webhook_events_filter,
+            created_at: job.created_at,
+            started_at: job.started_at,
+            completed_at: job.completed_at,
+            run_at,
+            urls: Urls {
+                cancel: format!("{base}/cancel"),
+                get: base,
+            },
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! A worker as a real, separate OS process, for tests that kill it.
+
+use std::process::Stdio;
+
+use electrons_domain::config::Settings;
+
+pub struct WorkerProcess {
+    child: tokio::process::Child,
+}
+
+impl WorkerProcess {
+    /// `program` is the `electrons` binary (in tests: `env!("CARGO_BIN_EXE_electrons-under-test")`).
+    pub fn start(program: &str, settings: &Settings, concurrency: u16) -> std::io::Result<Self> {
+        let child = tokio::process::Command::new(program)
+            .args([
+                "worker",
+                "--modalities",
+                "text",
+                "--concurrency",
+                &concurrency.to_string(),
+            ])
+            .env("DE_DATABASE_URL", &settings.database.url)
+            .env("DE_DATABASE_MAX_CONNECTIONS", "5")
+            .env("DE_AMQP_URL", &settings.broker.url)
+            .env("DE_QUEUE_PREFIX", &settings.broker.prefix)
+            .env(
+                "DE_QUEUE_EXPIRES_MS",
+                settings.broker.queue_expires_ms.unwrap_or(60_000).to_string(),
+            )
+            .env(
+                "DE_LEASE_MARGIN_SECS",
+                settings.worker.lease_margin.as_secs().to_string(),
+            )
+            .env(
+                "DE_SHUTDOWN_GRACE_SECS",
+                settings.worker.shutdown_grace.as_secs().to_string(),
+            )
+            .env(
+                "DE_RETRY_MIN_DELAY_MS",
+                settings.jobs.retry_min_delay.as_millis().to_string(),
+            )
+            .env(
+                "DE_RETRY_MAX_DELAY_MS",
+                settings.jobs.retry_max_delay.as_millis().to_string(),
+            )
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info,sqlx=warn,lapin=warn".into()),
+            )
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        Ok(Self { child })
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// SIGKILL: no chance to clean up, like a machine dying.
+    pub async fn kill(&mut self) {
+        let _ = self.child.kill().await;
+    }
+
+    /// SIGTERM, then wait for the exit status.
+    pub async fn terminate(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        if let Some(pid) = self.child.id() {
+            std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()?;
+        }
+        self.child.wait().await
+    }
+}

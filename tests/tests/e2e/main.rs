@@ -1,0 +1,14 @@
+//! End-to-end tests against real PostgreSQL and RabbitMQ. One binary, one module
+//! per concern; every test starts its own app (own database, own queues).
+
+mod broker_outage;
+mod cancel;
+mod crash;
+mod duplicates;
+mod idempotency;
+mod pipeline;
+mod retries;
+mod validation;
+
+/// The `electrons` program, built by this package, for tests that need a real process.
+pub const ELECTRONS: &str = env!("CARGO_BIN_EXE_electrons-under-test");

@@ -1,0 +1,105 @@
+//! How a run's result becomes the job's next state: succeeded, queued again with
+//! a backoff, or failed. Each is one conditional UPDATE on (id, attempt), so a
+//! run that lost its job (canceled, or rescued after a lease expiry) changes
+//! nothing.
+
+use std::time::{Duration, Instant};
+
+use electrons_domain::{
+    catalog::ModelConfig,
+    db,
+    job::{Job, JobError},
+};
+use serde_json::{json, Value};
+
+use crate::{runner::Disposition, text::TextCompletion, ProviderError, WorkerContext};
+
+pub struct Timing {
+    pub claimed_at: Instant,
+    pub token_wait: Duration,
+    pub provider_time: Duration,
+}
+
+impl Timing {
+    fn metrics(&self, job: &Job) -> Value {
+        let queue_ms = job
+            .started_at
+            .map(|s| db::jobs::millis_between(job.created_at, s))
+            .unwrap_or(0);
+        json!({
+            "queue_ms": queue_ms,
+            "run_ms": self.claimed_at.elapsed().as_millis() as u64,
+            "token_wait_ms": self.token_wait.as_millis() as u64,
+            "provider_ms": self.provider_time.as_millis() as u64,
+        })
+    }
+}
+
+pub async fn succeed(
+    context: &WorkerContext,
+    job: &Job,
+    model: &ModelConfig,
+    completion: TextCompletion,
+    timing: Timing,
+) -> Disposition {
+    let mut metrics = timing.metrics(job);
+    metrics["input_tokens"] = json!(completion.input_tokens);
+    metrics["output_tokens"] = json!(completion.output_tokens);
+    metrics["estimated_cost_usd"] = json!(model.estimated_cost_usd(completion.input_tokens, completion.output_tokens));
+    metrics["finish_reason"] = json!(completion.finish_reason);
+    metrics["provider_request_id"] = json!(completion.provider_request_id);
+    let output = json!(completion.text);
+    match db::jobs::succeed(&context.pool, job.id, job.attempt, &output, &metrics).await {
+        Ok(true) => {
+            tracing::info!(provider_ms = timing.provider_time.as_millis() as u64, "job succeeded");
+            Disposition::Ack
+        }
+        Ok(false) => {
+            tracing::warn!("job was canceled or taken over while running; result discarded");
+            Disposition::Ack
+        }
+        Err(error) => committed_nothing(error),
+    }
+}
+
+pub async fn provider_failed(context: &WorkerContext, job: &Job, error: ProviderError, timing: Timing) -> Disposition {
+    let job_error = error.to_job_error();
+    let metrics = timing.metrics(job);
+    let delay = error
+        .retryable()
+        .then(|| context.retry.next_delay(job.attempt, error.retry_after()))
+        .flatten();
+    match delay {
+        Some(delay) => {
+            tracing::warn!(%error, ?delay, "provider call failed; retrying later");
+            match db::jobs::retry_later(&context.pool, job.id, job.attempt, &job_error, delay).await {
+                Ok(_) => Disposition::Ack,
+                Err(e) => committed_nothing(e),
+            }
+        }
+        None => {
+            tracing::warn!(%error, "job failed");
+            fail(context, job, &job_error, metrics).await
+        }
+    }
+}
+
+pub async fn fail(context: &WorkerContext, job: &Job, error: &JobError, metrics: Value) -> Disposition {
+    match db::jobs::fail(&context.pool, job.id, job.attempt, error, &metrics).await {
+        Ok(_) => Disposition::Ack,
+        Err(e) => committed_nothing(e),
+    }
+}
+
+pub async fn defer(context: &WorkerContext, job: &Job, delay: Duration) -> Disposition {
+    match db::jobs::defer(&context.pool, job.id, job.attempt, delay).await {
+        Ok(_) => Disposition::Ack,
+        Err(e) => committed_nothing(e),
+    }
+}
+
+fn committed_nothing(error: sqlx::Error) -> Disposition {
+    // Not acking keeps the message; the lease keeps the job rescuable either way.
+    tracing::error!(%error, "could not commit the job's outcome");
+    Disposition::Requeue
+}

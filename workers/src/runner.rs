@@ -1,0 +1,172 @@
+//! One job's journey through a worker: claim → token → provider → commit.
+//! Returns what to tell the broker; the caller acks only after this returns
+//! `Ack`, i.e. after the job's next state is committed (invariant 3).
+
+use std::time::{Duration, Instant};
+
+use electrons_domain::{
+    catalog::{Catalog, ModelConfig},
+    db,
+    input::TextInput,
+    job::{Job, JobError, Modality},
+    queue::JobMessage,
+};
+use tracing::Instrument;
+
+use crate::{outcome, text, WorkerContext};
+
+/// What the broker should do with the message.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// The job's next state is committed, or the message was a duplicate.
+    Ack,
+    /// The message is unreadable: to the dead-letter queue.
+    DeadLetter,
+    /// We could not record anything (database down): try again later.
+    Requeue,
+}
+
+pub async fn handle(context: &WorkerContext, payload: &[u8]) -> Disposition {
+    let message = match JobMessage::from_bytes(payload) {
+        Ok(message) => message,
+        Err(error) => {
+            tracing::error!(%error, "unreadable job message; dead-lettering it");
+            return Disposition::DeadLetter;
+        }
+    };
+    let span = tracing::info_span!(
+        "job",
+        job_id = %message.job_id,
+        attempt = message.attempt,
+        trace_id = message.trace_id.as_deref().unwrap_or(""),
+    );
+    run(context, message).instrument(span).await
+}
+
+async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
+    let catalog = context.catalog.get().await;
+    let lease = lease_for(&catalog) + context.settings.worker.lease_margin;
+    let job = match db::jobs::claim(&context.pool, message.job_id, message.attempt, lease).await {
+        Ok(Some(job)) => job,
+        Ok(None) => {
+            tracing::debug!("duplicate, stale or canceled message; dropping it");
+            return Disposition::Ack;
+        }
+        Err(error) => {
+            tracing::error!(%error, "could not claim the job");
+            return Disposition::Requeue;
+        }
+    };
+    let claimed_at = Instant::now();
+    tracing::info!(attempt = job.attempt, "job claimed");
+
+    let Some(model) = catalog.models.get(&job.model) else {
+        return fail_unrunnable(context, &job, "model_unavailable", "the model is no longer configured").await;
+    };
+    let Some(provider) = catalog.providers.get(&model.provider) else {
+        return fail_unrunnable(
+            context,
+            &job,
+            "provider_unavailable",
+            "the provider is no longer configured",
+        )
+        .await;
+    };
+    let input = match job.modality {
+        Modality::Text => match TextInput::parse(&job.input, catalog.text_limits(model)) {
+            Ok(input) => input,
+            Err(error) => return fail_unrunnable(context, &job, "invalid_input", &error.to_string()).await,
+        },
+        other => {
+            return fail_unrunnable(
+                context,
+                &job,
+                "unsupported_modality",
+                &format!("{other} jobs are not supported yet"),
+            )
+            .await
+        }
+    };
+
+    // Invariant 4: no call without a token. A long wait goes back to the scheduler
+    // rather than holding this slot, so other providers' jobs keep moving.
+    let waited = Instant::now();
+    match tokio::time::timeout(
+        context.settings.worker.max_token_wait,
+        context.limiter.acquire(&provider.id),
+    )
+    .await
+    {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "no rate-limit token; deferring the job");
+            return outcome::defer(context, &job, Duration::from_secs(1)).await;
+        }
+        Err(_) => {
+            tracing::info!("provider busy; deferring the job");
+            return outcome::defer(context, &job, context.settings.worker.max_token_wait).await;
+        }
+    }
+    let token_wait = waited.elapsed();
+
+    let called = Instant::now();
+    let result = text::generate(&context.http, provider, model, &input)
+        .instrument(tracing::info_span!("provider_call", provider = %provider.id, model = %model.provider_model))
+        .await;
+    let timing = outcome::Timing {
+        claimed_at,
+        token_wait,
+        provider_time: called.elapsed(),
+    };
+    commit(context, &job, model, result, timing).await
+}
+
+async fn commit(
+    context: &WorkerContext,
+    job: &Job,
+    model: &ModelConfig,
+    result: Result<text::TextCompletion, crate::ProviderError>,
+    timing: outcome::Timing,
+) -> Disposition {
+    match result {
+        Ok(completion) => outcome::succeed(context, job, model, completion, timing).await,
+        Err(error) => {
+            if let (429, Some(after)) = (status_of(&error), error.retry_after()) {
+                // The whole fleet backs off, not just this job.
+                let until = chrono::Utc::now() + chrono::Duration::from_std(after).unwrap_or_default();
+                if let Err(e) = context.limiter.pause_until(&job.provider, until).await {
+                    tracing::warn!(error = %e, "could not pause the provider's bucket");
+                }
+            }
+            outcome::provider_failed(context, job, error, timing).await
+        }
+    }
+}
+
+fn status_of(error: &crate::ProviderError) -> u16 {
+    match error {
+        crate::ProviderError::Status { status, .. } => *status,
+        _ => 0,
+    }
+}
+
+async fn fail_unrunnable(context: &WorkerContext, job: &Job, code: &str, message: &str) -> Disposition {
+    let error = JobError {
+        code: code.into(),
+        message: message.into(),
+        provider_status: None,
+        retryable: false,
+    };
+    outcome::fail(context, job, &error, serde_json::json!({})).await
+}
+
+/// The longest a provider call may take; a lease shorter than that would let
+/// the scheduler hand a live job to a second worker.
+fn lease_for(catalog: &Catalog) -> Duration {
+    catalog
+        .providers
+        .values()
+        .map(|p| p.timeout)
+        .max()
+        .unwrap_or(Duration::from_secs(120))
+}
