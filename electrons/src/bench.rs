@@ -78,24 +78,16 @@ pub async fn run(args: BenchArgs, mut settings: Settings) -> anyhow::Result<()> 
         args.jobs, args.submitters, args.workers, args.worker_concurrency, args.sim_latency_ms, args.model
     );
     let base = format!("http://{}", producer.addr);
+    wait_until_ready(&base, &pool, args.workers).await?;
     let submit_latency = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
     let started = Instant::now();
     let sampler = tokio::spawn(sample_in_flight(pool.clone(), args.jobs));
     submit_all(&args, &base, key.expose(), submit_latency.clone()).await?;
     let submit_elapsed = started.elapsed();
 
-    let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
-    loop {
-        let done: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM jobs WHERE status IN ('succeeded','failed','canceled')")
-                .fetch_one(&pool)
-                .await?;
-        if done as u64 >= args.jobs || Instant::now() > deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let peak_in_flight = sampler.await.unwrap_or(0);
+    let peak_in_flight = tokio::time::timeout(Duration::from_secs(args.timeout_secs), sampler)
+        .await
+        .map_or(0, |peak| peak.unwrap_or(0));
     let peak_rss: Vec<u64> = workers.iter().map(|w| w.id().map(peak_rss_kib).unwrap_or(0)).collect();
 
     report(&pool, &args, submit_elapsed, &submit_latency, peak_in_flight, &peak_rss).await?;
@@ -107,6 +99,7 @@ pub async fn run(args: BenchArgs, mut settings: Settings) -> anyhow::Result<()> 
     shutdown.cancel();
     sim.shutdown();
     let _ = tokio::time::timeout(Duration::from_secs(5), producer.handle).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     pool.close().await;
     drop_database(&settings).await;
     Ok(())
@@ -211,7 +204,8 @@ async fn report(
     Ok(())
 }
 
-/// Samples how many jobs are running until all are done or nothing runs for a while.
+/// Samples how many jobs are running until all are done. Few samples a second:
+/// each is a scan of the jobs table, load the pipeline would otherwise not have.
 async fn sample_in_flight(pool: sqlx::PgPool, total: u64) -> i64 {
     let mut peak = 0;
     loop {
@@ -226,7 +220,7 @@ async fn sample_in_flight(pool: sqlx::PgPool, total: u64) -> i64 {
         if done as u64 >= total {
             return peak;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
@@ -268,6 +262,27 @@ fn peak_rss_kib(pid: u32) -> u64 {
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// Waits until the producer has the broker and every worker consumes, so the
+/// figures measure the pipeline rather than start-up.
+async fn wait_until_ready(base: &str, pool: &sqlx::PgPool, workers: usize) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ready: serde_json::Value = http.get(format!("{base}/readyz")).send().await?.json().await?;
+        let consuming: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+                .fetch_one(pool)
+                .await?;
+        // Each worker process holds database connections once it runs.
+        if ready["broker"] == true && consuming as usize > workers {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            return Ok(());
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the pipeline did not become ready: {ready}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn bind() -> anyhow::Result<tokio::net::TcpListener> {

@@ -56,7 +56,13 @@ enum Command {
 #[tokio::main]
 pub async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    telemetry::init();
+    // The benchmark's own process hosts the producer: per-job logs would be
+    // measured too, so it logs warnings only unless RUST_LOG says otherwise.
+    if matches!(cli.command, Command::Bench(_)) && std::env::var_os("RUST_LOG").is_none() {
+        telemetry::init_with("warn");
+    } else {
+        telemetry::init();
+    }
     let mut settings = Settings::from_env()?;
     let shutdown = Shutdown::new();
     roles::shutdown_on_signal(shutdown.clone());

@@ -58,7 +58,7 @@ async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
         }
     };
     let claimed_at = Instant::now();
-    tracing::info!(attempt = job.attempt, "job claimed");
+    tracing::debug!(attempt = job.attempt, "job claimed");
 
     let Some(model) = catalog.models.get(&job.model) else {
         return fail_unrunnable(context, &job, "model_unavailable", "the model is no longer configured").await;

@@ -13,6 +13,12 @@ use crate::{
     job::{Job, JobError, JobStatus, Modality, Priority},
 };
 
+/// Joined into statements whose loss in a database crash is harmless, so their
+/// commit does not wait for the WAL flush: a lost claim means the redelivered
+/// message claims again; a lost publish mark means one duplicate message, which
+/// the claim drops. Submits and outcomes always commit synchronously.
+const ASYNC_COMMIT: &str = "(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit";
+
 const COLUMNS: &str = "id, project_id, model, modality, provider, status, priority, input, output, error,
     metrics, metadata, webhook, webhook_events_filter, attempt, max_attempts, lease_until, run_at,
     created_at, started_at, completed_at";
@@ -163,6 +169,7 @@ pub async fn claim(pool: &PgPool, id: JobId, attempt: i32, lease: Duration) -> R
         "UPDATE jobs SET status = 'running', attempt = attempt + 1,
                 lease_until = now() + $3 * interval '1 millisecond',
                 started_at = COALESCE(started_at, now()), publish_at = NULL, updated_at = now()
+         FROM {ASYNC_COMMIT}
          WHERE id = $1
            AND ((status = 'queued' AND attempt = $2 AND run_at <= now())
              OR (status = 'running' AND lease_until < now() AND attempt < max_attempts))
@@ -265,11 +272,11 @@ pub async fn defer(pool: &PgPool, id: JobId, attempt: i32, delay: Duration) -> R
 pub async fn mark_published(pool: &PgPool, confirmed: &[(JobId, i32)]) -> Result<u64, sqlx::Error> {
     let ids: Vec<Uuid> = confirmed.iter().map(|(id, _)| id.0).collect();
     let attempts: Vec<i32> = confirmed.iter().map(|(_, a)| *a).collect();
-    let done = sqlx::query(
+    let done = sqlx::query(&format!(
         "UPDATE jobs j SET publish_at = NULL
-         FROM unnest($1::uuid[], $2::int[]) AS c(id, attempt)
-         WHERE j.id = c.id AND j.attempt = c.attempt AND j.status = 'queued' AND j.publish_at IS NOT NULL",
-    )
+         FROM unnest($1::uuid[], $2::int[]) AS c(id, attempt), {ASYNC_COMMIT}
+         WHERE j.id = c.id AND j.attempt = c.attempt AND j.status = 'queued' AND j.publish_at IS NOT NULL"
+    ))
     .bind(&ids)
     .bind(&attempts)
     .execute(pool)

@@ -93,7 +93,7 @@ pub async fn submit(
                 .with_field("Idempotency-Key"))
             }
         };
-        tracing::info!("job accepted");
+        tracing::debug!("job accepted");
         state.dispatcher.dispatch(
             JobMessage {
                 job_id: job.id,

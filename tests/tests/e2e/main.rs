@@ -8,6 +8,7 @@ mod duplicates;
 mod idempotency;
 mod pipeline;
 mod retries;
+mod schedulers;
 mod validation;
 
 /// The `electrons` program, built by this package, for tests that need a real process.
