@@ -1,61 +1,91 @@
-//! The simulator's own HTTP API, for humans and for processes that do not embed it.
+//! The simulator's own HTTP API under `/_sim`, for the standalone binary and for
+//! humans with curl; it drives the same `Controls` that tests hold in-process.
+//!
+//! - `GET /healthz`
+//! - `GET /_sim/stats` → `{"requests", "by_endpoint", "recent": [last 100]}`
+//! - `GET /_sim/config`, `PUT /_sim/config` `{"latency_ms", "default_fault"}`
+//!   (a PUT replaces the whole configuration; a missing field means 0 / none)
+//! - `POST /_sim/script` `[Fault, …]`
+//! - `POST /_sim/reset`
 
 use std::time::Duration;
 
 use axum::{
-    extract::State,
-    routing::{get, post, put},
+    extract::{rejection::JsonRejection, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post},
     Json, Router,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-use crate::{Controls, Fault};
+use crate::{controls::Controls, faults::Fault};
+
+/// How many requests `GET /_sim/stats` lists.
+const RECENT: usize = 100;
 
 pub fn router() -> Router<Controls> {
     Router::new()
         .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
         .route("/_sim/stats", get(stats))
-        .route("/_sim/config", put(configure))
+        .route("/_sim/config", get(config).put(configure))
         .route("/_sim/script", post(script))
         .route("/_sim/reset", post(reset))
 }
 
-async fn stats(State(controls): State<Controls>) -> Json<Value> {
-    let all = controls.requests();
-    let mut by_endpoint = serde_json::Map::new();
-    for request in &all {
-        let count = by_endpoint.entry(request.endpoint.clone()).or_insert(json!(0));
-        *count = json!(count.as_u64().unwrap_or(0) + 1);
-    }
-    let recent = &all[all.len().saturating_sub(100)..];
-    Json(json!({ "requests": controls.request_count(), "by_endpoint": by_endpoint, "recent": recent }))
-}
-
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Config {
     #[serde(default)]
-    latency_ms: Option<u64>,
+    latency_ms: u64,
     #[serde(default)]
     default_fault: Option<Fault>,
 }
 
-async fn configure(State(controls): State<Controls>, Json(config): Json<Config>) -> Json<Value> {
-    if let Some(ms) = config.latency_ms {
-        controls.set_latency(Duration::from_millis(ms));
+impl Config {
+    fn of(controls: &Controls) -> Self {
+        Self {
+            latency_ms: u64::try_from(controls.latency().as_millis()).unwrap_or(u64::MAX),
+            default_fault: controls.default_fault(),
+        }
     }
-    controls.set_default_fault(config.default_fault);
-    Json(json!({ "latency_ms": controls.latency().as_millis() as u64, "default_fault": controls.default_fault() }))
 }
 
-async fn script(State(controls): State<Controls>, Json(faults): Json<Vec<Fault>>) -> Json<Value> {
+async fn stats(State(controls): State<Controls>) -> Response {
+    Json(controls.summary(RECENT)).into_response()
+}
+
+async fn config(State(controls): State<Controls>) -> Response {
+    Json(Config::of(&controls)).into_response()
+}
+
+async fn configure(State(controls): State<Controls>, config: Result<Json<Config>, JsonRejection>) -> Response {
+    let Json(config) = match config {
+        Ok(config) => config,
+        Err(rejection) => return bad_json(rejection),
+    };
+    controls.set_latency(Duration::from_millis(config.latency_ms));
+    controls.set_default_fault(config.default_fault);
+    Json(Config::of(&controls)).into_response()
+}
+
+async fn script(State(controls): State<Controls>, faults: Result<Json<Vec<Fault>>, JsonRejection>) -> Response {
+    let Json(faults) = match faults {
+        Ok(faults) => faults,
+        Err(rejection) => return bad_json(rejection),
+    };
     let queued = faults.len();
     controls.push_script(faults);
-    Json(json!({ "queued": queued }))
+    Json(json!({ "queued": queued })).into_response()
 }
 
-async fn reset(State(controls): State<Controls>) -> Json<Value> {
+async fn reset(State(controls): State<Controls>) -> Response {
     controls.reset();
-    Json(json!({ "reset": true }))
+    Json(json!({ "reset": true })).into_response()
+}
+
+/// Keeps the admin API answering in JSON even when the caller's JSON is wrong.
+fn bad_json(rejection: JsonRejection) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({ "error": rejection.body_text() }))).into_response()
 }

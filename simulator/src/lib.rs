@@ -1,15 +1,30 @@
-//! The provider simulator: a real HTTP server speaking each provider's wire format
-//! (as strict as the real API about what it accepts), used by tests, benchmarks
-//! and the offline demo instead of the real providers. Faults — latency, 429 with
-//! Retry-After, 5xx, hangs, malformed bodies — are switched on globally, as a
-//! script for the next requests, or per request by a directive in the prompt.
+//! The provider simulator: a real HTTP server that speaks each provider's wire
+//! format — exactly as strict as the real API about what it accepts, answering
+//! and failing in the provider's own shapes — used by tests, the benchmark and
+//! the offline demo instead of the real providers.
+//!
+//! Faults (latency, 5xx, 429 with `retry-after`, hangs, malformed bodies) are
+//! switched on globally, as a script for the next requests, or per request by a
+//! `[[sim:…]]` directive in the prompt; see [`Controls`] and [`Fault`].
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use electrons_simulator::{Fault, Simulator};
+//!
+//! let sim = Simulator::start("127.0.0.1:0".parse().expect("address")).await?;
+//! sim.controls().push_script([Fault::Status { status: 500 }]);
+//! // point a client at sim.base_url(): its first call fails with a 500, then all succeed
+//! # Ok(()) }
+//! ```
 
 mod control;
+mod controls;
 mod faults;
 mod providers;
 mod server;
 mod stats;
 
+pub use controls::Controls;
 pub use faults::Fault;
-pub use server::{Controls, Simulator, SimulatorHandle};
+pub use server::{Simulator, SimulatorHandle};
 pub use stats::RecordedRequest;

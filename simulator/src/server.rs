@@ -1,49 +1,59 @@
-//! Starting the simulator and steering it from tests.
+//! Starting the simulator on a socket and stopping it again.
+//!
+//! Stopping is one mechanism: the `CancellationToken` inside `Controls`. Cancelling
+//! it ends axum's graceful shutdown *and* releases requests held by a `Hang`
+//! fault, which would otherwise keep graceful shutdown waiting forever.
 
-use std::{
-    collections::VecDeque,
-    net::SocketAddr,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc, Mutex,
-    },
-    time::Duration,
-};
+use std::net::SocketAddr;
 
+use axum::{extract::DefaultBodyLimit, Router};
 use tokio_util::sync::CancellationToken;
 
-use crate::{faults::Fault, stats::Stats, RecordedRequest};
+use crate::controls::Controls;
 
+/// Anthropic's documented limit for the Messages API; OpenAI's is similar. axum's
+/// 2 MB default would refuse image-bearing requests the real APIs accept.
+const BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+/// Namespace for starting simulators.
 pub struct Simulator;
 
 impl Simulator {
-    /// Binds `addr` ("127.0.0.1:0" for any port) and serves in the background.
+    /// Binds `addr` (`127.0.0.1:0` for any free port) and serves in a spawned task.
     pub async fn start(addr: SocketAddr) -> std::io::Result<SimulatorHandle> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let controls = Controls::default();
-        let stop = CancellationToken::new();
-        let app = crate::providers::router()
+        let controls = Controls::new();
+        let app = Router::new()
+            .merge(crate::providers::router())
             .merge(crate::control::router())
+            .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(controls.clone());
-        let until = stop.clone();
+        let finished = CancellationToken::new();
+        let (until, done) = (controls.clone(), finished.clone());
         tokio::spawn(async move {
             let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { until.cancelled().await })
+                .with_graceful_shutdown(async move { until.stopping().await })
                 .await;
             if let Err(error) = served {
-                tracing::error!(%error, "simulator stopped");
+                tracing::error!(%error, "provider simulator stopped serving");
             }
+            done.cancel();
         });
-        Ok(SimulatorHandle { addr, controls, stop })
+        Ok(SimulatorHandle {
+            addr,
+            controls,
+            finished,
+        })
     }
 }
 
+/// A running simulator; clones refer to the same one.
 #[derive(Clone)]
 pub struct SimulatorHandle {
     addr: SocketAddr,
     controls: Controls,
-    stop: CancellationToken,
+    finished: CancellationToken,
 }
 
 impl SimulatorHandle {
@@ -51,6 +61,7 @@ impl SimulatorHandle {
         self.addr
     }
 
+    /// `http://IP:PORT`, without a trailing slash.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -59,83 +70,14 @@ impl SimulatorHandle {
         &self.controls
     }
 
+    /// Stops accepting connections and lets in-flight requests finish (hung ones
+    /// are released with a 503). Returns at once; see [`SimulatorHandle::stopped`].
     pub fn shutdown(&self) {
-        self.controls.inner.stopping.cancel();
-        self.stop.cancel();
-    }
-}
-
-#[derive(Clone, Default)]
-pub struct Controls {
-    pub(crate) inner: Arc<Inner>,
-}
-
-#[derive(Default)]
-pub(crate) struct Inner {
-    latency_ms: AtomicU64,
-    script: Mutex<VecDeque<Fault>>,
-    default_fault: Mutex<Option<Fault>>,
-    pub(crate) stats: Stats,
-    /// Releases hanging requests when the simulator stops.
-    pub(crate) stopping: CancellationToken,
-}
-
-impl Controls {
-    pub fn set_latency(&self, latency: Duration) {
-        self.inner
-            .latency_ms
-            .store(latency.as_millis() as u64, Ordering::SeqCst);
+        self.controls.stop();
     }
 
-    pub fn latency(&self) -> Duration {
-        Duration::from_millis(self.inner.latency_ms.load(Ordering::SeqCst))
-    }
-
-    /// The next requests (any endpoint) get these faults, in order.
-    pub fn push_script(&self, faults: impl IntoIterator<Item = Fault>) {
-        self.inner
-            .script
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(faults);
-    }
-
-    /// Applied to every request while set, once the script is used up.
-    pub fn set_default_fault(&self, fault: Option<Fault>) {
-        *self.inner.default_fault.lock().unwrap_or_else(|p| p.into_inner()) = fault;
-    }
-
-    pub fn default_fault(&self) -> Option<Fault> {
-        self.inner
-            .default_fault
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    pub fn reset(&self) {
-        self.set_latency(Duration::ZERO);
-        self.inner.script.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        self.set_default_fault(None);
-        self.inner.stats.reset();
-    }
-
-    pub fn request_count(&self) -> u64 {
-        self.inner.stats.count()
-    }
-
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.inner.stats.all()
-    }
-
-    /// The fault for the next request: its own directive, else the script, else the default.
-    pub(crate) fn next_fault(&self, directive: Option<Fault>) -> Option<Fault> {
-        if directive.is_some() {
-            return directive;
-        }
-        if let Some(fault) = self.inner.script.lock().unwrap_or_else(|p| p.into_inner()).pop_front() {
-            return Some(fault);
-        }
-        self.default_fault()
+    /// Resolves when the server task has finished after [`SimulatorHandle::shutdown`].
+    pub async fn stopped(&self) {
+        self.finished.cancelled().await;
     }
 }

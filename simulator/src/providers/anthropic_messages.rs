@@ -1,183 +1,193 @@
-//! Anthropic Messages: `POST /v1/messages`.
+//! Anthropic Messages, `POST /v1/messages`: headers, the answer and the error
+//! bodies. What a valid request is lives in `request.rs`.
+//!
+//! Errors are `{"type": "error", "error": {"type", "message"}, "request_id"}`;
+//! rate-limit headers are `anthropic-ratelimit-{requests,tokens,input-tokens,
+//! output-tokens}-{limit,remaining,reset}` with resets as RFC 3339 times.
+
+mod request;
 
 use axum::{
-    body::Bytes,
-    extract::State,
-    http::HeaderMap,
+    http::{header::RETRY_AFTER, HeaderMap, HeaderName, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
-use chrono::Utc;
+use chrono::{SecondsFormat, Utc};
 use serde_json::{json, Value};
 
-use super::{answer, content_text, error_response, number_in, positive_integer, reply, tokens, Call, Dialect};
-use crate::Controls;
+use self::request::MessagesRequest;
+use super::{random_id, rejection::Rejection, text, Provider};
 
-const KNOWN: &[&str] = &[
-    "model",
-    "max_tokens",
-    "messages",
-    "system",
-    "temperature",
-    "top_p",
-    "top_k",
-    "stop_sequences",
-    "stream",
-    "metadata",
-    "tools",
-    "tool_choice",
-    "thinking",
-    "service_tier",
-];
+/// Versions the real API accepts in `anthropic-version`.
+const VERSIONS: &[&str] = &["2023-06-01", "2023-01-01"];
+const REQUESTS_PER_MINUTE: u64 = 4_000;
+const INPUT_TOKENS_PER_MINUTE: u64 = 400_000;
+const OUTPUT_TOKENS_PER_MINUTE: u64 = 80_000;
 
-pub struct Anthropic;
+pub struct AnthropicMessages;
 
-impl Dialect for Anthropic {
+impl Provider for AnthropicMessages {
     const ENDPOINT: &'static str = "anthropic.messages";
+    const MALFORMED: &'static str =
+        r#"{"id": "msg_01sim", "type": "message", "role": "assistant", "content": [{"type": "text", "te"#;
 
-    fn error(status: u16, message: &str) -> Value {
-        let kind = match status {
-            400 | 413 | 422 => "invalid_request_error",
+    fn respond(headers: &HeaderMap, body: Option<&Value>, prompt: &str) -> Result<Response, Rejection> {
+        check_headers(headers)?;
+        let body = body
+            .and_then(Value::as_object)
+            .ok_or_else(|| Rejection::bad_request("Request body must be a valid JSON object."))?;
+        let request = MessagesRequest::parse(body)?;
+        Ok(answer(&request, prompt))
+    }
+
+    /// The last user message, text blocks included: a directive may sit in any block.
+    fn prompt(body: &Value) -> Option<String> {
+        text::last_user_text(body.get("messages"))
+    }
+
+    fn reject(rejection: &Rejection) -> Response {
+        let kind = match rejection.status.as_u16() {
             401 => "authentication_error",
+            402 => "billing_error",
             403 => "permission_error",
             404 => "not_found_error",
+            413 => "request_too_large",
             429 => "rate_limit_error",
             529 => "overloaded_error",
-            _ => "api_error",
+            500.. => "api_error",
+            _ => "invalid_request_error",
         };
-        json!({ "type": "error", "error": { "type": kind, "message": message } })
+        let id = random_id("req_011C", 20);
+        let body = json!({
+            "type": "error",
+            "error": { "type": kind, "message": rejection.message },
+            "request_id": id,
+        });
+        (
+            rejection.status,
+            [(HeaderName::from_static("request-id"), id)],
+            Json(body),
+        )
+            .into_response()
     }
 
-    fn rate_limited(_retry_after_secs: u64) -> Value {
-        json!({ "type": "error", "error": { "type": "rate_limit_error",
-            "message": "This request would exceed the rate limit for your organization. Please try again later." } })
+    fn failure(status: StatusCode, model: Option<&str>) -> Rejection {
+        let message = match status.as_u16() {
+            401 => "invalid x-api-key".to_string(),
+            404 => format!("model: {}", model.unwrap_or_default()),
+            500 => "Internal server error".to_string(),
+            529 => "Overloaded".to_string(),
+            _ => format!("Simulated {status} error."),
+        };
+        Rejection::new(status, message)
     }
 
-    fn malformed() -> &'static str {
-        r#"{"id": "msg_trunc", "type": "message", "content": [{"type": "text", "te"#
-    }
-}
-
-pub async fn handle(State(controls): State<Controls>, headers: HeaderMap, body: Bytes) -> Response {
-    let arrived = Utc::now();
-    let parsed = serde_json::from_slice::<Value>(&body).ok();
-    let model = parsed
-        .as_ref()
-        .and_then(|b| b.get("model"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let prompt = parsed.as_ref().and_then(last_user_text);
-    let checked = check(&headers, parsed.as_ref());
-    answer::<Anthropic>(&controls, Call { arrived, model, prompt }, checked).await
-}
-
-fn check(headers: &HeaderMap, body: Option<&Value>) -> Result<Response, Response> {
-    if headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .is_none_or(|k| k.trim().is_empty())
-    {
-        return Err(error_response::<Anthropic>(401, "x-api-key header is required"));
-    }
-    let bad = |message: String| error_response::<Anthropic>(400, &message);
-    if headers.get("anthropic-version").is_none() {
-        return Err(bad("anthropic-version: header is required".into()));
-    }
-    let body = body
-        .and_then(Value::as_object)
-        .ok_or_else(|| bad("messages: the request body must be a JSON object".into()))?;
-    if let Some(extra) = body.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(bad(format!("{extra}: Extra inputs are not permitted")));
-    }
-    let model = body
-        .get("model")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("model: Field required".into()))?;
-    let max_tokens = body
-        .get("max_tokens")
-        .ok_or_else(|| bad("max_tokens: Field required".into()))?;
-    if !positive_integer(max_tokens) {
-        return Err(bad("max_tokens: Input should be a valid positive integer".into()));
-    }
-    let messages = body
-        .get("messages")
-        .and_then(Value::as_array)
-        .filter(|m| !m.is_empty())
-        .ok_or_else(|| bad("messages: at least one message is required".into()))?;
-    let mut input_text = String::new();
-    for (i, message) in messages.iter().enumerate() {
-        match message.get("role").and_then(Value::as_str) {
-            Some("user" | "assistant") => {}
-            Some("system") => {
-                return Err(bad(format!(
-                    "messages.{i}.role: Unexpected role \"system\". The Messages API accepts a top-level `system` parameter, not \"system\" as an input message role."
-                )))
-            }
-            _ => return Err(bad(format!("messages.{i}.role: Input should be 'user' or 'assistant'"))),
-        }
-        let text = message.get("content").and_then(content_text).ok_or_else(|| {
-            bad(format!(
-                "messages.{i}.content: Input should be a valid string or list of content blocks"
-            ))
-        })?;
-        input_text.push_str(&text);
-    }
-    if let Some(system) = body.get("system") {
-        input_text.push_str(
-            &content_text(system)
-                .ok_or_else(|| bad("system: Input should be a valid string or list of text blocks".into()))?,
+    fn rate_limited(retry_after_secs: Option<u64>, _model: Option<&str>) -> Response {
+        let wait = retry_after_secs.unwrap_or(1);
+        let rejection = Rejection::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("This request would exceed the rate limit for your organization of {REQUESTS_PER_MINUTE} requests per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. Please try again later."),
         );
+        let mut headers = rate_limit_headers(0, INPUT_TOKENS_PER_MINUTE, OUTPUT_TOKENS_PER_MINUTE, wait);
+        if let Some(secs) = retry_after_secs {
+            headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        (headers, Self::reject(&rejection)).into_response()
     }
-    if body.get("temperature").is_some_and(|v| !number_in(v, 0.0, 1.0)) {
-        return Err(bad("temperature: Input should be less than or equal to 1".into()));
+}
+
+fn check_headers(headers: &HeaderMap) -> Result<(), Rejection> {
+    let key = headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim);
+    if key.is_none_or(str::is_empty) {
+        return Err(Rejection::new(StatusCode::UNAUTHORIZED, "x-api-key header is required"));
     }
-    if body.get("top_p").is_some_and(|v| !number_in(v, 0.0, 1.0)) {
-        return Err(bad("top_p: Input should be between 0 and 1".into()));
+    match headers.get("anthropic-version").map(|v| v.to_str().map(str::trim)) {
+        None => Err(Rejection::bad_request("anthropic-version: header is required")),
+        Some(Ok(version)) if VERSIONS.contains(&version) => Ok(()),
+        Some(version) => Err(Rejection::bad_request(format!(
+            "anthropic-version: invalid version '{}'; use one of {}",
+            version.unwrap_or_default(),
+            VERSIONS.join(", ")
+        ))),
     }
-    if body
-        .get("stop_sequences")
-        .is_some_and(|v| !v.as_array().is_some_and(|a| a.iter().all(Value::is_string)))
-    {
-        return Err(bad("stop_sequences: Input should be a valid list of strings".into()));
-    }
-    if body.get("stream").is_some_and(|v| v.as_bool() == Some(true)) {
-        return Err(bad("stream: streaming is not supported by the simulator".into()));
-    }
-    let prompt = last_user_text(&Value::Object(body.clone())).unwrap_or_default();
-    let (text, cut) = reply(model, &prompt, max_tokens.as_u64().unwrap_or(1));
-    let (input_tokens, output_tokens) = (tokens(&input_text), tokens(&text));
-    let response = json!({
-        "id": format!("msg_{}", uuid::Uuid::new_v4().simple()),
+}
+
+fn answer(request: &MessagesRequest, prompt: &str) -> Response {
+    let reply = text::reply(request.model, prompt, Some(request.max_tokens));
+    let body = json!({
+        "id": random_id("msg_01", 22),
         "type": "message",
         "role": "assistant",
-        "model": model,
-        "content": [{ "type": "text", "text": text }],
-        "stop_reason": if cut { "max_tokens" } else { "end_turn" },
+        "model": request.model,
+        "content": [{ "type": "text", "text": reply.text }],
+        "stop_reason": if reply.cut { "max_tokens" } else { "end_turn" },
         "stop_sequence": null,
-        "usage": { "input_tokens": input_tokens, "output_tokens": output_tokens },
+        "usage": {
+            "input_tokens": request.input_tokens,
+            "output_tokens": reply.tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "service_tier": "standard",
+        },
     });
-    let reset = (Utc::now() + chrono::Duration::seconds(60)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let headers = [
-        ("request-id", format!("req_{}", uuid::Uuid::new_v4().simple())),
-        ("anthropic-ratelimit-requests-limit", "4000".into()),
-        ("anthropic-ratelimit-requests-remaining", "3999".into()),
-        ("anthropic-ratelimit-requests-reset", reset.clone()),
-        ("anthropic-ratelimit-tokens-limit", "400000".into()),
-        (
-            "anthropic-ratelimit-tokens-remaining",
-            (400_000 - input_tokens - output_tokens).to_string(),
-        ),
-        ("anthropic-ratelimit-tokens-reset", reset),
-    ];
-    Ok((headers, Json(response)).into_response())
+    let limits = rate_limit_headers(
+        REQUESTS_PER_MINUTE - 1,
+        INPUT_TOKENS_PER_MINUTE.saturating_sub(request.input_tokens),
+        OUTPUT_TOKENS_PER_MINUTE.saturating_sub(reply.tokens),
+        1,
+    );
+    let id = [(HeaderName::from_static("request-id"), random_id("req_011C", 20))];
+    (id, limits, Json(body)).into_response()
 }
 
-fn last_user_text(body: &Value) -> Option<String> {
-    body.get("messages")?
-        .as_array()?
-        .iter()
-        .rev()
-        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
-        .and_then(|m| m.get("content"))
-        .and_then(content_text)
+/// `anthropic-ratelimit-*`: the simulator never runs down its budget, so these
+/// are static apart from what the request itself used.
+fn rate_limit_headers(
+    remaining_requests: u64,
+    remaining_input: u64,
+    remaining_output: u64,
+    reset_in: u64,
+) -> HeaderMap {
+    // Clamped so an absurd retry-after cannot overflow the clock.
+    let reset_in = i64::try_from(reset_in.min(86_400)).unwrap_or(86_400);
+    let reset = (Utc::now() + chrono::Duration::seconds(reset_in)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let reset = HeaderValue::from_str(&reset).unwrap_or(HeaderValue::from_static(""));
+    let budgets = [
+        (REQUESTS, REQUESTS_PER_MINUTE, remaining_requests),
+        (
+            TOKENS,
+            INPUT_TOKENS_PER_MINUTE + OUTPUT_TOKENS_PER_MINUTE,
+            remaining_input + remaining_output,
+        ),
+        (INPUT_TOKENS, INPUT_TOKENS_PER_MINUTE, remaining_input),
+        (OUTPUT_TOKENS, OUTPUT_TOKENS_PER_MINUTE, remaining_output),
+    ];
+    let mut headers = HeaderMap::with_capacity(12);
+    for ([limit_name, remaining_name, reset_name], limit, remaining) in budgets {
+        headers.insert(HeaderName::from_static(limit_name), HeaderValue::from(limit));
+        headers.insert(HeaderName::from_static(remaining_name), HeaderValue::from(remaining));
+        headers.insert(HeaderName::from_static(reset_name), reset.clone());
+    }
+    headers
 }
+
+const REQUESTS: [&str; 3] = [
+    "anthropic-ratelimit-requests-limit",
+    "anthropic-ratelimit-requests-remaining",
+    "anthropic-ratelimit-requests-reset",
+];
+const TOKENS: [&str; 3] = [
+    "anthropic-ratelimit-tokens-limit",
+    "anthropic-ratelimit-tokens-remaining",
+    "anthropic-ratelimit-tokens-reset",
+];
+const INPUT_TOKENS: [&str; 3] = [
+    "anthropic-ratelimit-input-tokens-limit",
+    "anthropic-ratelimit-input-tokens-remaining",
+    "anthropic-ratelimit-input-tokens-reset",
+];
+const OUTPUT_TOKENS: [&str; 3] = [
+    "anthropic-ratelimit-output-tokens-limit",
+    "anthropic-ratelimit-output-tokens-remaining",
+    "anthropic-ratelimit-output-tokens-reset",
+];

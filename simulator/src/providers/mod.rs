@@ -1,169 +1,146 @@
-//! The simulated provider endpoints: one file per provider, each validating
-//! requests as its real API does and answering in its real format. What they
-//! share — picking a fault, recording the request, latency — lives here.
-
-// A rejection is the finished HTTP response; boxing it would buy nothing here.
-#![allow(clippy::result_large_err)]
+//! The simulated provider endpoints, one module per provider. Each checks a
+//! request exactly as its real API does and answers in the real wire format;
+//! what they share — picking a fault, recording, latency, hanging — is the
+//! pipeline in this file, so every provider misbehaves the same way.
 
 mod anthropic_messages;
 mod openai_chat;
+mod rejection;
+mod text;
 
 use std::time::Duration;
 
 use axum::{
-    http::{HeaderName, HeaderValue, StatusCode},
-    response::{IntoResponse, Response},
+    body::{Body, Bytes},
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::Response,
     routing::post,
-    Json, Router,
+    Router,
 };
-use chrono::{DateTime, Utc};
+use chrono::Utc;
+use rand::{distr::Alphanumeric, Rng};
 use serde_json::Value;
 
-use crate::{
-    faults::{directive, Fault},
-    stats::RecordedRequest,
-    Controls,
-};
+use self::{anthropic_messages::AnthropicMessages, openai_chat::OpenAiChat, rejection::Rejection};
+use crate::{controls::Controls, faults, faults::Fault, stats::RecordedRequest};
 
 pub fn router() -> Router<Controls> {
     Router::new()
-        .route("/v1/chat/completions", post(openai_chat::handle))
-        .route("/v1/messages", post(anthropic_messages::handle))
+        .route("/v1/chat/completions", post(handle::<OpenAiChat>))
+        .route("/v1/messages", post(handle::<AnthropicMessages>))
 }
 
-/// How a provider words its errors.
-pub trait Dialect {
+/// One provider endpoint: its request rules and how it words answers and errors.
+pub trait Provider {
+    /// The name requests are recorded under, e.g. `"openai.chat"`.
     const ENDPOINT: &'static str;
-    fn error(status: u16, message: &str) -> Value;
-    fn rate_limited(retry_after_secs: u64) -> Value;
-    /// A 200 body that is not what the endpoint promises.
-    fn malformed() -> &'static str;
+    /// A 200 body cut off mid-JSON, for `Fault::Malformed`.
+    const MALFORMED: &'static str;
+
+    /// Checks the request as the real API would; if it passes, the normal answer.
+    /// `body` is `None` when it was not JSON; `prompt` is [`Provider::prompt`] or "".
+    fn respond(headers: &HeaderMap, body: Option<&Value>, prompt: &str) -> Result<Response, Rejection>;
+
+    /// The text faults and the echo are read from (the last user message).
+    fn prompt(body: &Value) -> Option<String>;
+
+    /// The provider's error response for a rejection.
+    fn reject(rejection: &Rejection) -> Response;
+
+    /// How the provider words a failure with `status` that it chose to send.
+    fn failure(status: StatusCode, model: Option<&str>) -> Rejection;
+
+    /// The provider's 429, with `retry-after` when given.
+    fn rate_limited(retry_after_secs: Option<u64>, model: Option<&str>) -> Response;
 }
 
-/// What a request asked for, as far as the stats care.
-pub struct Call {
-    pub arrived: DateTime<Utc>,
-    pub model: Option<String>,
-    pub prompt: Option<String>,
+/// When and how a request will be answered.
+enum Answer {
+    Now(Response),
+    After(Duration, Response),
+    Hang,
 }
 
-pub fn error_response<D: Dialect>(status: u16, message: &str) -> Response {
-    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (code, Json(D::error(status, message))).into_response()
-}
-
-/// Answers a request that passed (or failed) validation, applying faults.
-pub async fn answer<D: Dialect>(controls: &Controls, call: Call, checked: Result<Response, Response>) -> Response {
-    let success = match checked {
-        Ok(success) => success,
-        Err(rejection) => {
-            record::<D>(controls, &call, rejection.status().as_u16());
-            return rejection;
-        }
+async fn handle<P: Provider>(State(controls): State<Controls>, headers: HeaderMap, body: Bytes) -> Response {
+    let at = Utc::now();
+    let body = serde_json::from_slice::<Value>(&body).ok();
+    let prompt = body.as_ref().and_then(P::prompt);
+    let model = body
+        .as_ref()
+        .and_then(|b| b.get("model"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let answer = match P::respond(&headers, body.as_ref(), prompt.as_deref().unwrap_or_default()) {
+        Err(rejection) => Answer::Now(P::reject(&rejection)),
+        // Faults only hit requests the real API would have served: a scripted
+        // 500 is not spent on a request that was going to be a 400 anyway.
+        Ok(success) => match controls.next_fault(prompt.as_deref().and_then(faults::directive)) {
+            None => Answer::Now(success),
+            Some(fault) => faulted::<P>(fault, success, model.as_deref()),
+        },
     };
-    let fault = controls.next_fault(call.prompt.as_deref().and_then(directive));
-    let status = match &fault {
-        Some(Fault::Status { status }) => *status,
-        Some(Fault::RateLimit { .. }) => 429,
-        Some(Fault::Hang) => 0,
-        _ => 200,
+    let status = match &answer {
+        Answer::Now(response) | Answer::After(_, response) => response.status().as_u16(),
+        Answer::Hang => 0,
     };
-    // Recorded on arrival, so a test sees a request the moment it is in flight.
-    record::<D>(controls, &call, status);
-    let latency = controls.latency();
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    match fault {
-        None => success,
-        Some(Fault::Latency { ms }) => {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-            success
-        }
-        Some(Fault::Status { status }) => error_response::<D>(status, &format!("simulated {status} error")),
-        Some(Fault::RateLimit { retry_after_secs }) => {
-            let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(D::rate_limited(retry_after_secs))).into_response();
-            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response
-                    .headers_mut()
-                    .insert(HeaderName::from_static("retry-after"), value);
-            }
-            response
-        }
-        Some(Fault::Malformed) => {
-            ([(axum::http::header::CONTENT_TYPE, "application/json")], D::malformed()).into_response()
-        }
-        Some(Fault::Hang) => {
-            controls.inner.stopping.cancelled().await;
-            error_response::<D>(503, "simulator shutting down")
-        }
-    }
-}
-
-fn record<D: Dialect>(controls: &Controls, call: &Call, status: u16) {
-    controls.inner.stats.record(RecordedRequest {
-        at: call.arrived,
-        endpoint: D::ENDPOINT.to_string(),
-        model: call.model.clone(),
-        prompt: call.prompt.as_ref().map(|p| p.chars().take(200).collect()),
+    // Recorded on arrival, so a test sees a slow or hung request while it is in flight.
+    let prompt = prompt.map(|p| p.chars().take(200).collect());
+    controls.record(RecordedRequest {
+        at,
+        endpoint: P::ENDPOINT.into(),
+        model,
+        prompt,
         status,
     });
-}
-
-/// Rough token count: a token is about four characters of English.
-pub fn tokens(text: &str) -> u64 {
-    (text.chars().count() as u64).div_ceil(4)
-}
-
-/// The deterministic reply, cut to `max_tokens`; true when it was cut.
-pub fn reply(model: &str, prompt: &str, max_tokens: u64) -> (String, bool) {
-    let echo: String = crate::faults::strip_directive(prompt).chars().take(200).collect();
-    let text = format!("Simulated reply from {model}: {echo}");
-    if tokens(&text) > max_tokens {
-        (text.chars().take((max_tokens * 4) as usize).collect(), true)
-    } else {
-        (text, false)
-    }
-}
-
-/// The text of a message's `content`: a string or a list of text parts/blocks.
-pub fn content_text(content: &Value) -> Option<String> {
-    match content {
-        Value::String(s) => Some(s.clone()),
-        Value::Array(parts) => {
-            let texts: Option<Vec<&str>> = parts
-                .iter()
-                .map(|p| match p.get("type").and_then(Value::as_str) {
-                    Some("text") => p.get("text").and_then(Value::as_str),
-                    Some(_) => Some(""),
-                    None => None,
-                })
-                .collect();
-            texts.map(|t| t.join(""))
+    pause(controls.latency()).await;
+    match answer {
+        Answer::Now(response) => response,
+        Answer::After(delay, response) => {
+            pause(delay).await;
+            response
         }
-        _ => None,
+        Answer::Hang => {
+            // Dropped with the connection if the client gives up first.
+            controls.stopping().await;
+            P::reject(&Rejection::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The simulator is shutting down.",
+            ))
+        }
     }
 }
 
-pub fn positive_integer(value: &Value) -> bool {
-    value.as_u64().is_some_and(|n| n > 0)
-}
-
-pub fn number_in(value: &Value, low: f64, high: f64) -> bool {
-    value.as_f64().is_some_and(|n| (low..=high).contains(&n))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_and_cuts() {
-        assert_eq!(tokens("abcd"), 1);
-        assert_eq!(tokens("abcde"), 2);
-        let (text, cut) = reply("m", "hello", 2);
-        assert!(cut && text.chars().count() == 8);
-        let (text, cut) = reply("m", "hello [[sim:latency=5]]", 100);
-        assert_eq!((text.as_str(), cut), ("Simulated reply from m: hello", false));
+fn faulted<P: Provider>(fault: Fault, success: Response, model: Option<&str>) -> Answer {
+    match fault {
+        Fault::Status { status } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Answer::Now(match status {
+                StatusCode::TOO_MANY_REQUESTS => P::rate_limited(None, model),
+                _ => P::reject(&P::failure(status, model)),
+            })
+        }
+        Fault::RateLimit { retry_after_secs } => Answer::Now(P::rate_limited(Some(retry_after_secs), model)),
+        Fault::Hang => Answer::Hang,
+        Fault::Latency { ms } => Answer::After(Duration::from_millis(ms), success),
+        Fault::Malformed => {
+            // The real answer's status and headers, with its body cut short.
+            let (parts, _) = success.into_parts();
+            Answer::Now(Response::from_parts(parts, Body::from(P::MALFORMED)))
+        }
     }
+}
+
+async fn pause(delay: Duration) {
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// `prefix` followed by `len` random letters and digits, like providers' ids.
+fn random_id(prefix: &str, len: usize) -> String {
+    let mut id = String::with_capacity(prefix.len() + len);
+    id.push_str(prefix);
+    id.extend(rand::rng().sample_iter(Alphanumeric).take(len).map(char::from));
+    id
 }

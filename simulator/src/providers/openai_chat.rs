@@ -1,202 +1,166 @@
-//! OpenAI Chat Completions: `POST /v1/chat/completions`.
+//! OpenAI Chat Completions, `POST /v1/chat/completions`: authentication, the
+//! answer and the error bodies. What a valid request is lives in `request.rs`.
+//!
+//! Errors are `{"error": {"message", "type", "param", "code"}}`; rate-limit
+//! headers are `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` with
+//! resets as durations (`6m0s`, `20ms`).
+
+mod request;
 
 use axum::{
-    body::Bytes,
-    extract::State,
-    http::HeaderMap,
+    http::{header::RETRY_AFTER, HeaderMap, HeaderName, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
 use chrono::Utc;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use super::{answer, content_text, error_response, number_in, positive_integer, reply, tokens, Call, Dialect};
-use crate::Controls;
+use self::request::ChatRequest;
+use super::{random_id, rejection::Rejection, text, Provider};
 
-const KNOWN: &[&str] = &[
-    "model",
-    "messages",
-    "max_tokens",
-    "max_completion_tokens",
-    "temperature",
-    "top_p",
-    "n",
-    "stop",
-    "stream",
-    "presence_penalty",
-    "frequency_penalty",
-    "logit_bias",
-    "user",
-    "seed",
-    "response_format",
-    "tools",
-    "tool_choice",
-    "logprobs",
-    "top_logprobs",
-    "metadata",
-    "store",
-    "parallel_tool_calls",
-    "stream_options",
-    "service_tier",
-    "reasoning_effort",
-    "modalities",
-    "prediction",
-    "audio",
-];
-const ROLES: &[&str] = &["system", "developer", "user", "assistant", "tool"];
+const REQUESTS_PER_MINUTE: u64 = 10_000;
+const TOKENS_PER_MINUTE: u64 = 2_000_000;
 
-pub struct OpenAi;
+pub struct OpenAiChat;
 
-impl Dialect for OpenAi {
+impl Provider for OpenAiChat {
     const ENDPOINT: &'static str = "openai.chat";
+    const MALFORMED: &'static str =
+        r#"{"id": "chatcmpl-sim", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assis"#;
 
-    fn error(status: u16, message: &str) -> Value {
-        let kind = match status {
-            400 | 404 | 422 => "invalid_request_error",
-            401 => "invalid_request_error",
+    fn respond(headers: &HeaderMap, body: Option<&Value>, prompt: &str) -> Result<Response, Rejection> {
+        authorize(headers)?;
+        let body = body.and_then(Value::as_object).ok_or_else(not_json)?;
+        let request = ChatRequest::parse(body)?;
+        Ok(answer(&request, prompt))
+    }
+
+    fn prompt(body: &Value) -> Option<String> {
+        text::last_user_text(body.get("messages"))
+    }
+
+    fn reject(rejection: &Rejection) -> Response {
+        let kind = match rejection.status.as_u16() {
             429 => "requests",
-            _ => "server_error",
+            500.. => "server_error",
+            _ => "invalid_request_error",
         };
-        json!({ "error": { "message": message, "type": kind, "param": null, "code": null } })
+        let body = json!({ "error": {
+            "message": rejection.message,
+            "type": kind,
+            "param": rejection.param,
+            "code": rejection.code,
+        } });
+        (rejection.status, request_id(), Json(body)).into_response()
     }
 
-    fn rate_limited(retry_after_secs: u64) -> Value {
-        json!({ "error": {
-            "message": format!("Rate limit reached for requests. Please try again in {retry_after_secs}s."),
-            "type": "requests", "param": null, "code": "rate_limit_exceeded" } })
-    }
-
-    fn malformed() -> &'static str {
-        r#"{"id": "chatcmpl-trunc", "object": "chat.completion", "choices": [{"index": 0, "mess"#
-    }
-}
-
-pub async fn handle(State(controls): State<Controls>, headers: HeaderMap, body: Bytes) -> Response {
-    let arrived = Utc::now();
-    let parsed = serde_json::from_slice::<Value>(&body).ok();
-    let model = parsed
-        .as_ref()
-        .and_then(|b| b.get("model"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let prompt = parsed.as_ref().and_then(last_user_text);
-    let checked = check(&headers, parsed.as_ref());
-    answer::<OpenAi>(&controls, Call { arrived, model, prompt }, checked).await
-}
-
-fn check(headers: &HeaderMap, body: Option<&Value>) -> Result<Response, Response> {
-    let authorized = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|k| !k.trim().is_empty());
-    if !authorized {
-        return Err(error_response::<OpenAi>(
-            401,
-            "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-        ));
-    }
-    let bad = |message: String| error_response::<OpenAi>(400, &message);
-    let body = body.and_then(Value::as_object).ok_or_else(|| {
-        bad("We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.".into())
-    })?;
-    if let Some(unknown) = body.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(bad(format!("Unrecognized request argument supplied: {unknown}")));
-    }
-    let model = body
-        .get("model")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("you must provide a model parameter".into()))?;
-    let messages = body
-        .get("messages")
-        .and_then(Value::as_array)
-        .filter(|m| !m.is_empty())
-        .ok_or_else(|| bad("'messages' must be a non-empty array".into()))?;
-    let mut input_text = String::new();
-    for (i, message) in messages.iter().enumerate() {
-        let role = message.get("role").and_then(Value::as_str).unwrap_or_default();
-        if !ROLES.contains(&role) {
-            return Err(bad(format!(
-                "Invalid value for 'messages[{i}].role': expected one of {}",
-                ROLES.join(", ")
-            )));
+    fn failure(status: StatusCode, model: Option<&str>) -> Rejection {
+        let model = model.unwrap_or_default();
+        match status.as_u16() {
+            401 => Rejection::new(status, "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.")
+                .code("invalid_api_key"),
+            404 => Rejection::new(status, format!("The model `{model}` does not exist or you do not have access to it."))
+                .code("model_not_found"),
+            500 => Rejection::new(status, "The server had an error while processing your request. Sorry about that!"),
+            503 => Rejection::new(status, "The server is overloaded or not ready yet."),
+            _ => Rejection::new(status, format!("Simulated {status} error.")),
         }
-        let text = message.get("content").and_then(content_text).ok_or_else(|| {
-            bad(format!(
-                "Invalid type for 'messages[{i}].content': expected a string or an array of parts"
-            ))
-        })?;
-        input_text.push_str(&text);
     }
-    check_optional(body, &bad)?;
-    let max_tokens = body
-        .get("max_completion_tokens")
-        .or_else(|| body.get("max_tokens"))
-        .and_then(Value::as_u64)
-        .unwrap_or(4096);
-    let prompt = last_user_text(&Value::Object(body.clone())).unwrap_or_default();
-    let (text, cut) = reply(model, &prompt, max_tokens);
-    let (prompt_tokens, completion_tokens) = (tokens(&input_text), tokens(&text));
-    let response = json!({
-        "id": format!("chatcmpl-{}", uuid::Uuid::new_v4().simple()),
+
+    fn rate_limited(retry_after_secs: Option<u64>, model: Option<&str>) -> Response {
+        let wait = retry_after_secs.unwrap_or(1);
+        let message = format!(
+            "Rate limit reached for {} in organization org-simulator on requests per min (RPM): Limit {REQUESTS_PER_MINUTE}, Used {REQUESTS_PER_MINUTE}, Requested 1. Please try again in {wait}s. Visit https://platform.openai.com/account/rate-limits to learn more.",
+            model.unwrap_or("this model"),
+        );
+        let body = json!({ "error": {
+            "message": message, "type": "requests", "param": null, "code": "rate_limit_exceeded",
+        } });
+        let mut headers = rate_limit_headers(0, TOKENS_PER_MINUTE, &format!("{wait}s"));
+        if let Some(secs) = retry_after_secs {
+            headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        (StatusCode::TOO_MANY_REQUESTS, request_id(), headers, Json(body)).into_response()
+    }
+}
+
+fn authorize(headers: &HeaderMap) -> Result<(), Rejection> {
+    let key = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, key)| key.trim());
+    match key {
+        Some(key) if !key.is_empty() => Ok(()),
+        _ => Err(Rejection::new(
+            StatusCode::UNAUTHORIZED,
+            "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.",
+        )),
+    }
+}
+
+fn not_json() -> Rejection {
+    Rejection::bad_request(
+        "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
+    )
+}
+
+fn answer(request: &ChatRequest, prompt: &str) -> Response {
+    let reply = text::reply(request.model, prompt, request.max_tokens);
+    let choices: Vec<Value> = (0..request.n)
+        .map(|index| {
+            json!({
+                "index": index,
+                "message": { "role": "assistant", "content": reply.text, "refusal": null, "annotations": [] },
+                "logprobs": null,
+                "finish_reason": if reply.cut { "length" } else { "stop" },
+            })
+        })
+        .collect();
+    let completion_tokens = reply.tokens * request.n;
+    let total_tokens = request.input_tokens + completion_tokens;
+    let body = json!({
+        "id": random_id("chatcmpl-", 29),
         "object": "chat.completion",
         "created": Utc::now().timestamp(),
-        "model": model,
-        "choices": [{
-            "index": 0,
-            "message": { "role": "assistant", "content": text, "refusal": null },
-            "logprobs": null,
-            "finish_reason": if cut { "length" } else { "stop" },
-        }],
-        "usage": { "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens },
+        "model": request.model,
+        "choices": choices,
+        "usage": {
+            "prompt_tokens": request.input_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": total_tokens,
+        },
+        "service_tier": "default",
+        "system_fingerprint": null,
     });
-    let headers = [
-        ("x-request-id", format!("req_{}", uuid::Uuid::new_v4().simple())),
-        ("x-ratelimit-limit-requests", "10000".into()),
-        ("x-ratelimit-remaining-requests", "9999".into()),
-        ("x-ratelimit-reset-requests", "6ms".into()),
-        ("x-ratelimit-limit-tokens", "2000000".into()),
-        (
-            "x-ratelimit-remaining-tokens",
-            (2_000_000 - prompt_tokens - completion_tokens).to_string(),
-        ),
-        ("x-ratelimit-reset-tokens", "0s".into()),
-    ];
-    Ok((headers, Json(response)).into_response())
+    let limits = rate_limit_headers(
+        REQUESTS_PER_MINUTE - 1,
+        TOKENS_PER_MINUTE.saturating_sub(total_tokens),
+        "6ms",
+    );
+    (request_id(), limits, Json(body)).into_response()
 }
 
-fn check_optional(body: &Map<String, Value>, bad: &dyn Fn(String) -> Response) -> Result<(), Response> {
-    for field in ["max_tokens", "max_completion_tokens"] {
-        if body.get(field).is_some_and(|v| !positive_integer(v)) {
-            return Err(bad(format!("Invalid '{field}': must be a positive integer")));
-        }
+/// `x-ratelimit-*`; the simulator never runs down its budget, so these are static
+/// apart from what the request itself used.
+fn rate_limit_headers(remaining_requests: u64, remaining_tokens: u64, reset_requests: &str) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(6);
+    let mut set = |name: &'static str, value: HeaderValue| headers.insert(HeaderName::from_static(name), value);
+    set("x-ratelimit-limit-requests", HeaderValue::from(REQUESTS_PER_MINUTE));
+    set("x-ratelimit-remaining-requests", HeaderValue::from(remaining_requests));
+    if let Ok(reset) = HeaderValue::from_str(reset_requests) {
+        set("x-ratelimit-reset-requests", reset);
     }
-    if body.get("temperature").is_some_and(|v| !number_in(v, 0.0, 2.0)) {
-        return Err(bad("Invalid 'temperature': must be a number between 0 and 2".into()));
-    }
-    if body.get("top_p").is_some_and(|v| !number_in(v, 0.0, 1.0)) {
-        return Err(bad("Invalid 'top_p': must be a number between 0 and 1".into()));
-    }
-    if body.get("n").is_some_and(|v| !positive_integer(v)) {
-        return Err(bad("Invalid 'n': must be a positive integer".into()));
-    }
-    if body.get("stop").is_some_and(|v| {
-        !(v.is_string() || v.is_null() || v.as_array().is_some_and(|a| a.iter().all(Value::is_string)))
-    }) {
-        return Err(bad("Invalid 'stop': must be a string or an array of strings".into()));
-    }
-    if body.get("stream").is_some_and(|v| v.as_bool() == Some(true)) {
-        return Err(bad("stream=true is not supported by the simulator".into()));
-    }
-    Ok(())
+    set("x-ratelimit-limit-tokens", HeaderValue::from(TOKENS_PER_MINUTE));
+    set("x-ratelimit-remaining-tokens", HeaderValue::from(remaining_tokens));
+    set("x-ratelimit-reset-tokens", HeaderValue::from_static("0s"));
+    headers
 }
 
-fn last_user_text(body: &Value) -> Option<String> {
-    body.get("messages")?
-        .as_array()?
-        .iter()
-        .rev()
-        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
-        .and_then(|m| m.get("content"))
-        .and_then(content_text)
+fn request_id() -> [(HeaderName, String); 1] {
+    [(
+        HeaderName::from_static("x-request-id"),
+        format!("req_{}", uuid::Uuid::new_v4().simple()),
+    )]
 }

@@ -1,0 +1,363 @@
+//! What OpenAI accepts as a chat completion request, with its own error wording
+//! (`Invalid type for 'max_tokens': expected an integer, but got a string
+//! instead.`, `param`, `code`). Optional arguments may be `null`, as in the real API.
+
+use serde_json::{Map, Value};
+
+use crate::providers::{rejection::Rejection, text};
+
+/// Top-level arguments the real API knows; anything else is a 400.
+const KNOWN: &[&str] = &[
+    "model",
+    "messages",
+    "max_tokens",
+    "max_completion_tokens",
+    "temperature",
+    "top_p",
+    "n",
+    "stop",
+    "stream",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
+    "user",
+    "seed",
+    "response_format",
+    "tools",
+    "tool_choice",
+    "logprobs",
+    "top_logprobs",
+    "metadata",
+    "store",
+    "parallel_tool_calls",
+    "stream_options",
+    "service_tier",
+    "reasoning_effort",
+    "modalities",
+    "prediction",
+    "audio",
+];
+const ROLES: &str = "'system', 'assistant', 'user', 'tool', and 'developer'";
+
+/// A request the real API would serve, reduced to what the answer needs.
+pub struct ChatRequest<'a> {
+    pub model: &'a str,
+    pub input_tokens: u64,
+    pub max_tokens: Option<u64>,
+    pub n: u64,
+}
+
+impl<'a> ChatRequest<'a> {
+    pub fn parse(body: &'a Map<String, Value>) -> Result<Self, Rejection> {
+        let unknown: Vec<&str> = body.keys().map(String::as_str).filter(|k| !KNOWN.contains(k)).collect();
+        match unknown.as_slice() {
+            [] => {}
+            [one] => {
+                return Err(Rejection::bad_request(format!(
+                    "Unrecognized request argument supplied: {one}"
+                )))
+            }
+            many => {
+                let list = many.join(", ");
+                return Err(Rejection::bad_request(format!(
+                    "Unrecognized request arguments supplied: {list}"
+                )));
+            }
+        }
+        let model = match present(body, "model") {
+            None => return Err(Rejection::bad_request("you must provide a model parameter")),
+            Some(Value::String(model)) => model.as_str(),
+            Some(other) => return Err(invalid_type("model", "a string", other)),
+        };
+        let input_tokens = messages(body.get("messages"))?;
+        let max_tokens = integer(body, "max_completion_tokens", 1, None)?.or(integer(body, "max_tokens", 1, None)?);
+        let n = integer(body, "n", 1, Some(128))?.unwrap_or(1);
+        decimal(body, "temperature", 0.0, 2.0)?;
+        decimal(body, "top_p", 0.0, 1.0)?;
+        decimal(body, "presence_penalty", -2.0, 2.0)?;
+        decimal(body, "frequency_penalty", -2.0, 2.0)?;
+        stop(body)?;
+        match present(body, "stream") {
+            None | Some(Value::Bool(false)) => {}
+            Some(Value::Bool(true)) => {
+                return Err(
+                    Rejection::bad_request("The provider simulator does not support stream=true.")
+                        .param("stream")
+                        .code("unsupported_value"),
+                )
+            }
+            Some(other) => return Err(invalid_type("stream", "a boolean", other)),
+        }
+        Ok(Self {
+            model,
+            input_tokens,
+            max_tokens,
+            n,
+        })
+    }
+}
+
+/// Validates `messages`; returns the prompt tokens they add up to.
+fn messages(messages: Option<&Value>) -> Result<u64, Rejection> {
+    let messages = match messages {
+        None | Some(Value::Null) => return Err(missing("messages")),
+        Some(Value::Array(messages)) => messages,
+        Some(other) => return Err(invalid_type("messages", "an array", other)),
+    };
+    if messages.is_empty() {
+        return Err(Rejection::bad_request(
+            "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+        )
+        .param("messages")
+        .code("empty_array"));
+    }
+    let mut tokens = 0;
+    // A `tool` message answers the `tool_calls` of the assistant message before it.
+    let mut tool_calls_open = false;
+    for (i, message) in messages.iter().enumerate() {
+        tokens += self::message(i, message, &mut tool_calls_open)?;
+    }
+    Ok(tokens)
+}
+
+fn message(i: usize, message: &Value, tool_calls_open: &mut bool) -> Result<u64, Rejection> {
+    let path = format!("messages[{i}]");
+    let message = match message {
+        Value::Object(message) => message,
+        other => return Err(invalid_type(&path, "an object", other)),
+    };
+    let role = match message.get("role") {
+        None => return Err(missing(&format!("{path}.role"))),
+        Some(Value::String(role)) => role.as_str(),
+        Some(other) => return Err(invalid_type(&format!("{path}.role"), "a string", other)),
+    };
+    let has_tool_calls = message
+        .get("tool_calls")
+        .and_then(Value::as_array)
+        .is_some_and(|c| !c.is_empty());
+    let parts: &[&str] = match role {
+        "user" => &["text", "image_url", "input_audio", "file"],
+        "assistant" => &["text", "refusal"],
+        "system" | "developer" | "tool" => &["text"],
+        other => {
+            return Err(
+                Rejection::bad_request(format!("Invalid value: '{other}'. Supported values are: {ROLES}."))
+                    .param(format!("{path}.role"))
+                    .code("invalid_value"),
+            )
+        }
+    };
+    if role == "tool" {
+        if !*tool_calls_open {
+            return Err(Rejection::bad_request(
+                "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+            )
+            .param(format!("{path}.role")));
+        }
+        if !message.get("tool_call_id").is_some_and(Value::is_string) {
+            return Err(missing(&format!("{path}.tool_call_id")));
+        }
+    } else {
+        *tool_calls_open = role == "assistant" && has_tool_calls;
+    }
+    let content = match present(message, "content") {
+        // An assistant turn that only calls tools has no text.
+        None if role == "assistant" && has_tool_calls => return Ok(0),
+        None => return Err(missing(&format!("{path}.content"))),
+        Some(content) => content,
+    };
+    self::content(&format!("{path}.content"), content, parts)?;
+    Ok(text::plain_text(content).map_or(0, |t| text::tokens(&t)))
+}
+
+fn content(path: &str, content: &Value, allowed: &[&str]) -> Result<(), Rejection> {
+    let parts = match content {
+        Value::String(_) => return Ok(()),
+        Value::Array(parts) => parts,
+        other => return Err(invalid_type(path, "one of a string or array of objects", other)),
+    };
+    for (j, part) in parts.iter().enumerate() {
+        let path = format!("{path}[{j}]");
+        let kind = match part.get("type") {
+            None => return Err(missing(&format!("{path}.type"))),
+            Some(Value::String(kind)) => kind.as_str(),
+            Some(other) => return Err(invalid_type(&format!("{path}.type"), "a string", other)),
+        };
+        if !allowed.contains(&kind) {
+            let supported = allowed.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(", ");
+            return Err(
+                Rejection::bad_request(format!("Invalid value: '{kind}'. Supported values are: {supported}."))
+                    .param(format!("{path}.type"))
+                    .code("invalid_value"),
+            );
+        }
+        let field = if kind == "refusal" { "refusal" } else { kind };
+        match part.get(field) {
+            None => return Err(missing(&format!("{path}.{field}"))),
+            Some(Value::String(_)) => {}
+            Some(_) if !matches!(kind, "text" | "refusal") => {}
+            Some(other) => return Err(invalid_type(&format!("{path}.{field}"), "a string", other)),
+        }
+    }
+    Ok(())
+}
+
+fn stop(body: &Map<String, Value>) -> Result<(), Rejection> {
+    match present(body, "stop") {
+        None | Some(Value::String(_)) => Ok(()),
+        Some(Value::Array(stops)) if stops.len() > 4 => Err(Rejection::bad_request(format!(
+            "Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length {} instead.",
+            stops.len()
+        ))
+        .param("stop")
+        .code("array_above_max_length")),
+        Some(Value::Array(stops)) => match stops.iter().enumerate().find(|(_, s)| !s.is_string()) {
+            Some((i, other)) => Err(invalid_type(&format!("stop[{i}]"), "a string", other)),
+            None => Ok(()),
+        },
+        Some(other) => Err(invalid_type("stop", "one of a string or array of strings", other)),
+    }
+}
+
+/// An optional integer argument within `min..=max`.
+fn integer(body: &Map<String, Value>, field: &str, min: u64, max: Option<u64>) -> Result<Option<u64>, Rejection> {
+    let Some(value) = present(body, field) else {
+        return Ok(None);
+    };
+    let bound = |which: &str, code, relation, limit: u64| {
+        Rejection::bad_request(format!(
+            "Invalid '{field}': integer {which} value. Expected a value {relation} {limit}, but got {value} instead."
+        ))
+        .param(field)
+        .code(code)
+    };
+    match (value.as_u64(), value.as_i64()) {
+        (Some(n), _) if n < min => Err(bound("below minimum", "integer_below_min_value", ">=", min)),
+        (Some(n), _) => match max {
+            Some(max) if n > max => Err(bound("above maximum", "integer_above_max_value", "<=", max)),
+            _ => Ok(Some(n)),
+        },
+        (None, Some(_)) => Err(bound("below minimum", "integer_below_min_value", ">=", min)),
+        (None, None) => Err(invalid_type(field, "an integer", value)),
+    }
+}
+
+/// An optional number argument within `min..=max`.
+fn decimal(body: &Map<String, Value>, field: &str, min: f64, max: f64) -> Result<(), Rejection> {
+    let Some(value) = present(body, field) else {
+        return Ok(());
+    };
+    let Some(number) = value.as_f64() else {
+        return Err(invalid_type(field, "a decimal", value));
+    };
+    let (which, code, relation, limit) = if number < min {
+        ("below minimum", "decimal_below_min_value", ">=", min)
+    } else if number > max {
+        ("above maximum", "decimal_above_max_value", "<=", max)
+    } else {
+        return Ok(());
+    };
+    Err(Rejection::bad_request(format!(
+        "Invalid '{field}': decimal {which} value. Expected a value {relation} {limit}, but got {value} instead."
+    ))
+    .param(field)
+    .code(code))
+}
+
+/// The field's value, treating `null` as absent like the real API does.
+fn present<'v>(object: &'v Map<String, Value>, field: &str) -> Option<&'v Value> {
+    object.get(field).filter(|value| !value.is_null())
+}
+
+fn missing(param: &str) -> Rejection {
+    Rejection::bad_request(format!("Missing required parameter: '{param}'."))
+        .param(param)
+        .code("missing_required_parameter")
+}
+
+fn invalid_type(param: &str, expected: &str, got: &Value) -> Rejection {
+    let got = match got {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a decimal",
+        Value::Number(_) => "an integer",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    Rejection::bad_request(format!(
+        "Invalid type for '{param}': expected {expected}, but got {got} instead."
+    ))
+    .param(param)
+    .code("invalid_type")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn parse(body: Value) -> Result<(u64, Option<u64>, u64), String> {
+        let body = body.as_object().cloned().unwrap_or_default();
+        ChatRequest::parse(&body)
+            .map(|r| (r.input_tokens, r.max_tokens, r.n))
+            .map_err(|r| r.message)
+    }
+
+    #[test]
+    fn prompt_tokens_are_counted_per_message() {
+        let body = json!({ "model": "m", "n": 2, "max_tokens": 9, "temperature": null, "messages": [
+            { "role": "system", "content": "abcde" },
+            { "role": "user", "content": [{ "type": "text", "text": "abcd" }, { "type": "image_url", "image_url": { "url": "x" } }] },
+        ] });
+        assert_eq!(parse(body), Ok((3, Some(9), 2)));
+    }
+
+    #[test]
+    fn wrong_values_are_worded_like_openai() {
+        let base = |extra: Value| {
+            let mut body = json!({ "model": "m", "messages": [{ "role": "user", "content": "x" }] });
+            if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+                body.extend(extra.clone());
+            }
+            parse(body).err().unwrap_or_default()
+        };
+        assert_eq!(
+            base(json!({ "colour": 1 })),
+            "Unrecognized request argument supplied: colour"
+        );
+        assert_eq!(
+            base(json!({ "temperature": 3 })),
+            "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got 3 instead."
+        );
+        assert_eq!(
+            base(json!({ "max_tokens": "5" })),
+            "Invalid type for 'max_tokens': expected an integer, but got a string instead."
+        );
+        assert!(base(json!({ "max_tokens": 0 })).contains("integer below minimum value"));
+        assert!(base(json!({ "max_tokens": -3 })).contains("integer below minimum value"));
+        assert!(base(json!({ "stop": ["a", "b", "c", "d", "e"] })).contains("array too long"));
+        assert!(base(json!({ "stream": true })).contains("stream=true"));
+        assert!(base(json!({ "messages": [] })).contains("empty array"));
+        assert!(base(json!({ "messages": [{ "role": "bot", "content": "x" }] })).starts_with("Invalid value: 'bot'"));
+        assert!(
+            base(json!({ "messages": [{ "role": "tool", "content": "x", "tool_call_id": "1" }] }))
+                .contains("preceeding message with 'tool_calls'")
+        );
+        assert_eq!(
+            base(json!({ "messages": [{ "role": "user" }] })),
+            "Missing required parameter: 'messages[0].content'."
+        );
+    }
+
+    #[test]
+    fn a_tool_round_trip_is_valid() {
+        let body = json!({ "model": "m", "messages": [
+            { "role": "user", "content": "weather?" },
+            { "role": "assistant", "content": null, "tool_calls": [{ "id": "1", "type": "function", "function": { "name": "w", "arguments": "{}" } }] },
+            { "role": "tool", "tool_call_id": "1", "content": "sunny" },
+        ] });
+        assert!(parse(body).is_ok());
+    }
+}
