@@ -4,6 +4,7 @@
 //! (provider token buckets). Roles live in their own crates and only orchestrate.
 
 pub mod auth;
+pub mod batch;
 pub mod catalog;
 pub mod config;
 pub mod db;

@@ -41,6 +41,10 @@ pub struct BenchArgs {
     /// Model to run (its provider's bucket is opened wide: this measures the pipeline).
     #[arg(long, default_value = "gpt-4o-mini")]
     pub model: String,
+    /// Submit every job before starting the workers, so they start with a full
+    /// queue: measures how many jobs one worker holds in flight.
+    #[arg(long)]
+    pub preload: bool,
     /// Give up waiting for completions after this many seconds.
     #[arg(long, default_value_t = 600)]
     pub timeout_secs: u64,
@@ -69,8 +73,10 @@ pub async fn run(args: BenchArgs, mut settings: Settings) -> anyhow::Result<()> 
     let producer = roles::producer(&settings, pool.clone(), catalog, Some(bind().await?), shutdown.clone()).await?;
     let _scheduler = roles::scheduler(&settings, pool.clone(), shutdown.clone());
     let mut workers = Vec::new();
-    for _ in 0..args.workers {
-        workers.push(spawn_worker(&settings, &args, &sim.base_url())?);
+    if !args.preload {
+        for _ in 0..args.workers {
+            workers.push(spawn_worker(&settings, &args, &sim.base_url())?);
+        }
     }
 
     println!(
@@ -78,16 +84,19 @@ pub async fn run(args: BenchArgs, mut settings: Settings) -> anyhow::Result<()> 
         args.jobs, args.submitters, args.workers, args.worker_concurrency, args.sim_latency_ms, args.model
     );
     let base = format!("http://{}", producer.addr);
-    wait_until_ready(&base, &pool, args.workers).await?;
+    wait_until_ready(&base, &pool, workers.len()).await?;
     let submit_latency = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
     let started = Instant::now();
-    let sampler = tokio::spawn(sample_in_flight(pool.clone(), args.jobs));
     submit_all(&args, &base, key.expose(), submit_latency.clone()).await?;
     let submit_elapsed = started.elapsed();
+    if args.preload {
+        for _ in 0..args.workers {
+            workers.push(spawn_worker(&settings, &args, &sim.base_url())?);
+        }
+    }
+    wait_for_completion(&pool, args.jobs, Duration::from_secs(args.timeout_secs)).await?;
 
-    let peak_in_flight = tokio::time::timeout(Duration::from_secs(args.timeout_secs), sampler)
-        .await
-        .map_or(0, |peak| peak.unwrap_or(0));
+    let peak_in_flight = peak_running(&pool).await?;
     let peak_rss: Vec<u64> = workers.iter().map(|w| w.id().map(peak_rss_kib).unwrap_or(0)).collect();
 
     report(&pool, &args, submit_elapsed, &submit_latency, peak_in_flight, &peak_rss).await?;
@@ -197,31 +206,39 @@ async fn report(
         ms(e2e_hist.value_at_quantile(0.5)),
         ms(e2e_hist.value_at_quantile(0.99))
     );
-    println!("  peak jobs running at once    {peak_in_flight}");
+    println!("  peak jobs running at once    {peak_in_flight} (from start/finish times)");
     for (i, kib) in peak_rss_kib.iter().enumerate() {
         println!("  worker {i} peak RSS            {:.1} MiB", *kib as f64 / 1024.0);
     }
     Ok(())
 }
 
-/// Samples how many jobs are running until all are done. Few samples a second:
-/// each is a scan of the jobs table, load the pipeline would otherwise not have.
-async fn sample_in_flight(pool: sqlx::PgPool, total: u64) -> i64 {
-    let mut peak = 0;
+async fn wait_for_completion(pool: &sqlx::PgPool, total: u64, timeout: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
     loop {
-        let row: Result<(i64, i64), _> = sqlx::query_as(
-            "SELECT count(*) FILTER (WHERE status = 'running'),
-                    count(*) FILTER (WHERE status IN ('succeeded','failed','canceled')) FROM jobs",
-        )
-        .fetch_one(&pool)
-        .await;
-        let Ok((running, done)) = row else { return peak };
-        peak = peak.max(running);
-        if done as u64 >= total {
-            return peak;
+        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE completed_at IS NOT NULL")
+            .fetch_one(pool)
+            .await?;
+        if done as u64 >= total || Instant::now() > deadline {
+            return Ok(());
         }
+        // Few polls: each scans the jobs table, load the pipeline would not have.
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// The most jobs that were running at one instant, from their start and finish
+/// times (a finish at the same instant as a start counts first).
+async fn peak_running(pool: &sqlx::PgPool) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(max(running), 0)::int8 FROM (
+             SELECT sum(delta) OVER (ORDER BY at, delta ROWS UNBOUNDED PRECEDING) AS running FROM (
+                 SELECT started_at AS at, 1 AS delta FROM jobs WHERE started_at IS NOT NULL
+                 UNION ALL
+                 SELECT completed_at, -1 FROM jobs WHERE completed_at IS NOT NULL) events) totals",
+    )
+    .fetch_one(pool)
+    .await?)
 }
 
 fn spawn_worker(settings: &Settings, args: &BenchArgs, simulator: &str) -> anyhow::Result<tokio::process::Child> {

@@ -68,6 +68,12 @@ impl From<FieldError> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
+        Self::from(&e)
+    }
+}
+
+impl From<&sqlx::Error> for ApiError {
+    fn from(e: &sqlx::Error) -> Self {
         if matches!(
             e,
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed

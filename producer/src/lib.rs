@@ -7,6 +7,7 @@ mod auth;
 mod dispatch;
 mod error;
 mod finished;
+mod inserts;
 mod routes;
 mod state;
 mod view;
@@ -36,6 +37,7 @@ pub fn state(
         dispatcher: dispatch::Dispatcher::start(pool.clone(), publisher.clone(), shutdown.clone()),
         publisher,
         finished: finished::FinishedJobs::start(pool.clone(), shutdown),
+        inserts: inserts::Inserts::start(pool.clone()),
         keys: auth::KeyCache::default(),
         settings: Arc::new(settings.clone()),
     }

@@ -7,6 +7,7 @@
 //! `consumer` owns the broker side, `runner` one job's journey, `outcome` how a
 //! result becomes the job's next state, and `text/` the text providers.
 
+mod batches;
 mod consumer;
 mod outcome;
 mod provider_call;
@@ -23,6 +24,7 @@ pub use provider_call::ProviderError;
 /// What every job run shares within one worker process.
 pub struct WorkerContext {
     pub pool: PgPool,
+    pub(crate) batches: batches::Batches,
     pub catalog: CatalogHandle,
     pub limiter: Limiter,
     pub http: reqwest::Client,
@@ -38,6 +40,7 @@ impl WorkerContext {
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
         Self {
+            batches: batches::Batches::start(&pool),
             limiter: Limiter::new(pool.clone()),
             pool,
             catalog,

@@ -48,8 +48,13 @@ pub async fn succeed(
     metrics["estimated_cost_usd"] = json!(model.estimated_cost_usd(completion.input_tokens, completion.output_tokens));
     metrics["finish_reason"] = json!(completion.finish_reason);
     metrics["provider_request_id"] = json!(completion.provider_request_id);
-    let output = json!(completion.text);
-    match db::jobs::succeed(&context.pool, job.id, job.attempt, &output, &metrics).await {
+    let run = db::jobs::Success {
+        id: job.id,
+        attempt: job.attempt,
+        output: json!(completion.text),
+        metrics,
+    };
+    match context.batches.succeed(run).await {
         Ok(true) => {
             tracing::info!(provider_ms = timing.provider_time.as_millis() as u64, "job succeeded");
             Disposition::Ack
@@ -98,7 +103,7 @@ pub async fn defer(context: &WorkerContext, job: &Job, delay: Duration) -> Dispo
     }
 }
 
-fn committed_nothing(error: sqlx::Error) -> Disposition {
+fn committed_nothing(error: impl std::fmt::Display) -> Disposition {
     // Not acking keeps the message; the lease keeps the job rescuable either way.
     tracing::error!(%error, "could not commit the job's outcome");
     Disposition::Requeue

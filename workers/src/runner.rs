@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use electrons_domain::{
     catalog::{Catalog, ModelConfig},
-    db,
     input::TextInput,
     job::{Job, JobError, Modality},
     queue::JobMessage,
@@ -46,7 +45,7 @@ pub async fn handle(context: &WorkerContext, payload: &[u8]) -> Disposition {
 async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
     let catalog = context.catalog.get().await;
     let lease = lease_for(&catalog) + context.settings.worker.lease_margin;
-    let job = match db::jobs::claim(&context.pool, message.job_id, message.attempt, lease).await {
+    let job = match context.batches.claim(message.job_id, message.attempt, lease).await {
         Ok(Some(job)) => job,
         Ok(None) => {
             tracing::debug!("duplicate, stale or canceled message; dropping it");

@@ -50,53 +50,78 @@ pub enum Inserted {
     KeyConflict,
 }
 
-pub async fn insert(pool: &PgPool, new: NewJob) -> Result<Inserted, sqlx::Error> {
-    let sql = format!(
+/// Inserts many jobs in one statement and one commit (the producer groups the
+/// submits in flight). One outcome per job, in order.
+pub async fn insert_many(pool: &PgPool, jobs: &[NewJob]) -> Result<Vec<Inserted>, sqlx::Error> {
+    let column = |f: fn(&NewJob) -> String| jobs.iter().map(f).collect::<Vec<_>>();
+    let ids: Vec<Uuid> = jobs.iter().map(|j| j.id.0).collect();
+    let projects: Vec<Uuid> = jobs.iter().map(|j| j.project_id).collect();
+    let inputs: Vec<&Value> = jobs.iter().map(|j| &j.input).collect();
+    let metadata: Vec<&Value> = jobs.iter().map(|j| &j.metadata).collect();
+    let webhooks: Vec<Option<&str>> = jobs.iter().map(|j| j.webhook.as_deref()).collect();
+    let keys: Vec<Option<&str>> = jobs.iter().map(|j| j.idempotency_key.as_deref()).collect();
+    let max_attempts: Vec<i32> = jobs.iter().map(|j| j.max_attempts).collect();
+    let notify: Vec<bool> = jobs.iter().map(|j| j.notify_on_finish).collect();
+    let relay_ms: Vec<f64> = jobs.iter().map(|j| j.relay_after.as_millis() as f64).collect();
+    let created: Vec<Job> = sqlx::query_as(&format!(
         "INSERT INTO jobs (id, project_id, model, modality, provider, priority, input, metadata, webhook,
             webhook_events_filter, max_attempts, idempotency_key, request_hash, notify_on_finish, publish_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now() + $15 * interval '1 millisecond')
+         SELECT n_id, n_project, n_model, n_modality, n_provider, n_priority, n_input, n_metadata, n_webhook,
+                -- Events are validated words without commas; unnest cannot carry text[] per row.
+                string_to_array(n_events, ','), n_max_attempts, n_key, n_hash, n_notify,
+                now() + n_relay_ms * interval '1 millisecond'
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
+                     $8::jsonb[], $9::text[], $10::text[], $11::int[], $12::text[], $13::text[], $14::bool[],
+                     $15::float8[])
+              AS n(n_id, n_project, n_model, n_modality, n_provider, n_priority, n_input, n_metadata, n_webhook,
+                   n_events, n_max_attempts, n_key, n_hash, n_notify, n_relay_ms)
          ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING {COLUMNS}"
-    );
-    let created: Option<Job> = sqlx::query_as(&sql)
-        .bind(new.id.0)
-        .bind(new.project_id)
-        .bind(&new.model)
-        .bind(new.modality)
-        .bind(&new.provider)
-        .bind(new.priority)
-        .bind(&new.input)
-        .bind(&new.metadata)
-        .bind(&new.webhook)
-        .bind(&new.webhook_events_filter)
-        .bind(new.max_attempts)
-        .bind(&new.idempotency_key)
-        .bind(&new.request_hash)
-        .bind(new.notify_on_finish)
-        .bind(new.relay_after.as_millis() as f64)
-        .fetch_optional(pool)
-        .await?;
-    if let Some(job) = created {
-        return Ok(Inserted::Created(job));
+    ))
+    .bind(&ids)
+    .bind(&projects)
+    .bind(column(|j| j.model.clone()))
+    .bind(column(|j| j.modality.as_str().to_string()))
+    .bind(column(|j| j.provider.clone()))
+    .bind(column(|j| j.priority.as_str().to_string()))
+    .bind(&inputs)
+    .bind(&metadata)
+    .bind(&webhooks)
+    .bind(column(|j| j.webhook_events_filter.join(",")))
+    .bind(&max_attempts)
+    .bind(&keys)
+    .bind(column(|j| j.request_hash.clone()))
+    .bind(&notify)
+    .bind(&relay_ms)
+    .fetch_all(pool)
+    .await?;
+    let mut created: std::collections::HashMap<JobId, Job> = created.into_iter().map(|job| (job.id, job)).collect();
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for new in jobs {
+        let outcome = match created.remove(&new.id) {
+            Some(job) => Inserted::Created(job),
+            None => existing_for_key(pool, new).await?,
+        };
+        outcomes.push(outcome);
     }
-    let existing: Option<(Option<String>, Uuid)> =
-        sqlx::query_as("SELECT request_hash, id FROM jobs WHERE project_id = $1 AND idempotency_key = $2")
-            .bind(new.project_id)
-            .bind(&new.idempotency_key)
-            .fetch_optional(pool)
-            .await?;
-    match existing {
-        Some((hash, id)) if hash.as_deref() == Some(new.request_hash.as_str()) => {
-            let job = get(pool, new.project_id, JobId(id))
-                .await?
-                .ok_or(sqlx::Error::RowNotFound)?;
-            Ok(Inserted::Existing(job))
-        }
-        Some(_) => Ok(Inserted::KeyConflict),
-        // The conflicting row vanished between the two statements; cannot happen
-        // without deletes, but say so rather than pretend.
-        None => Err(sqlx::Error::RowNotFound),
-    }
+    Ok(outcomes)
+}
+
+/// A job that was not inserted because its idempotency key exists: the original
+/// when the request is the same, a conflict when it is not.
+async fn existing_for_key(pool: &PgPool, new: &NewJob) -> Result<Inserted, sqlx::Error> {
+    let existing: Option<Job> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE project_id = $1 AND idempotency_key = $2 AND request_hash = $3"
+    ))
+    .bind(new.project_id)
+    .bind(&new.idempotency_key)
+    .bind(&new.request_hash)
+    .fetch_optional(pool)
+    .await?;
+    Ok(match existing {
+        Some(job) => Inserted::Existing(job),
+        None => Inserted::KeyConflict,
+    })
 }
 
 pub async fn get(pool: &PgPool, project_id: Uuid, id: JobId) -> Result<Option<Job>, sqlx::Error> {
@@ -164,45 +189,59 @@ pub async fn cancel(pool: &PgPool, project_id: Uuid, id: JobId) -> Result<Option
 /// message for the job's current attempt can claim it, so duplicates and stale
 /// copies get `None`; so does a job canceled or finished meanwhile. A running job
 /// whose lease expired (its worker died) may be taken over.
-pub async fn claim(pool: &PgPool, id: JobId, attempt: i32, lease: Duration) -> Result<Option<Job>, sqlx::Error> {
+///
+/// Takes many messages in one statement; returns the claimed jobs. A job named
+/// twice (a duplicate delivered alongside its original) is claimed once.
+pub async fn claim_many(pool: &PgPool, messages: &[(JobId, i32)], lease: Duration) -> Result<Vec<Job>, sqlx::Error> {
+    let ids: Vec<Uuid> = messages.iter().map(|(id, _)| id.0).collect();
+    let attempts: Vec<i32> = messages.iter().map(|(_, a)| *a).collect();
     sqlx::query_as(&format!(
         "UPDATE jobs SET status = 'running', attempt = attempt + 1,
                 lease_until = now() + $3 * interval '1 millisecond',
                 started_at = COALESCE(started_at, now()), publish_at = NULL, updated_at = now()
-         FROM {ASYNC_COMMIT}
-         WHERE id = $1
-           AND ((status = 'queued' AND attempt = $2 AND run_at <= now())
+         FROM unnest($1::uuid[], $2::int[]) AS m(m_id, m_attempt), {ASYNC_COMMIT}
+         WHERE id = m_id
+           AND ((status = 'queued' AND attempt = m_attempt AND run_at <= now())
              OR (status = 'running' AND lease_until < now() AND attempt < max_attempts))
          RETURNING {COLUMNS}"
     ))
-    .bind(id.0)
-    .bind(attempt)
+    .bind(&ids)
+    .bind(&attempts)
     .bind(lease.as_millis() as f64)
-    .fetch_optional(pool)
+    .fetch_all(pool)
     .await
 }
 
-/// running → succeeded, for the run that holds `attempt`. False when that run lost
-/// the job (canceled, or rescued after its lease expired).
-pub async fn succeed(
-    pool: &PgPool,
-    id: JobId,
-    attempt: i32,
-    output: &Value,
-    metrics: &Value,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE jobs SET status = 'succeeded', output = $3, error = NULL, metrics = metrics || $4,
+/// One run's success, for `succeed_many`.
+pub struct Success {
+    pub id: JobId,
+    pub attempt: i32,
+    pub output: Value,
+    pub metrics: Value,
+}
+
+/// running → succeeded for many runs, in one statement and one commit. Returns
+/// the ids still held by their run (the others were canceled or taken over
+/// after their lease expired, and keep their state).
+pub async fn succeed_many(pool: &PgPool, runs: &[Success]) -> Result<Vec<JobId>, sqlx::Error> {
+    let ids: Vec<Uuid> = runs.iter().map(|r| r.id.0).collect();
+    let attempts: Vec<i32> = runs.iter().map(|r| r.attempt).collect();
+    let outputs: Vec<&Value> = runs.iter().map(|r| &r.output).collect();
+    let metrics: Vec<&Value> = runs.iter().map(|r| &r.metrics).collect();
+    let done: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE jobs SET status = 'succeeded', output = r_output, error = NULL, metrics = metrics || r_metrics,
                 completed_at = now(), lease_until = NULL, updated_at = now()
-         WHERE id = $1 AND attempt = $2 AND status = 'running'",
+         FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::jsonb[]) AS r(r_id, r_attempt, r_output, r_metrics)
+         WHERE id = r_id AND attempt = r_attempt AND status = 'running'
+         RETURNING id",
     )
-    .bind(id.0)
-    .bind(attempt)
-    .bind(output)
-    .bind(metrics)
-    .execute(pool)
+    .bind(&ids)
+    .bind(&attempts)
+    .bind(&outputs)
+    .bind(&metrics)
+    .fetch_all(pool)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done.into_iter().map(JobId).collect())
 }
 
 /// running → failed, for good.

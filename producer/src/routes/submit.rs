@@ -75,7 +75,7 @@ pub async fn submit(
             notify_on_finish: wait.is_some(),
             relay_after: state.settings.scheduler.relay_grace,
         };
-        let job = match db::jobs::insert(&state.pool, new).await? {
+        let job = match state.inserts.insert(new).await? {
             Inserted::Created(job) => job,
             Inserted::Existing(job) => {
                 let mut response = respond(&state, StatusCode::OK, job);
