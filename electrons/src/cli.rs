@@ -63,6 +63,12 @@ pub async fn main() -> anyhow::Result<()> {
     } else {
         telemetry::init();
     }
+    // Every job in flight holds a socket; the common soft limit of 1024 would cap
+    // a worker long before its memory does.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(error) => tracing::warn!(%error, "could not raise the open-file limit"),
+    }
     let mut settings = Settings::from_env()?;
     let shutdown = Shutdown::new();
     roles::shutdown_on_signal(shutdown.clone());

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 pub async fn run(base_url: &str, api_key: &str, simulator: Option<&SimulatorHandle>) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
+    wait_for_broker(&http, base_url).await;
     println!("\n== Distributed Electrons demo ==\n");
     if let Some(sim) = simulator {
         // The first provider call fails with a 500, so one job shows a retry.
@@ -71,6 +72,23 @@ pub async fn run(base_url: &str, api_key: &str, simulator: Option<&SimulatorHand
         );
     }
     Ok(())
+}
+
+/// Jobs submitted before the producer reaches RabbitMQ are still safe (the
+/// scheduler relays them), but the demo should show the fast path.
+async fn wait_for_broker(http: &reqwest::Client, base_url: &str) {
+    for _ in 0..100 {
+        if let Ok(response) = http.get(format!("{base_url}/readyz")).send().await {
+            if response
+                .json::<Value>()
+                .await
+                .is_ok_and(|ready| ready["broker"] == true)
+            {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn submit(http: &reqwest::Client, base_url: &str, api_key: &str, body: &Value) -> anyhow::Result<Value> {

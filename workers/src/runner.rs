@@ -33,12 +33,11 @@ pub async fn handle(context: &WorkerContext, payload: &[u8]) -> Disposition {
             return Disposition::DeadLetter;
         }
     };
-    let span = tracing::info_span!(
-        "job",
-        job_id = %message.job_id,
-        attempt = message.attempt,
-        trace_id = message.trace_id.as_deref().unwrap_or(""),
-    );
+    let span = tracing::info_span!("job", job_id = %message.job_id, attempt = message.attempt, trace_id = tracing::field::Empty);
+    // Relayed messages have no request to point back to.
+    if let Some(trace_id) = &message.trace_id {
+        span.record("trace_id", trace_id.as_str());
+    }
     run(context, message).instrument(span).await
 }
 
