@@ -7,13 +7,16 @@ use std::{future::Future, sync::Arc};
 
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-type Request<I, O> = (I, oneshot::Sender<O>);
+/// What each caller gets: its own output, or the error of the statement it was in.
+pub type Reply<O, E> = Result<O, Arc<E>>;
 
-pub struct Batcher<I, O> {
-    tx: mpsc::UnboundedSender<Request<I, O>>,
+type Request<I, O, E> = (I, oneshot::Sender<Reply<O, E>>);
+
+pub struct Batcher<I, O, E> {
+    tx: mpsc::UnboundedSender<Request<I, O, E>>,
 }
 
-impl<I, O> Clone for Batcher<I, O> {
+impl<I, O, E> Clone for Batcher<I, O, E> {
     fn clone(&self) -> Self {
         Self { tx: self.tx.clone() }
     }
@@ -23,14 +26,15 @@ impl<I, O> Clone for Batcher<I, O> {
 #[error("the batcher stopped")]
 pub struct Stopped;
 
-impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
-    /// `run` receives the items and must return one output per item, in order.
+impl<I: Send + 'static, O: Send + 'static, E: Send + Sync + 'static> Batcher<I, O, E> {
+    /// `run` receives the items and returns one output per item, in order, or
+    /// one error that every caller of that batch receives.
     pub fn start<F, Fut>(max_batch: usize, parallel: usize, run: F) -> Self
     where
         F: Fn(Vec<I>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Vec<O>> + Send + 'static,
+        Fut: Future<Output = Result<Vec<O>, E>> + Send + 'static,
     {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Request<I, O>>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Request<I, O, E>>();
         let run = Arc::new(run);
         let slots = Arc::new(Semaphore::new(parallel.max(1)));
         tokio::spawn(async move {
@@ -48,10 +52,19 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
                 }
                 let run = run.clone();
                 tokio::spawn(async move {
-                    let (items, replies): (Vec<I>, Vec<oneshot::Sender<O>>) = batch.into_iter().unzip();
-                    let outputs = run(items).await;
-                    for (reply, output) in replies.into_iter().zip(outputs) {
-                        let _ = reply.send(output);
+                    let (items, replies): (Vec<I>, Vec<oneshot::Sender<Reply<O, E>>>) = batch.into_iter().unzip();
+                    match run(items).await {
+                        Ok(outputs) => {
+                            for (reply, output) in replies.into_iter().zip(outputs) {
+                                let _ = reply.send(Ok(output));
+                            }
+                        }
+                        Err(error) => {
+                            let error = Arc::new(error);
+                            for reply in replies {
+                                let _ = reply.send(Err(error.clone()));
+                            }
+                        }
                     }
                     drop(permit);
                 });
@@ -60,7 +73,7 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
         Self { tx }
     }
 
-    pub async fn call(&self, item: I) -> Result<O, Stopped> {
+    pub async fn call(&self, item: I) -> Result<Reply<O, E>, Stopped> {
         let (reply, rx) = oneshot::channel();
         self.tx.send((item, reply)).map_err(|_| Stopped)?;
         rx.await.map_err(|_| Stopped)
@@ -81,13 +94,13 @@ mod tests {
             counter.fetch_add(1, Ordering::SeqCst);
             async move {
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                items.into_iter().map(|i| i * 2).collect()
+                Ok::<_, std::convert::Infallible>(items.into_iter().map(|i| i * 2).collect())
             }
         });
         let calls: Vec<_> = (0..100u32)
             .map(|i| {
                 let b = doubler.clone();
-                tokio::spawn(async move { b.call(i).await.ok() })
+                tokio::spawn(async move { b.call(i).await.ok().and_then(Result::ok) })
             })
             .collect();
         for (i, call) in calls.into_iter().enumerate() {

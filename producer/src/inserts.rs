@@ -2,8 +2,6 @@
 //! all of them (see `electrons_domain::batch`). Each request still answers only
 //! after its own row is committed.
 
-use std::sync::Arc;
-
 use electrons_domain::{
     batch::Batcher,
     db::{self, jobs::Inserted, jobs::NewJob},
@@ -17,22 +15,14 @@ const PARALLEL: usize = 4;
 
 #[derive(Clone)]
 pub struct Inserts {
-    batcher: Batcher<NewJob, Result<Inserted, Arc<sqlx::Error>>>,
+    batcher: Batcher<NewJob, Inserted, sqlx::Error>,
 }
 
 impl Inserts {
     pub fn start(pool: PgPool) -> Self {
         let batcher = Batcher::start(MAX_BATCH, PARALLEL, move |jobs: Vec<NewJob>| {
             let pool = pool.clone();
-            async move {
-                match db::jobs::insert_many(&pool, &jobs).await {
-                    Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
-                    Err(error) => {
-                        let error = Arc::new(error);
-                        jobs.iter().map(|_| Err(error.clone())).collect()
-                    }
-                }
-            }
+            async move { db::jobs::insert_many(&pool, &jobs).await }
         });
         Self { batcher }
     }

@@ -15,8 +15,6 @@ const MAX_BATCH: usize = 256;
 /// Statements of each kind in flight at once; more would only queue in PostgreSQL.
 const PARALLEL: usize = 4;
 
-pub type DbResult<T> = Result<T, Arc<sqlx::Error>>;
-
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
     #[error("database: {0}")]
@@ -26,8 +24,8 @@ pub enum BatchError {
 }
 
 pub struct Batches {
-    claims: Batcher<(JobId, i32, Duration), DbResult<Option<Job>>>,
-    successes: Batcher<Success, DbResult<bool>>,
+    claims: Batcher<(JobId, i32, Duration), Option<Job>, sqlx::Error>,
+    successes: Batcher<Success, bool, sqlx::Error>,
 }
 
 impl Batches {
@@ -38,30 +36,18 @@ impl Batches {
             async move {
                 let lease = messages.iter().map(|m| m.2).max().unwrap_or_default();
                 let pairs: Vec<(JobId, i32)> = messages.iter().map(|(id, attempt, _)| (*id, *attempt)).collect();
-                match db::jobs::claim_many(&pool, &pairs, lease).await {
-                    Ok(jobs) => {
-                        let mut claimed: HashMap<JobId, Job> = jobs.into_iter().map(|job| (job.id, job)).collect();
-                        // The first message for a job gets it; a duplicate in the same batch gets nothing.
-                        pairs.iter().map(|(id, _)| Ok(claimed.remove(id))).collect()
-                    }
-                    Err(error) => {
-                        let error = Arc::new(error);
-                        pairs.iter().map(|_| Err(error.clone())).collect()
-                    }
-                }
+                let jobs = db::jobs::claim_many(&pool, &pairs, lease).await?;
+                let mut claimed: HashMap<JobId, Job> = jobs.into_iter().map(|job| (job.id, job)).collect();
+                // The first message for a job gets it; a duplicate in the same batch gets nothing.
+                Ok(pairs.iter().map(|(id, _)| claimed.remove(id)).collect())
             }
         });
         let success_pool = pool.clone();
         let successes = Batcher::start(MAX_BATCH, PARALLEL, move |runs: Vec<Success>| {
             let pool = success_pool.clone();
             async move {
-                match db::jobs::succeed_many(&pool, &runs).await {
-                    Ok(done) => runs.iter().map(|run| Ok(done.contains(&run.id))).collect(),
-                    Err(error) => {
-                        let error = Arc::new(error);
-                        runs.iter().map(|_| Err(error.clone())).collect()
-                    }
-                }
+                let done = db::jobs::succeed_many(&pool, &runs).await?;
+                Ok(runs.iter().map(|run| done.contains(&run.id)).collect())
             }
         });
         Self { claims, successes }
