@@ -58,6 +58,9 @@ pub struct ProducerSettings {
     /// `DE_BOOTSTRAP_API_KEY`, unset by default: an API key for a `default` project,
     /// created at start-up if missing. `electrons dev` uses `de_dev_key` when unset.
     pub bootstrap_api_key: Option<crate::secret::Secret>,
+    /// `DE_ADMIN_TOKEN`, unset by default: the bearer token of the admin API
+    /// (`/v1/admin/...`); while unset, the admin API answers 403.
+    pub admin_token: Option<crate::secret::Secret>,
 }
 
 #[derive(Clone, Debug)]
@@ -119,6 +122,10 @@ impl Settings {
                 body_limit_bytes: var("DE_BODY_LIMIT_BYTES", 1024 * 1024)?,
                 max_wait: Duration::from_secs(var("DE_MAX_WAIT_SECS", 60)?),
                 bootstrap_api_key: std::env::var("DE_BOOTSTRAP_API_KEY")
+                    .ok()
+                    .filter(|k| !k.is_empty())
+                    .map(crate::secret::Secret::new),
+                admin_token: std::env::var("DE_ADMIN_TOKEN")
                     .ok()
                     .filter(|k| !k.is_empty())
                     .map(crate::secret::Secret::new),

@@ -13,7 +13,7 @@ use std::{
 
 use anyhow::Context;
 use clap::Args;
-use electrons_domain::{auth, config::Settings, secret::Secret, Shutdown};
+use electrons_domain::{auth, config::Settings, db, secret::Secret, Shutdown};
 use electrons_simulator::Simulator;
 use hdrhistogram::Histogram;
 use serde_json::json;
@@ -62,9 +62,9 @@ pub async fn run(args: BenchArgs, mut settings: Settings) -> anyhow::Result<()> 
     let pool = roles::database(&settings).await?;
     let key = Secret::new(format!("bench-{tag}"));
     auth::ensure_key(&pool, "bench", &key).await?;
-    sqlx::query("UPDATE token_buckets SET capacity = 1e9, refill_per_sec = 1e9, tokens = 1e9")
-        .execute(&pool)
-        .await?;
+    for provider in ["openai", "anthropic"] {
+        db::rate_limits::open_provider(&pool, provider, 1e9).await?;
+    }
 
     let sim = Simulator::start("127.0.0.1:0".parse()?).await?;
     sim.controls().set_latency(Duration::from_millis(args.sim_latency_ms));

@@ -6,6 +6,9 @@
 //! - `GET /_sim/config`, `PUT /_sim/config` `{"latency_ms", "default_fault"}`
 //!   (a PUT replaces the whole configuration; a missing field means 0 / none)
 //! - `POST /_sim/script` `[Fault, …]`
+//! - `GET /_sim/account-limits` → the limits or `null`; `PUT` `{"requests_per_minute",
+//!   "tokens_per_minute", "input_tokens_per_minute", "output_tokens_per_minute",
+//!   "enforce"}` (missing means unlimited / false; every bucket starts full); `DELETE` clears
 //! - `POST /_sim/reset`
 
 use std::time::Duration;
@@ -20,7 +23,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::{controls::Controls, faults::Fault};
+use crate::{account::AccountLimits, controls::Controls, faults::Fault};
 
 /// How many requests `GET /_sim/stats` lists.
 const RECENT: usize = 100;
@@ -31,6 +34,10 @@ pub fn router() -> Router<Controls> {
         .route("/_sim/stats", get(stats))
         .route("/_sim/config", get(config).put(configure))
         .route("/_sim/script", post(script))
+        .route(
+            "/_sim/account-limits",
+            get(account_limits).put(limit_account).delete(unlimit_account),
+        )
         .route("/_sim/reset", post(reset))
 }
 
@@ -78,6 +85,27 @@ async fn script(State(controls): State<Controls>, faults: Result<Json<Vec<Fault>
     let queued = faults.len();
     controls.push_script(faults);
     Json(json!({ "queued": queued })).into_response()
+}
+
+async fn account_limits(State(controls): State<Controls>) -> Response {
+    Json(controls.account_limits()).into_response()
+}
+
+async fn limit_account(
+    State(controls): State<Controls>,
+    limits: Result<Json<AccountLimits>, JsonRejection>,
+) -> Response {
+    let Json(limits) = match limits {
+        Ok(limits) => limits,
+        Err(rejection) => return bad_json(rejection),
+    };
+    controls.set_account_limits(Some(limits));
+    Json(controls.account_limits()).into_response()
+}
+
+async fn unlimit_account(State(controls): State<Controls>) -> Response {
+    controls.set_account_limits(None);
+    Json(controls.account_limits()).into_response()
 }
 
 async fn reset(State(controls): State<Controls>) -> Response {

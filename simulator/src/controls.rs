@@ -4,6 +4,7 @@
 //!
 //! Which fault a request gets: its own prompt directive, else the next scripted
 //! fault, else the default fault, else none. Global latency comes on top of all.
+//! Account rate limits (`account.rs`) are checked before any fault is picked.
 
 use std::{
     collections::VecDeque,
@@ -14,11 +15,14 @@ use std::{
     time::Duration,
 };
 
+use chrono::{DateTime, TimeDelta, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    account::{Account, AccountLimits},
     faults::Fault,
     stats::{RecordedRequest, Stats, Summary},
+    window,
 };
 
 /// A handle on one simulator's switches; clones share them.
@@ -31,6 +35,7 @@ struct Inner {
     latency_ms: AtomicU64,
     script: Mutex<VecDeque<Fault>>,
     default_fault: Mutex<Option<Fault>>,
+    account: Account,
     stats: Stats,
     /// Cancelled when the simulator stops: ends serving and releases hung requests.
     stopping: CancellationToken,
@@ -43,6 +48,7 @@ impl Controls {
                 latency_ms: AtomicU64::new(0),
                 script: Mutex::default(),
                 default_fault: Mutex::default(),
+                account: Account::default(),
                 stats: Stats::default(),
                 stopping: CancellationToken::new(),
             }),
@@ -74,11 +80,24 @@ impl Controls {
         lock(&self.inner.default_fault).clone()
     }
 
-    /// Clears latency, script, default fault and everything recorded.
+    /// Simulated per-minute account limits, reported in each provider's
+    /// rate-limit headers and, with `enforce`, answered with 429s. Each endpoint
+    /// is its own account; setting limits (again) starts every bucket full.
+    /// `None` goes back to the providers' static default-tier headers.
+    pub fn set_account_limits(&self, limits: Option<AccountLimits>) {
+        self.inner.account.set(limits);
+    }
+
+    pub fn account_limits(&self) -> Option<AccountLimits> {
+        self.inner.account.limits()
+    }
+
+    /// Clears latency, script, default fault, account limits and everything recorded.
     pub fn reset(&self) {
         self.set_latency(Duration::ZERO);
         lock(&self.inner.script).clear();
         self.set_default_fault(None);
+        self.set_account_limits(None);
         self.inner.stats.reset();
     }
 
@@ -90,6 +109,25 @@ impl Controls {
     /// Every request that reached a provider endpoint, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.inner.stats.all()
+    }
+
+    /// The largest sum of `weigh(request)` over the requests arriving in any
+    /// window `[t, t + window)`, e.g. `|_| 1` for the busiest stretch in requests,
+    /// `|r| r.input_tokens + r.output_tokens` in tokens.
+    pub fn max_in_window(&self, window: Duration, weigh: impl Fn(&RecordedRequest) -> u64) -> u64 {
+        // Weighed on a copy: `weigh` is the caller's code and must not run under our lock.
+        let mut arrivals: Vec<_> = self.requests().iter().map(|r| (r.at, weigh(r))).collect();
+        let window = TimeDelta::from_std(window).unwrap_or(TimeDelta::MAX);
+        window::max_in_window(&mut arrivals, window)
+    }
+
+    /// How many requests arrived in `[from, to)`.
+    pub fn requests_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> u64 {
+        self.inner.stats.count_between(from, to)
+    }
+
+    pub(crate) fn account(&self) -> &Account {
+        &self.inner.account
     }
 
     pub(crate) fn summary(&self, recent: usize) -> Summary {
@@ -141,5 +179,49 @@ mod tests {
         assert_eq!(controls.next_fault(None), Some(Fault::Hang));
         controls.reset();
         assert_eq!(controls.next_fault(None), None);
+    }
+
+    fn arrived(at: DateTime<Utc>, input_tokens: u64) -> RecordedRequest {
+        RecordedRequest {
+            at,
+            endpoint: "openai.chat".into(),
+            model: None,
+            prompt: None,
+            status: 200,
+            input_tokens,
+            output_tokens: 1,
+        }
+    }
+
+    #[test]
+    fn windows_over_what_was_recorded() {
+        let controls = Controls::new();
+        let start = Utc::now();
+        let at = |secs| start + TimeDelta::seconds(secs);
+        for (secs, tokens) in [(0, 10), (30, 20), (59, 30), (60, 40), (200, 5)] {
+            controls.record(arrived(at(secs), tokens));
+        }
+        let minute = Duration::from_secs(60);
+        assert_eq!(controls.max_in_window(minute, |_| 1), 3);
+        assert_eq!(controls.max_in_window(minute, |r| r.input_tokens + r.output_tokens), 93);
+        assert_eq!(controls.max_in_window(Duration::from_secs(1), |_| 1), 1);
+        assert_eq!(controls.max_in_window(Duration::MAX, |r| r.input_tokens), 105);
+        assert_eq!(controls.requests_between(at(30), at(60)), 2, "half-open");
+        assert_eq!(controls.requests_between(at(0), at(201)), 5);
+        controls.reset();
+        assert_eq!(controls.max_in_window(minute, |_| 1), 0);
+    }
+
+    #[test]
+    fn reset_clears_account_limits() {
+        let controls = Controls::new();
+        let limits = AccountLimits {
+            requests_per_minute: Some(5),
+            ..AccountLimits::default()
+        };
+        controls.set_account_limits(Some(limits.clone()));
+        assert_eq!(controls.account_limits(), Some(limits));
+        controls.reset();
+        assert_eq!(controls.account_limits(), None);
     }
 }

@@ -5,7 +5,9 @@
 //!
 //! Faults (latency, 5xx, 429 with `retry-after`, hangs, malformed bodies) are
 //! switched on globally, as a script for the next requests, or per request by a
-//! `[[sim:…]]` directive in the prompt; see [`Controls`] and [`Fault`].
+//! `[[sim:…]]` directive in the prompt; see [`Controls`] and [`Fault`]. Account
+//! rate limits ([`AccountLimits`]) run down token buckets that every answer
+//! reports in the provider's own rate-limit headers, and can be enforced with 429s.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -17,13 +19,16 @@
 //! # Ok(()) }
 //! ```
 
+mod account;
 mod control;
 mod controls;
 mod faults;
 mod providers;
 mod server;
 mod stats;
+mod window;
 
+pub use account::AccountLimits;
 pub use controls::Controls;
 pub use faults::Fault;
 pub use server::{Simulator, SimulatorHandle};

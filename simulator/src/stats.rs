@@ -27,6 +27,11 @@ pub struct RecordedRequest {
     pub prompt: Option<String>,
     /// The status we answered; 0 for a hang.
     pub status: u16,
+    /// The usage our answer reported (`prompt_tokens` / `input_tokens`); 0 for
+    /// errors and hangs. A malformed 200 counts the usage of the reply it cut short.
+    pub input_tokens: u64,
+    /// `completion_tokens` (all choices) / `output_tokens`; 0 as above.
+    pub output_tokens: u64,
 }
 
 #[derive(Default)]
@@ -73,6 +78,13 @@ impl Stats {
         self.log().requests.clone()
     }
 
+    /// How many requests arrived in `[from, to)`. A plain scan: the log is only
+    /// roughly in arrival order (see `window.rs`), so no binary search.
+    pub fn count_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> u64 {
+        let within = self.log().requests.iter().filter(|r| from <= r.at && r.at < to).count();
+        u64::try_from(within).unwrap_or(u64::MAX)
+    }
+
     /// Totals plus the last `recent` requests, without copying the whole log.
     pub fn summary(&self, recent: usize) -> Summary {
         let log = self.log();
@@ -106,6 +118,8 @@ mod tests {
             model: None,
             prompt: None,
             status,
+            input_tokens: 0,
+            output_tokens: 0,
         }
     }
 
@@ -124,5 +138,21 @@ mod tests {
         assert_eq!(tail, [429, 200]);
         stats.reset();
         assert_eq!((stats.count(), stats.all().len()), (0, 0));
+    }
+
+    #[test]
+    fn count_between_is_half_open() {
+        let stats = Stats::default();
+        let start = Utc::now();
+        for ms in [0, 10, 20, 30] {
+            stats.record(RecordedRequest {
+                at: start + chrono::TimeDelta::milliseconds(ms),
+                ..seen("openai.chat", 200)
+            });
+        }
+        let at = |ms| start + chrono::TimeDelta::milliseconds(ms);
+        assert_eq!(stats.count_between(at(10), at(30)), 2);
+        assert_eq!(stats.count_between(at(0), at(31)), 4);
+        assert_eq!(stats.count_between(at(30), at(10)), 0, "an inverted range is empty");
     }
 }

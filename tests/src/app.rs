@@ -8,6 +8,7 @@ use electrons_domain::{
     auth,
     catalog::{CatalogHandle, Overrides},
     config::Settings,
+    db,
     secret::Secret,
     Shutdown,
 };
@@ -72,6 +73,7 @@ impl TestApp {
         settings.broker.prefix = format!("test-{tag}");
         settings.broker.queue_expires_ms = Some(120_000);
         settings.producer.bootstrap_api_key = None;
+        settings.producer.admin_token = Some(Secret::new(format!("admin-{tag}")));
         settings.producer.max_wait = Duration::from_secs(30);
         settings.worker.concurrency = 16;
         settings.worker.lease_margin = Duration::from_secs(2);
@@ -96,10 +98,11 @@ impl TestApp {
             .execute(&pool)
             .await
             .expect("point providers at the simulator");
-        sqlx::query("UPDATE token_buckets SET capacity = 1000, refill_per_sec = 1000, tokens = 1000")
-            .execute(&pool)
-            .await
-            .expect("open buckets");
+        for provider in ["openai", "anthropic"] {
+            db::rate_limits::open_provider(&pool, provider, 1000.0)
+                .await
+                .expect("open limits");
+        }
 
         let shutdown = Shutdown::new();
         let catalog = roles::catalog(&pool, Overrides::default(), &shutdown)
@@ -159,6 +162,85 @@ impl TestApp {
         self.submit_with(body, &[]).await
     }
 
+    /// An API key of another project, created on first use.
+    pub async fn project_key(&self, name: &str) -> String {
+        let key = format!("{name}-{}", self.api_key);
+        auth::ensure_key(&self.pool, name, &Secret::new(key.clone()))
+            .await
+            .expect("api key");
+        key
+    }
+
+    /// The project an API key acts for.
+    pub async fn project_of(&self, key: &str) -> uuid::Uuid {
+        auth::project_for_key(&self.pool, key)
+            .await
+            .expect("lookup")
+            .expect("known key")
+    }
+
+    pub async fn submit_as(&self, key: &str, body: &Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}/v1/jobs", self.base_url))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .expect("submit");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A call to the admin API with the operator's token.
+    pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
+        let token = self.settings.producer.admin_token.as_ref().expect("admin token");
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base_url))
+            .bearer_auth(token.expose());
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("admin call");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Sets a rate limit through the admin API, as an operator would.
+    pub async fn set_rate_limit(&self, id: &str, config: &Value) -> Value {
+        let (status, limit) = self
+            .admin(
+                reqwest::Method::PUT,
+                &format!("/v1/admin/rate-limits/{id}"),
+                Some(config),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "PUT rate limit {id}: {limit}");
+        limit
+    }
+
+    /// Starts `count` worker processes at once.
+    pub fn worker_processes(&self, program: &str, count: usize) -> Vec<WorkerProcess> {
+        (0..count).map(|_| self.worker_process(program)).collect()
+    }
+
+    /// Waits until every job of the project holding `key` reaches `status`;
+    /// returns them in the same order.
+    pub async fn wait_for_all_as(&self, key: &str, ids: &[String], status: &str, timeout: Duration) -> Vec<Value> {
+        let mut done = Vec::with_capacity(ids.len());
+        let deadline = tokio::time::Instant::now() + timeout;
+        for id in ids {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            done.push(self.wait_for_as(key, id, status, left).await);
+        }
+        done
+    }
+
+    pub async fn wait_for_all(&self, ids: &[String], status: &str, timeout: Duration) -> Vec<Value> {
+        self.wait_for_all_as(&self.api_key, ids, status, timeout).await
+    }
+
     pub async fn submit_with(&self, body: &Value, headers: &[(&str, &str)]) -> (StatusCode, Value) {
         let mut request = self
             .http
@@ -213,16 +295,33 @@ impl TestApp {
     }
 
     pub async fn job(&self, id: &str) -> Value {
-        let (status, job) = self.get(&format!("/v1/jobs/{id}")).await;
+        self.job_as(&self.api_key, id).await
+    }
+
+    /// The job as the project holding `key` sees it.
+    pub async fn job_as(&self, key: &str, id: &str) -> Value {
+        let response = self
+            .http
+            .get(format!("{}/v1/jobs/{id}", self.base_url))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("get job");
+        let status = response.status();
+        let job = response.json().await.unwrap_or(Value::Null);
         assert_eq!(status, StatusCode::OK, "GET job {id}: {job}");
         job
     }
 
     /// Polls until the job reaches `status`; panics with the job after `timeout`.
     pub async fn wait_for(&self, id: &str, status: &str, timeout: Duration) -> Value {
+        self.wait_for_as(&self.api_key, id, status, timeout).await
+    }
+
+    pub async fn wait_for_as(&self, key: &str, id: &str, status: &str, timeout: Duration) -> Value {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let job = self.job(id).await;
+            let job = self.job_as(key, id).await;
             if job["status"] == status {
                 return job;
             }

@@ -32,6 +32,10 @@ impl WorkerProcess {
                 settings.worker.lease_margin.as_secs().to_string(),
             )
             .env(
+                "DE_MAX_TOKEN_WAIT_MS",
+                settings.worker.max_token_wait.as_millis().to_string(),
+            )
+            .env(
                 "DE_SHUTDOWN_GRACE_SECS",
                 settings.worker.shutdown_grace.as_secs().to_string(),
             )

@@ -11,6 +11,7 @@ mod batches;
 mod consumer;
 mod outcome;
 mod provider_call;
+mod rate_limit_headers;
 mod runner;
 pub mod text;
 
@@ -41,7 +42,7 @@ impl WorkerContext {
             .unwrap_or_else(|_| reqwest::Client::new());
         Self {
             batches: batches::Batches::start(&pool),
-            limiter: Limiter::new(pool.clone()),
+            limiter: Limiter::new(pool.clone(), settings.worker.max_token_wait),
             pool,
             catalog,
             http,

@@ -5,14 +5,18 @@
 use std::time::{Duration, Instant};
 
 use electrons_domain::{
-    catalog::{Catalog, ModelConfig},
+    catalog::Catalog,
     input::TextInput,
     job::{Job, JobError, Modality},
+    limiter::{LimiterError, Reservation, Scope},
     queue::JobMessage,
 };
 use tracing::Instrument;
 
 use crate::{outcome, text, WorkerContext};
+
+/// How long the fleet pauses on a 429 that did not say for how long.
+const RATE_LIMITED_PAUSE: Duration = Duration::from_secs(1);
 
 /// What the broker should do with the message.
 #[derive(Debug, PartialEq, Eq)]
@@ -86,59 +90,84 @@ async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
         }
     };
 
-    // Invariant 4: no call without a token. A long wait goes back to the scheduler
-    // rather than holding this slot, so other providers' jobs keep moving.
+    // Invariant 4: no call without a grant from every applicable limit. A long
+    // wait goes back to the scheduler rather than holding this slot, so jobs of
+    // other providers keep moving.
+    let scope = Scope {
+        provider: provider.id.clone(),
+        model: model.id.clone(),
+        project: job.project_id,
+    };
+    let (input_tokens, output_tokens) = text::estimated_tokens(model, &input);
+    let reservation = Reservation {
+        holder: job.id.0,
+        priority: job.priority,
+        input_tokens,
+        output_tokens,
+    };
     let waited = Instant::now();
-    match tokio::time::timeout(
+    let grant = match tokio::time::timeout(
         context.settings.worker.max_token_wait,
-        context.limiter.acquire(&provider.id),
+        context.limiter.acquire(&scope, reservation),
     )
     .await
     {
-        Ok(Ok(())) => {}
+        Ok(Ok(grant)) => grant,
+        Ok(Err(LimiterError::Busy { retry_in })) => {
+            tracing::debug!(?retry_in, "provider limits saturated; deferring the job");
+            return outcome::defer(context, &job, retry_in).await;
+        }
         Ok(Err(error)) => {
-            tracing::warn!(%error, "no rate-limit token; deferring the job");
+            tracing::warn!(%error, "no grant from the rate limits; deferring the job");
             return outcome::defer(context, &job, Duration::from_secs(1)).await;
         }
         Err(_) => {
-            tracing::info!("provider busy; deferring the job");
+            tracing::debug!("provider busy; deferring the job");
             return outcome::defer(context, &job, context.settings.worker.max_token_wait).await;
         }
-    }
+    };
     let token_wait = waited.elapsed();
 
     let called = Instant::now();
-    let result = text::generate(&context.http, provider, model, &input)
+    let called_provider = text::generate(&context.http, provider, model, &input)
         .instrument(tracing::info_span!("provider_call", provider = %provider.id, model = %model.provider_model))
         .await;
+    context.limiter.observe(&scope, called_provider.observation);
     let timing = outcome::Timing {
         claimed_at,
         token_wait,
         provider_time: called.elapsed(),
     };
-    commit(context, &job, model, result, timing).await
-}
-
-async fn commit(
-    context: &WorkerContext,
-    job: &Job,
-    model: &ModelConfig,
-    result: Result<text::TextCompletion, crate::ProviderError>,
-    timing: outcome::Timing,
-) -> Disposition {
-    match result {
-        Ok(completion) => outcome::succeed(context, job, model, completion, timing).await,
-        Err(error) => {
-            if let (429, Some(after)) = (status_of(&error), error.retry_after()) {
-                // The whole fleet backs off, not just this job.
-                let until = chrono::Utc::now() + chrono::Duration::from_std(after).unwrap_or_default();
-                if let Err(e) = context.limiter.pause_until(&job.provider, until).await {
-                    tracing::warn!(error = %e, "could not pause the provider's bucket");
-                }
+    match called_provider.result {
+        Ok(completion) => {
+            // Usage the provider did not report stays reserved in full.
+            if completion.input_tokens + completion.output_tokens > 0 {
+                grant.settle(completion.input_tokens, completion.output_tokens);
             }
-            outcome::provider_failed(context, job, error, timing).await
+            outcome::succeed(context, &job, model, completion, timing).await
+        }
+        Err(error) => {
+            drop(grant);
+            if status_of(&error) == 429 {
+                return rate_limited(context, &job, &scope, &error).await;
+            }
+            outcome::provider_failed(context, &job, error, timing).await
         }
     }
+}
+
+/// The provider said "too many requests": the whole fleet backs off until its
+/// Retry-After, and the job waits for that without using up an attempt (a job
+/// never fails because its provider is busy).
+async fn rate_limited(context: &WorkerContext, job: &Job, scope: &Scope, error: &crate::ProviderError) -> Disposition {
+    let after = error.retry_after().unwrap_or(RATE_LIMITED_PAUSE);
+    let until = chrono::Utc::now() + chrono::Duration::from_std(after).unwrap_or_default();
+    if let Err(e) = context.limiter.pause_until(scope, until).await {
+        tracing::warn!(error = %e, "could not pause the provider's limits");
+    }
+    let jitter = Duration::from_millis(rand::random_range(0..1000));
+    tracing::info!(retry_after = ?after, "provider rate-limited the call; the fleet pauses and the job waits");
+    outcome::defer(context, job, after + jitter).await
 }
 
 fn status_of(error: &crate::ProviderError) -> u16 {

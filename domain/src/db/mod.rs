@@ -2,6 +2,7 @@
 //! named queries of each table in its own file.
 
 pub mod jobs;
+pub mod rate_limits;
 
 use std::{str::FromStr, time::Duration};
 

@@ -1,6 +1,7 @@
 mod health;
 mod jobs;
 mod models;
+mod rate_limits;
 mod submission;
 mod submit;
 
@@ -17,6 +18,11 @@ pub fn router() -> Router<AppState> {
         .route("/v1/jobs/{id}", get(jobs::get))
         .route("/v1/jobs/{id}/cancel", post(jobs::cancel))
         .route("/v1/models", get(models::list))
+        .route("/v1/admin/rate-limits", get(rate_limits::list))
+        .route(
+            "/v1/admin/rate-limits/{id}",
+            get(rate_limits::get).put(rate_limits::put).delete(rate_limits::delete),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(|| async { crate::error::ApiError::not_found("route") })

@@ -3,26 +3,30 @@
 //!
 //! Errors are `{"type": "error", "error": {"type", "message"}, "request_id"}`;
 //! rate-limit headers are `anthropic-ratelimit-{requests,tokens,input-tokens,
-//! output-tokens}-{limit,remaining,reset}` with resets as RFC 3339 times.
+//! output-tokens}-{limit,remaining,reset}` with resets as RFC 3339 times,
+//! written in `rate_limits.rs`.
 
+mod rate_limits;
 mod request;
+
+use std::time::Duration;
 
 use axum::{
     http::{header::RETRY_AFTER, HeaderMap, HeaderName, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
-use chrono::{SecondsFormat, Utc};
 use serde_json::{json, Value};
 
-use self::request::MessagesRequest;
-use super::{random_id, rejection::Rejection, text, Provider};
+use self::{
+    rate_limits::{default_headers, INPUT_TOKENS_PER_MINUTE, OUTPUT_TOKENS_PER_MINUTE, REQUESTS_PER_MINUTE},
+    request::MessagesRequest,
+};
+use super::{random_id, rejection::Rejection, text, Provider, Served, Usage};
+use crate::account::{Limit, Standing};
 
 /// Versions the real API accepts in `anthropic-version`.
 const VERSIONS: &[&str] = &["2023-06-01", "2023-01-01"];
-const REQUESTS_PER_MINUTE: u64 = 4_000;
-const INPUT_TOKENS_PER_MINUTE: u64 = 400_000;
-const OUTPUT_TOKENS_PER_MINUTE: u64 = 80_000;
 
 pub struct AnthropicMessages;
 
@@ -30,8 +34,10 @@ impl Provider for AnthropicMessages {
     const ENDPOINT: &'static str = "anthropic.messages";
     const MALFORMED: &'static str =
         r#"{"id": "msg_01sim", "type": "message", "role": "assistant", "content": [{"type": "text", "te"#;
+    const LIMITS: &'static [Limit] = rate_limits::LIMITS;
+    const LIMIT_HEADER_PREFIX: &'static str = rate_limits::PREFIX;
 
-    fn respond(headers: &HeaderMap, body: Option<&Value>, prompt: &str) -> Result<Response, Rejection> {
+    fn respond(headers: &HeaderMap, body: Option<&Value>, prompt: &str) -> Result<Served, Rejection> {
         check_headers(headers)?;
         let body = body
             .and_then(Value::as_object)
@@ -88,11 +94,16 @@ impl Provider for AnthropicMessages {
             StatusCode::TOO_MANY_REQUESTS,
             format!("This request would exceed the rate limit for your organization of {REQUESTS_PER_MINUTE} requests per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. Please try again later."),
         );
-        let mut headers = rate_limit_headers(0, INPUT_TOKENS_PER_MINUTE, OUTPUT_TOKENS_PER_MINUTE, wait);
+        let reset_in = Duration::from_secs(wait);
+        let mut headers = default_headers(0, INPUT_TOKENS_PER_MINUTE, OUTPUT_TOKENS_PER_MINUTE, reset_in);
         if let Some(secs) = retry_after_secs {
             headers.insert(RETRY_AFTER, HeaderValue::from(secs));
         }
         (headers, Self::reject(&rejection)).into_response()
+    }
+
+    fn limit_headers(standing: &Standing) -> HeaderMap {
+        rate_limits::headers(standing)
     }
 }
 
@@ -112,7 +123,7 @@ fn check_headers(headers: &HeaderMap) -> Result<(), Rejection> {
     }
 }
 
-fn answer(request: &MessagesRequest, prompt: &str) -> Response {
+fn answer(request: &MessagesRequest, prompt: &str) -> Served {
     let reply = text::reply(request.model, prompt, Some(request.max_tokens));
     let body = json!({
         "id": random_id("msg_01", 22),
@@ -130,64 +141,18 @@ fn answer(request: &MessagesRequest, prompt: &str) -> Response {
             "service_tier": "standard",
         },
     });
-    let limits = rate_limit_headers(
+    let limits = default_headers(
         REQUESTS_PER_MINUTE - 1,
         INPUT_TOKENS_PER_MINUTE.saturating_sub(request.input_tokens),
         OUTPUT_TOKENS_PER_MINUTE.saturating_sub(reply.tokens),
-        1,
+        Duration::from_secs(1),
     );
     let id = [(HeaderName::from_static("request-id"), random_id("req_011C", 20))];
-    (id, limits, Json(body)).into_response()
-}
-
-/// `anthropic-ratelimit-*`: the simulator never runs down its budget, so these
-/// are static apart from what the request itself used.
-fn rate_limit_headers(
-    remaining_requests: u64,
-    remaining_input: u64,
-    remaining_output: u64,
-    reset_in: u64,
-) -> HeaderMap {
-    // Clamped so an absurd retry-after cannot overflow the clock.
-    let reset_in = i64::try_from(reset_in.min(86_400)).unwrap_or(86_400);
-    let reset = (Utc::now() + chrono::Duration::seconds(reset_in)).to_rfc3339_opts(SecondsFormat::Secs, true);
-    let reset = HeaderValue::from_str(&reset).unwrap_or(HeaderValue::from_static(""));
-    let budgets = [
-        (REQUESTS, REQUESTS_PER_MINUTE, remaining_requests),
-        (
-            TOKENS,
-            INPUT_TOKENS_PER_MINUTE + OUTPUT_TOKENS_PER_MINUTE,
-            remaining_input + remaining_output,
-        ),
-        (INPUT_TOKENS, INPUT_TOKENS_PER_MINUTE, remaining_input),
-        (OUTPUT_TOKENS, OUTPUT_TOKENS_PER_MINUTE, remaining_output),
-    ];
-    let mut headers = HeaderMap::with_capacity(12);
-    for ([limit_name, remaining_name, reset_name], limit, remaining) in budgets {
-        headers.insert(HeaderName::from_static(limit_name), HeaderValue::from(limit));
-        headers.insert(HeaderName::from_static(remaining_name), HeaderValue::from(remaining));
-        headers.insert(HeaderName::from_static(reset_name), reset.clone());
+    Served {
+        response: (id, limits, Json(body)).into_response(),
+        usage: Usage {
+            input: request.input_tokens,
+            output: reply.tokens,
+        },
     }
-    headers
 }
-
-const REQUESTS: [&str; 3] = [
-    "anthropic-ratelimit-requests-limit",
-    "anthropic-ratelimit-requests-remaining",
-    "anthropic-ratelimit-requests-reset",
-];
-const TOKENS: [&str; 3] = [
-    "anthropic-ratelimit-tokens-limit",
-    "anthropic-ratelimit-tokens-remaining",
-    "anthropic-ratelimit-tokens-reset",
-];
-const INPUT_TOKENS: [&str; 3] = [
-    "anthropic-ratelimit-input-tokens-limit",
-    "anthropic-ratelimit-input-tokens-remaining",
-    "anthropic-ratelimit-input-tokens-reset",
-];
-const OUTPUT_TOKENS: [&str; 3] = [
-    "anthropic-ratelimit-output-tokens-limit",
-    "anthropic-ratelimit-output-tokens-remaining",
-    "anthropic-ratelimit-output-tokens-reset",
-];

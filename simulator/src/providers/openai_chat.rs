@@ -3,9 +3,12 @@
 //!
 //! Errors are `{"error": {"message", "type", "param", "code"}}`; rate-limit
 //! headers are `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` with
-//! resets as durations (`6m0s`, `20ms`).
+//! resets as durations (`6m0s`, `20ms`), written in `rate_limits.rs`.
 
+mod rate_limits;
 mod request;
+
+use std::time::Duration;
 
 use axum::{
     http::{header::RETRY_AFTER, HeaderMap, HeaderName, HeaderValue, StatusCode},
@@ -15,11 +18,12 @@ use axum::{
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use self::request::ChatRequest;
-use super::{random_id, rejection::Rejection, text, Provider};
-
-const REQUESTS_PER_MINUTE: u64 = 10_000;
-const TOKENS_PER_MINUTE: u64 = 2_000_000;
+use self::{
+    rate_limits::{default_headers, REQUESTS_PER_MINUTE, TOKENS_PER_MINUTE},
+    request::ChatRequest,
+};
+use super::{random_id, rejection::Rejection, text, Provider, Served, Usage};
+use crate::account::{Limit, Standing};
 
 pub struct OpenAiChat;
 
@@ -27,8 +31,10 @@ impl Provider for OpenAiChat {
     const ENDPOINT: &'static str = "openai.chat";
     const MALFORMED: &'static str =
         r#"{"id": "chatcmpl-sim", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assis"#;
+    const LIMITS: &'static [Limit] = rate_limits::LIMITS;
+    const LIMIT_HEADER_PREFIX: &'static str = rate_limits::PREFIX;
 
-    fn respond(headers: &HeaderMap, body: Option<&Value>, prompt: &str) -> Result<Response, Rejection> {
+    fn respond(headers: &HeaderMap, body: Option<&Value>, prompt: &str) -> Result<Served, Rejection> {
         authorize(headers)?;
         let body = body.and_then(Value::as_object).ok_or_else(not_json)?;
         let request = ChatRequest::parse(body)?;
@@ -76,11 +82,15 @@ impl Provider for OpenAiChat {
         let body = json!({ "error": {
             "message": message, "type": "requests", "param": null, "code": "rate_limit_exceeded",
         } });
-        let mut headers = rate_limit_headers(0, TOKENS_PER_MINUTE, &format!("{wait}s"));
+        let mut headers = default_headers(0, TOKENS_PER_MINUTE, Duration::from_secs(wait));
         if let Some(secs) = retry_after_secs {
             headers.insert(RETRY_AFTER, HeaderValue::from(secs));
         }
         (StatusCode::TOO_MANY_REQUESTS, request_id(), headers, Json(body)).into_response()
+    }
+
+    fn limit_headers(standing: &Standing) -> HeaderMap {
+        rate_limits::headers(standing)
     }
 }
 
@@ -106,7 +116,7 @@ fn not_json() -> Rejection {
     )
 }
 
-fn answer(request: &ChatRequest, prompt: &str) -> Response {
+fn answer(request: &ChatRequest, prompt: &str) -> Served {
     let reply = text::reply(request.model, prompt, request.max_tokens);
     let choices: Vec<Value> = (0..request.n)
         .map(|index| {
@@ -134,28 +144,18 @@ fn answer(request: &ChatRequest, prompt: &str) -> Response {
         "service_tier": "default",
         "system_fingerprint": null,
     });
-    let limits = rate_limit_headers(
+    let limits = default_headers(
         REQUESTS_PER_MINUTE - 1,
         TOKENS_PER_MINUTE.saturating_sub(total_tokens),
-        "6ms",
+        Duration::from_millis(6),
     );
-    (request_id(), limits, Json(body)).into_response()
-}
-
-/// `x-ratelimit-*`; the simulator never runs down its budget, so these are static
-/// apart from what the request itself used.
-fn rate_limit_headers(remaining_requests: u64, remaining_tokens: u64, reset_requests: &str) -> HeaderMap {
-    let mut headers = HeaderMap::with_capacity(6);
-    let mut set = |name: &'static str, value: HeaderValue| headers.insert(HeaderName::from_static(name), value);
-    set("x-ratelimit-limit-requests", HeaderValue::from(REQUESTS_PER_MINUTE));
-    set("x-ratelimit-remaining-requests", HeaderValue::from(remaining_requests));
-    if let Ok(reset) = HeaderValue::from_str(reset_requests) {
-        set("x-ratelimit-reset-requests", reset);
+    Served {
+        response: (request_id(), limits, Json(body)).into_response(),
+        usage: Usage {
+            input: request.input_tokens,
+            output: completion_tokens,
+        },
     }
-    set("x-ratelimit-limit-tokens", HeaderValue::from(TOKENS_PER_MINUTE));
-    set("x-ratelimit-remaining-tokens", HeaderValue::from(remaining_tokens));
-    set("x-ratelimit-reset-tokens", HeaderValue::from_static("0s"));
-    headers
 }
 
 fn request_id() -> [(HeaderName, String); 1] {

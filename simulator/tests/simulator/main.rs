@@ -1,6 +1,7 @@
 //! Black-box tests: start the real simulator on a random port and talk to it
 //! over HTTP the way a provider client would. One binary, one module per concept.
 
+mod account_limits;
 mod anthropic_messages;
 mod control_api;
 mod faults;

@@ -7,6 +7,7 @@ mod crash;
 mod duplicates;
 mod idempotency;
 mod pipeline;
+mod rate_limits;
 mod retries;
 mod schedulers;
 mod validation;

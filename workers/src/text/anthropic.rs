@@ -120,6 +120,10 @@ impl TextAdapter for AnthropicMessages {
             .ok()
             .map(|e| format!("{}: {}", e.error.kind, e.error.message))
     }
+
+    fn rate_limits(&self, headers: &reqwest::header::HeaderMap) -> electrons_domain::limiter::Observation {
+        crate::rate_limit_headers::anthropic(headers, chrono::Utc::now())
+    }
 }
 
 #[cfg(test)]

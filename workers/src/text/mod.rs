@@ -8,9 +8,10 @@ mod openai;
 use electrons_domain::{
     catalog::{ModelConfig, ProviderConfig, ProviderKind},
     input::TextInput,
+    limiter::Observation,
     secret::Secret,
 };
-use reqwest::{Client, RequestBuilder};
+use reqwest::{header::HeaderMap, Client, RequestBuilder};
 
 use crate::provider_call::{self, ProviderError, ProviderResponse};
 
@@ -35,6 +36,14 @@ pub trait TextAdapter: Send + Sync {
     ) -> RequestBuilder;
     fn parse(&self, response: &ProviderResponse) -> Result<TextCompletion, String>;
     fn error_message(&self, body: &[u8]) -> Option<String>;
+    /// What the response headers say about the account's rate limits.
+    fn rate_limits(&self, headers: &HeaderMap) -> Observation;
+}
+
+/// One call's result, and the provider's report on its limits if it answered.
+pub struct Called {
+    pub result: Result<TextCompletion, ProviderError>,
+    pub observation: Observation,
 }
 
 pub fn adapter(kind: ProviderKind) -> &'static dyn TextAdapter {
@@ -44,28 +53,50 @@ pub fn adapter(kind: ProviderKind) -> &'static dyn TextAdapter {
     }
 }
 
-/// Calls the provider once. The caller holds a token from its bucket.
-pub async fn generate(
-    http: &Client,
-    provider: &ProviderConfig,
-    model: &ModelConfig,
-    input: &TextInput,
-) -> Result<TextCompletion, ProviderError> {
-    let key = provider
-        .api_key
-        .as_ref()
-        .ok_or_else(|| ProviderError::NotConfigured(provider.id.clone()))?;
+/// Calls the provider once. The caller holds a grant from its limits.
+pub async fn generate(http: &Client, provider: &ProviderConfig, model: &ModelConfig, input: &TextInput) -> Called {
+    let Some(key) = provider.api_key.as_ref() else {
+        return Called {
+            result: Err(ProviderError::NotConfigured(provider.id.clone())),
+            observation: Observation::default(),
+        };
+    };
     let adapter = adapter(provider.kind);
     let request = adapter.request(http, provider, key, model, input);
-    let response = provider_call::send(request, provider.timeout, key).await?;
-    if !response.status.is_success() {
-        return Err(provider_call::status_error(
+    let response = match provider_call::send(request, provider.timeout, key).await {
+        Ok(response) => response,
+        Err(error) => {
+            return Called {
+                result: Err(error),
+                observation: Observation::default(),
+            }
+        }
+    };
+    let observation = adapter.rate_limits(&response.headers);
+    let result = if response.status.is_success() {
+        adapter.parse(&response).map_err(ProviderError::Malformed)
+    } else {
+        Err(provider_call::status_error(
             &response,
             adapter.error_message(&response.body),
             key,
-        ));
-    }
-    adapter.parse(&response).map_err(ProviderError::Malformed)
+        ))
+    };
+    Called { result, observation }
+}
+
+/// What a call will cost against token limits before it is made: the prompt
+/// (about four characters a token, plus each message's framing) and the most
+/// it may write. Settling afterwards corrects the estimate to the real usage.
+pub fn estimated_tokens(model: &ModelConfig, input: &TextInput) -> (u64, u64) {
+    let conversation = input.conversation();
+    let characters: usize = input.system.as_deref().map_or(0, |s| s.chars().count())
+        + conversation.iter().map(|m| m.content.chars().count()).sum::<usize>();
+    let framing = 4 * (conversation.len() + usize::from(input.system.is_some())) + 3;
+    (
+        characters.div_ceil(4) as u64 + framing as u64,
+        u64::from(max_tokens(model, input)),
+    )
 }
 
 /// `max_tokens` of the request: the job's, else the model's default.

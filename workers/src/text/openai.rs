@@ -117,6 +117,10 @@ impl TextAdapter for OpenAiChat {
     fn error_message(&self, body: &[u8]) -> Option<String> {
         serde_json::from_slice::<ErrorBody>(body).ok().map(|e| e.error.message)
     }
+
+    fn rate_limits(&self, headers: &reqwest::header::HeaderMap) -> electrons_domain::limiter::Observation {
+        crate::rate_limit_headers::openai(headers)
+    }
 }
 
 #[cfg(test)]

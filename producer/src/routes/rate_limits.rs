@@ -1,0 +1,139 @@
+//! The admin API over rate limits: read every limit's configuration, live state
+//! and counters; create, change or remove one. Changes reach every worker on
+//! its next acquisition, without a restart, because workers read the limits
+//! from PostgreSQL each time.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use electrons_domain::db::rate_limits::{self, RateLimitConfig};
+use serde_json::{json, Value};
+
+use crate::{auth::Admin, error::ApiError, state::AppState};
+
+pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Json<Value>, ApiError> {
+    let limits = rate_limits::list(&state.pool).await?;
+    Ok(Json(json!({ "data": limits })))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = rate_limits::get(&state.pool, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("rate limit"))?;
+    Ok(Json(json!(limit)))
+}
+
+pub async fn put(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    validate_id(&id)?;
+    let config: RateLimitConfig = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body))
+        .map_err(|e| {
+            let field = e.path().to_string();
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", e.inner().to_string()).with_field(field)
+        })?;
+    validate(&state, &config).await?;
+    rate_limits::put(&state.pool, &id, &config).await?;
+    get(State(state), Admin, Path(id)).await
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if rate_limits::delete(&state.pool, &id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("rate limit"))
+    }
+}
+
+fn validate_id(id: &str) -> Result<(), ApiError> {
+    let ok = (1..=128).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "id",
+            "1 to 128 letters, digits, '-', '_', '.' or ':'",
+        ))
+    }
+}
+
+async fn validate(state: &AppState, config: &RateLimitConfig) -> Result<(), ApiError> {
+    match (&config.provider, &config.model, &config.project) {
+        (Some(provider), model, None) => {
+            let catalog = state.catalog.get().await;
+            if !catalog.providers.contains_key(provider) {
+                return Err(ApiError::invalid("provider", format!("no provider `{provider}`")));
+            }
+            if let Some(model) = model {
+                if catalog.models.get(model).is_none_or(|m| &m.provider != provider) {
+                    return Err(ApiError::invalid(
+                        "model",
+                        format!("no model `{model}` on provider `{provider}`"),
+                    ));
+                }
+            }
+        }
+        (None, None, Some(project)) => {
+            let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)")
+                .bind(project)
+                .fetch_one(&state.pool)
+                .await?;
+            if !exists {
+                return Err(ApiError::invalid("project", format!("no project `{project}`")));
+            }
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "provider",
+                "name either a provider (optionally with a model) or a project",
+            ))
+        }
+    }
+    if config.provider.is_some() && config.requests_per_interval.is_none() && config.max_concurrent.is_none() {
+        return Err(ApiError::invalid(
+            "requests_per_interval",
+            "a provider's limit must meter requests or concurrency",
+        ));
+    }
+    positive("requests_per_interval", config.requests_per_interval)?;
+    positive("request_interval_ms", config.request_interval_ms.map(f64::from))?;
+    positive("token_interval_ms", config.token_interval_ms.map(f64::from))?;
+    positive("lease_ms", config.lease_ms.map(f64::from))?;
+    positive("max_concurrent", config.max_concurrent.map(f64::from))?;
+    positive("tokens_per_interval", config.tokens_per_interval.map(|n| n as f64))?;
+    positive(
+        "input_tokens_per_interval",
+        config.input_tokens_per_interval.map(|n| n as f64),
+    )?;
+    positive(
+        "output_tokens_per_interval",
+        config.output_tokens_per_interval.map(|n| n as f64),
+    )?;
+    if config.request_burst.is_some_and(|b| !(b >= 1.0 && b.is_finite())) {
+        return Err(ApiError::invalid("request_burst", "must be at least 1"));
+    }
+    Ok(())
+}
+
+fn positive(field: &str, value: Option<f64>) -> Result<(), ApiError> {
+    match value {
+        Some(v) if !(v > 0.0 && v.is_finite()) => Err(ApiError::invalid(field, "must be greater than 0")),
+        _ => Ok(()),
+    }
+}
