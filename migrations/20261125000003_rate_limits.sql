@@ -11,6 +11,10 @@
 DROP FUNCTION take_tokens(TEXT, INTEGER);
 DROP TABLE token_buckets;
 
+-- Runs that ended deferred for rate limits use up no attempt; `attempt` itself
+-- only ever grows, because it fences messages and publish confirmations.
+ALTER TABLE jobs ADD COLUMN deferrals INTEGER NOT NULL DEFAULT 0 CHECK (deferrals >= 0);
+
 CREATE TABLE rate_limits (
     id                          TEXT PRIMARY KEY,
     provider_id                 TEXT REFERENCES providers(id) ON DELETE CASCADE,
@@ -22,6 +26,11 @@ CREATE TABLE rate_limits (
     requests_per_interval       DOUBLE PRECISION CHECK (requests_per_interval > 0),
     request_interval_ms         INTEGER NOT NULL DEFAULT 1000 CHECK (request_interval_ms > 0),
     request_burst               DOUBLE PRECISION CHECK (request_burst >= 1),
+    -- Requests granted together do not arrive together: scheduling and the
+    -- network bunch some of them up. This much of the rate is kept out of the
+    -- burst, so that what the provider counts at arrival stays within
+    -- rate + burst in every window (see `electrons bench-limits`).
+    arrival_margin_ms           INTEGER NOT NULL DEFAULT 50 CHECK (arrival_margin_ms >= 0),
 
     -- LLM tokens per token_interval_ms: combined (OpenAI's TPM) and/or input and
     -- output apart (Anthropic's ITPM/OTPM). The bucket holds one interval's worth.
@@ -94,7 +103,8 @@ $$;
 
 CREATE FUNCTION rate_limit_request_burst(r rate_limits) RETURNS DOUBLE PRECISION
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT COALESCE(r.request_burst, GREATEST(1, r.requests_per_interval))
+    SELECT GREATEST(1, COALESCE(r.request_burst, GREATEST(1, r.requests_per_interval))
+                       - rate_limit_request_rate(r) * r.arrival_margin_ms / 1000.0)
 $$;
 
 -- The row with every bucket refilled to now_ts (state is stored as of

@@ -73,9 +73,10 @@ pub struct WorkerSettings {
     /// `DE_LEASE_MARGIN_SECS`, default 30: a claimed job's lease is the provider
     /// timeout plus this, after which the scheduler may give it to another worker.
     pub lease_margin: Duration,
-    /// `DE_MAX_TOKEN_WAIT_MS`, default 5000: a job that would wait longer than this
-    /// for a rate-limit token is handed back to the scheduler with a later `run_at`
-    /// instead of holding a worker slot.
+    /// `DE_MAX_TOKEN_WAIT_MS`, default 1000: a job whose turn at its rate limits
+    /// is further away than this leaves the worker with a `run_at` (to come back
+    /// when its turn nears) instead of holding a worker slot, so other providers'
+    /// jobs keep moving; one that waits twice this long anyway leaves too.
     pub max_token_wait: Duration,
     /// `DE_SHUTDOWN_GRACE_SECS`, default 60: on SIGTERM, how long in-flight jobs may
     /// take to finish before their messages are handed back to the broker.
@@ -139,7 +140,7 @@ impl Settings {
                 )?,
                 concurrency: var("DE_WORKER_CONCURRENCY", 256)?,
                 lease_margin: Duration::from_secs(var("DE_LEASE_MARGIN_SECS", 30)?),
-                max_token_wait: Duration::from_millis(var("DE_MAX_TOKEN_WAIT_MS", 5000)?),
+                max_token_wait: Duration::from_millis(var("DE_MAX_TOKEN_WAIT_MS", 1000)?),
                 shutdown_grace: Duration::from_secs(var("DE_SHUTDOWN_GRACE_SECS", 60)?),
             },
             scheduler: SchedulerSettings {

@@ -127,13 +127,23 @@ pub struct Job {
     pub metadata: Value,
     pub webhook: Option<String>,
     pub webhook_events_filter: Vec<String>,
+    /// Claims so far; the fencing token messages must match.
     pub attempt: i32,
+    /// Claims that ended deferred (rate limits), which use up no attempt.
+    pub deferrals: i32,
     pub max_attempts: i32,
     pub lease_until: Option<DateTime<Utc>>,
     pub run_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl Job {
+    /// Provider attempts used: claims minus deferrals.
+    pub fn attempts_used(&self) -> i32 {
+        self.attempt - self.deferrals
+    }
 }
 
 impl From<Uuid> for JobId {

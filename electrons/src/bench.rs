@@ -14,7 +14,7 @@ use std::{
 use anyhow::Context;
 use clap::Args;
 use electrons_domain::{auth, config::Settings, db, secret::Secret, Shutdown};
-use electrons_simulator::Simulator;
+use electrons_simulator::{AccountLimits, Simulator};
 use hdrhistogram::Histogram;
 use serde_json::json;
 use tokio::sync::Mutex;
@@ -68,6 +68,15 @@ pub async fn run(args: BenchArgs, mut settings: Settings) -> anyhow::Result<()> 
 
     let sim = Simulator::start("127.0.0.1:0".parse()?).await?;
     sim.controls().set_latency(Duration::from_millis(args.sim_latency_ms));
+    // The simulator otherwise reports a default account tier in its rate-limit
+    // headers, which the workers would obey: this measures the pipeline.
+    sim.controls().set_account_limits(Some(AccountLimits {
+        requests_per_minute: Some(1 << 40),
+        tokens_per_minute: Some(1 << 50),
+        input_tokens_per_minute: Some(1 << 50),
+        output_tokens_per_minute: Some(1 << 50),
+        enforce: false,
+    }));
     let overrides = Default::default();
     let catalog = roles::catalog(&pool, overrides, &shutdown).await?;
     let producer = roles::producer(&settings, pool.clone(), catalog, Some(bind().await?), shutdown.clone()).await?;
@@ -319,7 +328,7 @@ pub fn with_database(url: &str, database: &str) -> String {
     }
 }
 
-async fn drop_database(settings: &Settings) {
+pub async fn drop_database(settings: &Settings) {
     let Some(name) = settings
         .database
         .url

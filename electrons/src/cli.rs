@@ -5,7 +5,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::{bench, demo, roles, telemetry};
+use crate::{bench, bench_limits, demo, limiter_load, roles, telemetry};
 use electrons_domain::{
     catalog::{Overrides, ProviderOverride},
     config::{self, Settings},
@@ -51,6 +51,11 @@ enum Command {
     },
     /// Drive jobs through the whole pipeline against the simulator and print figures.
     Bench(bench::BenchArgs),
+    /// Measure the fleet-wide rate limits: overshoot, utilization, acquisitions/s.
+    BenchLimits(bench_limits::BenchLimitsArgs),
+    /// One process of load for `bench-limits`.
+    #[command(hide = true)]
+    LimiterLoad(limiter_load::LimiterLoadArgs),
 }
 
 #[tokio::main]
@@ -58,7 +63,11 @@ pub async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // The benchmark's own process hosts the producer: per-job logs would be
     // measured too, so it logs warnings only unless RUST_LOG says otherwise.
-    if matches!(cli.command, Command::Bench(_)) && std::env::var_os("RUST_LOG").is_none() {
+    if matches!(
+        cli.command,
+        Command::Bench(_) | Command::BenchLimits(_) | Command::LimiterLoad(_)
+    ) && std::env::var_os("RUST_LOG").is_none()
+    {
         telemetry::init_with("warn");
     } else {
         telemetry::init();
@@ -108,6 +117,8 @@ pub async fn main() -> anyhow::Result<()> {
         }
         Command::Dev { demo } => dev(settings, demo, shutdown).await?,
         Command::Bench(args) => bench::run(args, settings).await?,
+        Command::BenchLimits(args) => bench_limits::run(args, settings).await?,
+        Command::LimiterLoad(args) => limiter_load::run(args, settings).await?,
     }
     Ok(())
 }

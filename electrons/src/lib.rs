@@ -3,7 +3,9 @@
 //! binary starts.
 
 pub mod bench;
+pub mod bench_limits;
 pub mod cli;
 pub mod demo;
+pub mod limiter_load;
 pub mod roles;
 pub mod telemetry;

@@ -41,6 +41,7 @@ impl JobView {
         let base = format!("{}/v1/jobs/{}", public_url.trim_end_matches('/'), job.id);
         let run_at =
             (job.status == electrons_domain::job::JobStatus::Queued && job.run_at > Utc::now()).then_some(job.run_at);
+        let attempts = job.attempts_used();
         Self {
             id: job.id,
             model: job.model,
@@ -51,7 +52,7 @@ impl JobView {
             input: job.input,
             output: job.output.map(|o| o.0).unwrap_or(Value::Null),
             error: job.error.map(|e| e.0).unwrap_or(Value::Null),
-            attempts: job.attempt,
+            attempts,
             metrics: job.metrics,
             metadata: job.metadata,
             webhook: job.webhook,

@@ -77,7 +77,7 @@ impl TestApp {
         settings.producer.max_wait = Duration::from_secs(30);
         settings.worker.concurrency = 16;
         settings.worker.lease_margin = Duration::from_secs(2);
-        settings.worker.max_token_wait = Duration::from_secs(3);
+        settings.worker.max_token_wait = Duration::from_secs(1);
         settings.worker.shutdown_grace = Duration::from_secs(10);
         settings.scheduler.tick = Duration::from_millis(100);
         settings.scheduler.relay_grace = Duration::from_millis(1000);

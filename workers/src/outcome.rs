@@ -72,7 +72,7 @@ pub async fn provider_failed(context: &WorkerContext, job: &Job, error: Provider
     let metrics = timing.metrics(job);
     let delay = error
         .retryable()
-        .then(|| context.retry.next_delay(job.attempt, error.retry_after()))
+        .then(|| context.retry.next_delay(job.attempts_used(), error.retry_after()))
         .flatten();
     match delay {
         Some(delay) => {

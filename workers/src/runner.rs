@@ -107,7 +107,7 @@ async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
     };
     let waited = Instant::now();
     let grant = match tokio::time::timeout(
-        context.settings.worker.max_token_wait,
+        2 * context.settings.worker.max_token_wait,
         context.limiter.acquire(&scope, reservation),
     )
     .await

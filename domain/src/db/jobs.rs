@@ -20,7 +20,7 @@ use crate::{
 const ASYNC_COMMIT: &str = "(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit";
 
 const COLUMNS: &str = "id, project_id, model, modality, provider, status, priority, input, output, error,
-    metrics, metadata, webhook, webhook_events_filter, attempt, max_attempts, lease_until, run_at,
+    metrics, metadata, webhook, webhook_events_filter, attempt, deferrals, max_attempts, lease_until, run_at,
     created_at, started_at, completed_at";
 
 pub struct NewJob {
@@ -202,7 +202,7 @@ pub async fn claim_many(pool: &PgPool, messages: &[(JobId, i32)], lease: Duratio
          FROM unnest($1::uuid[], $2::int[]) AS m(m_id, m_attempt), {ASYNC_COMMIT}
          WHERE id = m_id
            AND ((status = 'queued' AND attempt = m_attempt AND run_at <= now())
-             OR (status = 'running' AND lease_until < now() AND attempt < max_attempts))
+             OR (status = 'running' AND lease_until < now() AND attempt - deferrals < max_attempts))
          RETURNING {COLUMNS}"
     ))
     .bind(&ids)
@@ -290,10 +290,12 @@ pub async fn retry_later(
 }
 
 /// running → queued without using up the attempt: the job never reached the
-/// provider (its rate limit asked for a long wait).
+/// provider, or the provider only said it was busy (rate limits). `attempt`
+/// still moves on, never back: a publish confirmation or message for the run
+/// that was deferred must not match the job again.
 pub async fn defer(pool: &PgPool, id: JobId, attempt: i32, delay: Duration) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE jobs SET status = 'queued', attempt = attempt - 1, lease_until = NULL,
+        "UPDATE jobs SET status = 'queued', deferrals = deferrals + 1, lease_until = NULL,
                 run_at = now() + $3 * interval '1 millisecond', publish_at = now() + $3 * interval '1 millisecond',
                 updated_at = now()
          WHERE id = $1 AND attempt = $2 AND status = 'running'",
@@ -369,13 +371,13 @@ pub async fn rescue_expired(pool: &PgPool, limit: i64) -> Result<Rescued, sqlx::
              SELECT id FROM jobs WHERE status = 'running' AND lease_until < now()
              ORDER BY lease_until LIMIT $1 FOR UPDATE SKIP LOCKED)
          UPDATE jobs j SET
-             status = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'queued' END,
-             error = CASE WHEN j.attempt >= j.max_attempts
+             status = CASE WHEN j.attempt - j.deferrals >= j.max_attempts THEN 'failed' ELSE 'queued' END,
+             error = CASE WHEN j.attempt - j.deferrals >= j.max_attempts
                  THEN jsonb_build_object('code', 'worker_lost', 'retryable', false,
                       'message', 'the worker running this job stopped responding on every attempt')
                  ELSE j.error END,
-             completed_at = CASE WHEN j.attempt >= j.max_attempts THEN now() END,
-             publish_at = CASE WHEN j.attempt >= j.max_attempts THEN NULL ELSE now() END,
+             completed_at = CASE WHEN j.attempt - j.deferrals >= j.max_attempts THEN now() END,
+             publish_at = CASE WHEN j.attempt - j.deferrals >= j.max_attempts THEN NULL ELSE now() END,
              run_at = now(), lease_until = NULL, updated_at = now()
          FROM expired WHERE j.id = expired.id
          RETURNING j.status",

@@ -20,6 +20,9 @@ pub struct RateLimitConfig {
     pub requests_per_interval: Option<f64>,
     pub request_interval_ms: Option<i32>,
     pub request_burst: Option<f64>,
+    /// How much of the rate (in ms) is kept out of the burst so requests that
+    /// bunch up in transit still arrive within the limit; default 50.
+    pub arrival_margin_ms: Option<i32>,
     pub tokens_per_interval: Option<i64>,
     pub input_tokens_per_interval: Option<i64>,
     pub output_tokens_per_interval: Option<i64>,
@@ -58,7 +61,7 @@ pub struct RateLimitState {
 
 const SELECT_STATE: &str = "
     SELECT r.id, r.provider_id AS provider, r.model_id AS model, r.project_id AS project,
-           r.requests_per_interval, r.request_interval_ms, r.request_burst,
+           r.requests_per_interval, r.request_interval_ms, r.request_burst, r.arrival_margin_ms,
            r.tokens_per_interval, r.input_tokens_per_interval, r.output_tokens_per_interval,
            r.token_interval_ms, r.max_concurrent, r.lease_ms,
            (f).request_level, (f).token_level, (f).input_token_level, (f).output_token_level,
@@ -91,9 +94,9 @@ pub async fn put(pool: &PgPool, id: &str, config: &RateLimitConfig) -> Result<()
         "INSERT INTO rate_limits (id, provider_id, model_id, project_id,
                 requests_per_interval, request_interval_ms, request_burst,
                 tokens_per_interval, input_tokens_per_interval, output_tokens_per_interval,
-                token_interval_ms, max_concurrent, lease_ms)
+                token_interval_ms, max_concurrent, lease_ms, arrival_margin_ms)
          VALUES ($1, $2, $3, $4, $5, COALESCE($6, 1000), $7, $8, $9, $10, COALESCE($11, 60000), $12,
-                 COALESCE($13, 150000))
+                 COALESCE($13, 150000), COALESCE($14, 50))
          ON CONFLICT (id) DO UPDATE SET
                 provider_id = EXCLUDED.provider_id, model_id = EXCLUDED.model_id,
                 project_id = EXCLUDED.project_id,
@@ -105,6 +108,7 @@ pub async fn put(pool: &PgPool, id: &str, config: &RateLimitConfig) -> Result<()
                 output_tokens_per_interval = EXCLUDED.output_tokens_per_interval,
                 token_interval_ms = EXCLUDED.token_interval_ms,
                 max_concurrent = EXCLUDED.max_concurrent, lease_ms = EXCLUDED.lease_ms,
+                arrival_margin_ms = EXCLUDED.arrival_margin_ms,
                 config_updated_at = now()",
     )
     .bind(id)
@@ -120,6 +124,7 @@ pub async fn put(pool: &PgPool, id: &str, config: &RateLimitConfig) -> Result<()
     .bind(config.token_interval_ms)
     .bind(config.max_concurrent)
     .bind(config.lease_ms)
+    .bind(config.arrival_margin_ms)
     .execute(pool)
     .await?;
     Ok(())

@@ -125,6 +125,9 @@ async fn validate(state: &AppState, config: &RateLimitConfig) -> Result<(), ApiE
         "output_tokens_per_interval",
         config.output_tokens_per_interval.map(|n| n as f64),
     )?;
+    if config.arrival_margin_ms.is_some_and(|m| m < 0) {
+        return Err(ApiError::invalid("arrival_margin_ms", "must be 0 or more"));
+    }
     if config.request_burst.is_some_and(|b| !(b >= 1.0 && b.is_finite())) {
         return Err(ApiError::invalid("request_burst", "must be at least 1"));
     }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use electrons_simulator::Fault;
+use electrons_simulator::{AccountLimits, Fault};
 use electrons_tests::{Options, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -282,7 +282,7 @@ async fn the_admin_api_shows_and_changes_limits_and_refuses_bad_ones() {
         .set_rate_limit(
             "openai-gpt-4o",
             &json!({ "provider": "openai", "model": "gpt-4o", "requests_per_interval": 3,
-                     "input_tokens_per_interval": 1000 }),
+                     "arrival_margin_ms": 0, "input_tokens_per_interval": 1000 }),
         )
         .await;
     assert_eq!(changed["model"], "gpt-4o");
@@ -327,5 +327,70 @@ async fn the_admin_api_shows_and_changes_limits_and_refuses_bad_ones() {
         .admin(Method::DELETE, "/v1/admin/rate-limits/openai-gpt-4o", None)
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_providers_own_report_tunes_a_limit_down() {
+    let app = TestApp::spawn().await;
+    // Configured far above what the account really has.
+    app.set_rate_limit(
+        "openai",
+        &json!({ "provider": "openai", "requests_per_interval": 100, "request_burst": 2 }),
+    )
+    .await;
+    let controls = app.sim.controls();
+    controls.set_account_limits(Some(AccountLimits {
+        requests_per_minute: Some(10),
+        enforce: true,
+        ..Default::default()
+    }));
+    submit_many(&app, &app.api_key, 20, |i| prompt(format!("tuned {i}"))).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let calls = controls.requests();
+    let refused = calls.iter().filter(|r| r.status == 429).count();
+    assert_eq!(refused, 0, "the account refused calls: {} made", calls.len());
+    assert!(
+        calls.len() <= 10,
+        "{} calls against an account of 10 a minute",
+        calls.len()
+    );
+    let (_, state) = app.admin(Method::GET, "/v1/admin/rate-limits/openai", None).await;
+    assert_eq!(state["reported_requests_per_minute"], 10.0, "{state}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn high_priority_jobs_go_ahead_of_a_low_priority_backlog() {
+    let app = TestApp::spawn().await;
+    app.set_rate_limit(
+        "openai",
+        &json!({ "provider": "openai", "requests_per_interval": 4, "request_burst": 1 }),
+    )
+    .await;
+    let backlog = submit_many(
+        &app,
+        &app.api_key,
+        40,
+        |i| json!({ "model": "gpt-4o-mini", "priority": "low", "input": { "prompt": format!("backlog {i}") } }),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let submitted = tokio::time::Instant::now();
+    let urgent = submit_many(
+        &app,
+        &app.api_key,
+        4,
+        |i| json!({ "model": "gpt-4o-mini", "priority": "high", "input": { "prompt": format!("urgent {i}") } }),
+    )
+    .await;
+    app.wait_for_all(&urgent, "succeeded", Duration::from_secs(30)).await;
+    let took = submitted.elapsed();
+    // Four at 4/s is a second; behind the backlog it would be ten.
+    assert!(took < Duration::from_secs(3), "high-priority jobs waited {took:?}");
+    let backlog = futures::future::join_all(backlog.iter().map(|id| app.job(id))).await;
+    let unfinished = backlog.iter().filter(|j| j["status"] != "succeeded").count();
+    assert!(unfinished > 25, "the backlog was still there: {unfinished} unfinished");
     app.stop().await;
 }
