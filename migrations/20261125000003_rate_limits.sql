@@ -213,8 +213,14 @@ BEGIN
                                                 WHEN 2 THEN p_input[1] ELSE p_output[1] END);
                     wait := GREATEST(wait, (cost - lvl) / rate * 1000);
                 END IF;
+                -- Calls per second at this bucket's rate: reservations come
+                -- back in part when calls settle, so what a call really costs
+                -- is its reservation less the share refunded so far.
                 SELECT avg(CASE dim WHEN 1 THEN c.i + c.o WHEN 2 THEN c.i ELSE c.o END) INTO cost
                 FROM unnest(p_input, p_output) AS c(i, o);
+                IF r.tokens_reserved > 0 THEN
+                    cost := cost * GREATEST(0.05, 1 - r.tokens_refunded::DOUBLE PRECISION / r.tokens_reserved);
+                END IF;
                 rps := LEAST(rps, rate / GREATEST(1, cost));
             END IF;
             g := LEAST(g, fit);

@@ -147,7 +147,11 @@ async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
             outcome::succeed(context, &job, model, completion, timing).await
         }
         Err(error) => {
-            drop(grant);
+            match error {
+                crate::ProviderError::Status { .. } => grant.settle_unanswered(),
+                // A timeout or a broken connection may still have been served.
+                _ => drop(grant),
+            }
             if status_of(&error) == 429 {
                 return rate_limited(context, &job, &scope, &error).await;
             }

@@ -9,7 +9,7 @@
 use std::{
     collections::VecDeque,
     sync::{
-        atomic::{AtomicU32, Ordering},
+        atomic::{AtomicU32, AtomicUsize, Ordering},
         Arc, Mutex,
     },
     time::{Duration, Instant},
@@ -28,6 +28,8 @@ const MAX_BATCH: usize = 256;
 /// Longest sleep between round trips, so newcomers are seen and limits raised
 /// through the admin API take effect.
 const MAX_SLEEP: Duration = Duration::from_secs(1);
+/// How often to look again while this lane's own calls are settling.
+const SETTLE_POLL: Duration = Duration::from_millis(20);
 
 type Reply = oneshot::Sender<Result<Grant, LimiterError>>;
 
@@ -51,12 +53,18 @@ pub(super) struct Lane {
 struct Shared {
     estimate: Mutex<Estimate>,
     deferred: AtomicU32,
+    /// Grants of this lane whose token reservations or leases are still out:
+    /// their settlements will give room back soon.
+    unsettled: Arc<AtomicUsize>,
 }
 
 #[derive(Default)]
 struct Estimate {
     /// Calls per second the tightest limit admits, once known.
     rate: Option<f64>,
+    /// When the first in line can next be granted, if the limits said "not
+    /// now" on the last round trip.
+    next_grant: Option<Instant>,
     /// Waiting per priority (high, normal, low) as of the last round trip.
     waiting: [usize; 3],
     /// The next free slot for a job sent away: spreads returning jobs at the
@@ -72,12 +80,20 @@ impl Estimate {
         self.deferral_behind(ahead, max_wait, now)
     }
 
-    /// The same for a job with `ahead` others in front of it.
+    /// The same for a job with `ahead` others in front of it: the wait of the
+    /// first in line, then one grant interval per job ahead.
     fn deferral_behind(&mut self, ahead: usize, max_wait: Duration, now: Instant) -> Option<Duration> {
         let rate = self.rate.filter(|r| r.is_finite() && *r > 0.0)?;
-        let wait = Duration::from_secs_f64((ahead + 1) as f64 / rate);
+        let head = self
+            .next_grant
+            .map_or(Duration::ZERO, |at| at.saturating_duration_since(now));
+        let wait = head + Duration::from_secs_f64(ahead as f64 / rate);
         if wait <= max_wait {
             return None;
+        }
+        if ahead == 0 {
+            // First in line: its own wait, not behind those sent away after it.
+            return Some(wait);
         }
         let slot = self.horizon.filter(|h| *h > now + wait).unwrap_or(now + wait);
         self.horizon = Some(slot + Duration::from_secs_f64(1.0 / rate));
@@ -173,20 +189,32 @@ impl Driver {
             for queue in &mut self.queues {
                 queue.retain(|w| !w.reply.is_closed());
             }
-            self.publish_waiting();
             if self.is_empty() {
                 continue;
             }
             let batch = self.take_batch();
+            // Those being asked for are about to be served: newcomers count
+            // only who is left behind them.
+            self.publish_waiting();
             match self.ask(&batch).await {
                 Ok(answer) => {
                     let granted = answer.granted.max(0) as usize;
-                    self.shared.estimate.lock().unwrap_or_else(|p| p.into_inner()).rate = Some(answer.requests_per_sec);
+                    let wait = Duration::from_millis(answer.wait_ms.max(1) as u64);
+                    {
+                        let mut estimate = self.shared.estimate.lock().unwrap_or_else(|p| p.into_inner());
+                        estimate.rate = Some(answer.requests_per_sec);
+                        // Settlements on their way will give room back: the
+                        // limits' own answer is then too pessimistic to act on.
+                        let refunds_due = self.shared.unsettled.load(Ordering::Relaxed) > 0;
+                        estimate.next_grant = (granted == 0 && !refunds_due).then(|| Instant::now() + wait);
+                    }
                     self.hand_out(batch, granted, answer.settle_ids.into());
                     self.send_away_the_far_back();
                     if granted == 0 {
-                        let wait = Duration::from_millis(answer.wait_ms.max(1) as u64);
-                        if wait > self.max_wait {
+                        if self.shared.unsettled.load(Ordering::Relaxed) > 0 {
+                            // The jobs' own deadline (the runner's) still applies.
+                            tokio::time::sleep(wait.min(SETTLE_POLL)).await;
+                        } else if wait > self.max_wait {
                             self.send_all_away(wait);
                         } else {
                             tokio::time::sleep(wait.min(MAX_SLEEP)).await;
@@ -251,6 +279,10 @@ impl Driver {
                 input_tokens: waiter.reservation.input_tokens,
                 output_tokens: waiter.reservation.output_tokens,
                 settler: Some(self.settler.clone()),
+                unsettled: (!settle_ids.is_empty()).then(|| {
+                    self.shared.unsettled.fetch_add(1, Ordering::Relaxed);
+                    self.shared.unsettled.clone()
+                }),
             };
             if let Err(Ok(grant)) = waiter.reply.send(Ok(grant)) {
                 // The job gave up in the meantime; nothing was called.
@@ -290,6 +322,9 @@ impl Driver {
         }
         drop(estimate);
         self.shared.deferred.fetch_add(sent, Ordering::Relaxed);
+        // Newcomers judge their wait by this count: it must not stay stale
+        // while the lane idles.
+        self.publish_waiting();
     }
 
     /// The limits will not admit anyone within `max_wait` (paused, or a long
@@ -353,12 +388,13 @@ mod tests {
         let now = Instant::now();
         let mut estimate = Estimate {
             rate: Some(2.0),
+            next_grant: None,
             waiting: [0, 5, 100],
             horizon: None,
         };
-        // 1 ahead of a high-priority job: 1 s at 2/s.
+        // Nobody ahead of a high-priority job.
         assert_eq!(estimate.deferral(Priority::High, Duration::from_secs(5), now), None);
-        // 6 normal jobs ahead of one more: 3 s.
+        // 5 normal jobs ahead: 2.5 s at 2/s.
         assert_eq!(estimate.deferral(Priority::Normal, Duration::from_secs(5), now), None);
         // A low one behind 105: sent away, and the next one half a second later.
         let first = estimate
@@ -367,8 +403,25 @@ mod tests {
         let second = estimate
             .deferral(Priority::Low, Duration::from_secs(5), now)
             .expect("deferred");
-        assert_eq!(first, Duration::from_secs(53));
+        assert_eq!(first, Duration::from_millis(52_500));
         assert_eq!(second - first, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn a_lone_job_waits_only_as_long_as_the_limits_said() {
+        let now = Instant::now();
+        // Expensive calls: one every 30 s on average, but the bucket has room now.
+        let mut estimate = Estimate {
+            rate: Some(1.0 / 30.0),
+            ..Default::default()
+        };
+        assert_eq!(estimate.deferral(Priority::Normal, Duration::from_secs(1), now), None);
+        // The limits said "in 9 s": come back then, not a full average interval later.
+        estimate.next_grant = Some(now + Duration::from_secs(9));
+        assert_eq!(
+            estimate.deferral(Priority::Normal, Duration::from_secs(1), now),
+            Some(Duration::from_secs(9))
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ mod settle;
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{atomic::AtomicUsize, Arc, Mutex},
     time::Duration,
 };
 
@@ -71,6 +71,8 @@ pub struct Grant {
     input_tokens: u64,
     output_tokens: u64,
     settler: Option<settle::Settler>,
+    /// The lane's count of grants whose reservations are still out.
+    unsettled: Option<Arc<AtomicUsize>>,
 }
 
 impl Grant {
@@ -79,17 +81,28 @@ impl Grant {
         self.send(used_input as i64, used_output as i64);
     }
 
+    /// The provider answered with an error: it wrote nothing, though the
+    /// prompt may have counted against the account.
+    pub fn settle_unanswered(self) {
+        let input = self.input_tokens;
+        self.settle(input, 0);
+    }
+
     fn send(&mut self, used_input: i64, used_output: i64) {
+        let unsettled = self.unsettled.take();
         let Some(settler) = self.settler.take() else { return };
         if self.settle_ids.is_empty() {
             return;
         }
-        settler.settle(settle::Settlement {
-            ids: self.settle_ids.clone(),
-            holder: self.holder,
-            input_refund: self.input_tokens as i64 - used_input,
-            output_refund: self.output_tokens as i64 - used_output,
-        });
+        settler.settle(
+            settle::Settlement {
+                ids: self.settle_ids.clone(),
+                holder: self.holder,
+                input_refund: self.input_tokens as i64 - used_input,
+                output_refund: self.output_tokens as i64 - used_output,
+            },
+            unsettled,
+        );
     }
 }
 

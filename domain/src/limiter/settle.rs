@@ -3,7 +3,10 @@
 //! the caller, since the job's outcome must not wait on its bookkeeping; a lost
 //! settlement only errs on the safe side (tokens stay spent, leases lapse).
 
-use std::sync::Arc;
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Arc,
+};
 
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -51,18 +54,28 @@ impl Settler {
         Self { batcher }
     }
 
-    pub(super) fn settle(&self, settlement: Settlement) {
+    /// `unsettled` counts down once the settlement is committed (or lost), so
+    /// the lane knows when the room it gives back is really there.
+    pub(super) fn settle(&self, settlement: Settlement, unsettled: Option<Arc<AtomicUsize>>) {
         let batcher = self.batcher.clone();
+        let done = move || {
+            if let Some(unsettled) = unsettled {
+                unsettled.fetch_sub(1, Ordering::Relaxed);
+            }
+        };
         // Drop may run outside a runtime (a process shutting down): then the
         // lease simply lapses.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                match batcher.call(settlement).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(error)) => tracing::warn!(%error, "could not settle rate limits; leases will lapse"),
-                    Err(_) => tracing::debug!("rate limit settler stopped"),
-                }
-            });
-        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            done();
+            return;
+        };
+        runtime.spawn(async move {
+            match batcher.call(settlement).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "could not settle rate limits; leases will lapse"),
+                Err(_) => tracing::debug!("rate limit settler stopped"),
+            }
+            done();
+        });
     }
 }

@@ -394,3 +394,27 @@ async fn high_priority_jobs_go_ahead_of_a_low_priority_backlog() {
     assert!(unfinished > 25, "the backlog was still there: {unfinished} unfinished");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn jobs_that_reserve_most_of_a_token_bucket_run_as_soon_as_it_refills() {
+    let app = TestApp::spawn().await;
+    app.set_rate_limit(
+        "openai",
+        &json!({ "provider": "openai", "requests_per_interval": 100, "tokens_per_interval": 3000,
+                 "token_interval_ms": 3000 }),
+    )
+    .await;
+    let expensive = |i: usize| json!({ "model": "gpt-4o-mini", "input": { "prompt": format!("expensive {i}"), "max_tokens": 2500 } });
+    // One call first, so the limits know how much of a reservation comes back.
+    let first = submit_many(&app, &app.api_key, 1, expensive).await;
+    app.wait_for_all(&first, "succeeded", Duration::from_secs(10)).await;
+    let started = tokio::time::Instant::now();
+    let ids = submit_many(&app, &app.api_key, 4, |i| expensive(i + 1)).await;
+    app.wait_for_all(&ids, "succeeded", Duration::from_secs(30)).await;
+    let took = started.elapsed();
+    // Each reservation is most of the bucket, but the replies are short and
+    // settle the rest back within milliseconds: the jobs wait for those
+    // settlements, not for the bucket to refill or for a trip to the scheduler.
+    assert!(took < Duration::from_secs(2), "four jobs took {took:?}");
+    app.stop().await;
+}
