@@ -26,10 +26,10 @@ CREATE TABLE rate_limits (
     requests_per_interval       DOUBLE PRECISION CHECK (requests_per_interval > 0),
     request_interval_ms         INTEGER NOT NULL DEFAULT 1000 CHECK (request_interval_ms > 0),
     request_burst               DOUBLE PRECISION CHECK (request_burst >= 1),
-    -- Requests granted together do not arrive together: scheduling and the
-    -- network bunch some of them up. This much of the rate is kept out of the
-    -- burst, so that what the provider counts at arrival stays within
-    -- rate + burst in every window (see `electrons bench-limits`).
+    -- Calls granted apart do not arrive apart: scheduling and the network
+    -- bunch some of them up. This much of each rate (requests and tokens) is
+    -- kept out of its bucket, so that what the provider counts at arrival
+    -- stays within rate + bucket in every window (see `electrons bench-limits`).
     arrival_margin_ms           INTEGER NOT NULL DEFAULT 50 CHECK (arrival_margin_ms >= 0),
 
     -- LLM tokens per token_interval_ms: combined (OpenAI's TPM) and/or input and
@@ -101,6 +101,21 @@ RETURNS DOUBLE PRECISION LANGUAGE sql IMMUTABLE AS $$
     SELECT LEAST(per_interval * 1000.0 / interval_ms, COALESCE(reported_per_minute / 60.0, 'Infinity'))
 $$;
 
+-- The bucket size of a token dimension (1 combined, 2 input, 3 output) less
+-- the arrival margin; NULL when the limit does not meter that dimension.
+CREATE FUNCTION rate_limit_token_cap(r rate_limits, dim INTEGER) RETURNS DOUBLE PRECISION
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN d.per IS NULL THEN NULL ELSE
+        GREATEST(1, d.per - rate_limit_token_rate(d.per, r.token_interval_ms, d.reported) * r.arrival_margin_ms / 1000.0)
+    END
+    FROM (SELECT CASE dim WHEN 1 THEN r.tokens_per_interval
+                          WHEN 2 THEN r.input_tokens_per_interval
+                          ELSE r.output_tokens_per_interval END AS per,
+                 CASE dim WHEN 1 THEN r.reported_tokens_per_minute
+                          WHEN 2 THEN r.reported_input_tokens_per_minute
+                          ELSE r.reported_output_tokens_per_minute END AS reported) AS d
+$$;
+
 CREATE FUNCTION rate_limit_request_burst(r rate_limits) RETURNS DOUBLE PRECISION
 LANGUAGE sql IMMUTABLE AS $$
     SELECT GREATEST(1, COALESCE(r.request_burst, GREATEST(1, r.requests_per_interval))
@@ -117,13 +132,13 @@ BEGIN
     r.request_level := CASE WHEN r.requests_per_interval IS NULL THEN 0 ELSE
         LEAST(rate_limit_request_burst(r), r.request_level + elapsed * rate_limit_request_rate(r)) END;
     r.token_level := CASE WHEN r.tokens_per_interval IS NULL THEN 0 ELSE
-        LEAST(r.tokens_per_interval, r.token_level + elapsed * rate_limit_token_rate(
+        LEAST(rate_limit_token_cap(r, 1), r.token_level + elapsed * rate_limit_token_rate(
             r.tokens_per_interval, r.token_interval_ms, r.reported_tokens_per_minute)) END;
     r.input_token_level := CASE WHEN r.input_tokens_per_interval IS NULL THEN 0 ELSE
-        LEAST(r.input_tokens_per_interval, r.input_token_level + elapsed * rate_limit_token_rate(
+        LEAST(rate_limit_token_cap(r, 2), r.input_token_level + elapsed * rate_limit_token_rate(
             r.input_tokens_per_interval, r.token_interval_ms, r.reported_input_tokens_per_minute)) END;
     r.output_token_level := CASE WHEN r.output_tokens_per_interval IS NULL THEN 0 ELSE
-        LEAST(r.output_tokens_per_interval, r.output_token_level + elapsed * rate_limit_token_rate(
+        LEAST(rate_limit_token_cap(r, 3), r.output_token_level + elapsed * rate_limit_token_rate(
             r.output_tokens_per_interval, r.token_interval_ms, r.reported_output_tokens_per_minute)) END;
     r.updated_at := GREATEST(r.updated_at, now_ts);
     RETURN r;
@@ -186,11 +201,11 @@ BEGIN
 
         -- Tokens: 1 = combined, 2 = input, 3 = output.
         FOR dim IN 1..3 LOOP
-            cap := CASE dim WHEN 1 THEN r.tokens_per_interval
-                            WHEN 2 THEN r.input_tokens_per_interval
-                            ELSE r.output_tokens_per_interval END;
-            CONTINUE WHEN cap IS NULL;
-            rate := rate_limit_token_rate(cap::BIGINT, r.token_interval_ms,
+            CONTINUE WHEN rate_limit_token_cap(r, dim) IS NULL;
+            cap := rate_limit_token_cap(r, dim);
+            rate := rate_limit_token_rate(CASE dim WHEN 1 THEN r.tokens_per_interval
+                                                  WHEN 2 THEN r.input_tokens_per_interval
+                                                  ELSE r.output_tokens_per_interval END, r.token_interval_ms,
                 CASE dim WHEN 1 THEN r.reported_tokens_per_minute
                          WHEN 2 THEN r.reported_input_tokens_per_minute
                          ELSE r.reported_output_tokens_per_minute END);
@@ -249,13 +264,13 @@ BEGIN
     FOREACH r IN ARRAY rows LOOP
         UPDATE rate_limits AS l SET
             request_level = CASE WHEN r.requests_per_interval IS NULL THEN 0 ELSE r.request_level - g END,
-            token_level = r.token_level - (SELECT COALESCE(sum(LEAST(r.tokens_per_interval, c.i + c.o)), 0)
+            token_level = r.token_level - (SELECT COALESCE(sum(LEAST(rate_limit_token_cap(r, 1), c.i + c.o)), 0)
                                            FROM unnest(p_input[1:g], p_output[1:g]) AS c(i, o)
                                            WHERE r.tokens_per_interval IS NOT NULL),
-            input_token_level = r.input_token_level - (SELECT COALESCE(sum(LEAST(r.input_tokens_per_interval, c.i)), 0)
+            input_token_level = r.input_token_level - (SELECT COALESCE(sum(LEAST(rate_limit_token_cap(r, 2), c.i)), 0)
                                                        FROM unnest(p_input[1:g]) AS c(i)
                                                        WHERE r.input_tokens_per_interval IS NOT NULL),
-            output_token_level = r.output_token_level - (SELECT COALESCE(sum(LEAST(r.output_tokens_per_interval, c.o)), 0)
+            output_token_level = r.output_token_level - (SELECT COALESCE(sum(LEAST(rate_limit_token_cap(r, 3), c.o)), 0)
                                                          FROM unnest(p_output[1:g]) AS c(o)
                                                          WHERE r.output_tokens_per_interval IS NOT NULL),
             updated_at = r.updated_at,
@@ -300,9 +315,9 @@ BEGIN
         r := rate_limit_refilled(r, now_ts);
         UPDATE rate_limits AS l SET
             request_level = r.request_level,
-            token_level = LEAST(COALESCE(r.tokens_per_interval, 0), r.token_level + refund.i + refund.o),
-            input_token_level = LEAST(COALESCE(r.input_tokens_per_interval, 0), r.input_token_level + refund.i),
-            output_token_level = LEAST(COALESCE(r.output_tokens_per_interval, 0), r.output_token_level + refund.o),
+            token_level = LEAST(COALESCE(rate_limit_token_cap(r, 1), 0), r.token_level + refund.i + refund.o),
+            input_token_level = LEAST(COALESCE(rate_limit_token_cap(r, 2), 0), r.input_token_level + refund.i),
+            output_token_level = LEAST(COALESCE(rate_limit_token_cap(r, 3), 0), r.output_token_level + refund.o),
             updated_at = r.updated_at,
             tokens_refunded = l.tokens_refunded + refund.i + refund.o
         WHERE l.id = r.id;

@@ -15,5 +15,6 @@ pub mod limiter;
 pub mod queue;
 pub mod retry;
 pub mod secret;
+pub mod webhook;
 
 pub use tokio_util::sync::CancellationToken as Shutdown;

@@ -4,6 +4,7 @@ mod models;
 mod rate_limits;
 mod submission;
 mod submit;
+mod webhook_secret;
 
 use axum::{
     routing::{get, post},
@@ -18,6 +19,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/jobs/{id}", get(jobs::get))
         .route("/v1/jobs/{id}/cancel", post(jobs::cancel))
         .route("/v1/models", get(models::list))
+        .route("/v1/webhook-secret", get(webhook_secret::get))
+        .route("/v1/webhook-secret/rotate", post(webhook_secret::rotate))
         .route("/v1/admin/rate-limits", get(rate_limits::list))
         .route(
             "/v1/admin/rate-limits/{id}",

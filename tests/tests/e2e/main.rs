@@ -11,6 +11,7 @@ mod rate_limits;
 mod retries;
 mod schedulers;
 mod validation;
+mod webhook_secrets;
 
 /// The `electrons` program, built by this package, for tests that need a real process.
 pub const ELECTRONS: &str = env!("CARGO_BIN_EXE_electrons-under-test");

@@ -415,6 +415,6 @@ async fn jobs_that_reserve_most_of_a_token_bucket_run_as_soon_as_it_refills() {
     // Each reservation is most of the bucket, but the replies are short and
     // settle the rest back within milliseconds: the jobs wait for those
     // settlements, not for the bucket to refill or for a trip to the scheduler.
-    assert!(took < Duration::from_secs(2), "four jobs took {took:?}");
+    assert!(took < Duration::from_secs(4), "four jobs took {took:?}");
     app.stop().await;
 }

@@ -1,0 +1,59 @@
+//! The caller's webhook signing secret: read it (created on first read) to
+//! configure a verifier, or rotate it. After a rotation the previous secret
+//! keeps signing for `overlap_secs` (default a day), so receivers can switch
+//! without missing a delivery.
+
+use std::time::Duration;
+
+use axum::{extract::State, Json};
+use electrons_domain::db::webhook_secrets;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::{auth::Caller, error::ApiError, state::AppState};
+
+const DEFAULT_OVERLAP: Duration = Duration::from_secs(24 * 3600);
+const MAX_OVERLAP_SECS: u64 = 30 * 24 * 3600;
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rotation {
+    overlap_secs: Option<u64>,
+}
+
+pub async fn get(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let secrets = webhook_secrets::active(&state.pool, caller.project_id).await?;
+    Ok(Json(json!({ "data": secrets })))
+}
+
+pub async fn rotate(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let rotation: Rotation = if body.iter().all(u8::is_ascii_whitespace) {
+        Rotation::default()
+    } else {
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body)).map_err(|e| {
+            let field = e.path().to_string();
+            ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "invalid_body",
+                e.inner().to_string(),
+            )
+            .with_field(field)
+        })?
+    };
+    let overlap = match rotation.overlap_secs {
+        Some(secs) if secs > MAX_OVERLAP_SECS => {
+            return Err(ApiError::invalid(
+                "overlap_secs",
+                format!("at most {MAX_OVERLAP_SECS} (30 days)"),
+            ))
+        }
+        Some(secs) => Duration::from_secs(secs),
+        None => DEFAULT_OVERLAP,
+    };
+    let secrets = webhook_secrets::rotate(&state.pool, caller.project_id, overlap).await?;
+    Ok(Json(json!({ "data": secrets })))
+}
