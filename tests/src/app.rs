@@ -180,16 +180,7 @@ impl TestApp {
     }
 
     pub async fn submit_as(&self, key: &str, body: &Value) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .post(format!("{}/v1/jobs", self.base_url))
-            .bearer_auth(key)
-            .json(body)
-            .send()
-            .await
-            .expect("submit");
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.submit_as_with(key, body, &[]).await
     }
 
     /// A call to the admin API with the operator's token.
@@ -242,10 +233,14 @@ impl TestApp {
     }
 
     pub async fn submit_with(&self, body: &Value, headers: &[(&str, &str)]) -> (StatusCode, Value) {
+        self.submit_as_with(&self.api_key, body, headers).await
+    }
+
+    async fn submit_as_with(&self, key: &str, body: &Value, headers: &[(&str, &str)]) -> (StatusCode, Value) {
         let mut request = self
             .http
             .post(format!("{}/v1/jobs", self.base_url))
-            .bearer_auth(&self.api_key)
+            .bearer_auth(key)
             .json(body);
         for (name, value) in headers {
             request = request.header(*name, *value);

@@ -84,10 +84,7 @@ impl Estimate {
     /// first in line, then one grant interval per job ahead.
     fn deferral_behind(&mut self, ahead: usize, max_wait: Duration, now: Instant) -> Option<Duration> {
         let rate = self.rate.filter(|r| r.is_finite() && *r > 0.0)?;
-        let head = self
-            .next_grant
-            .map_or(Duration::ZERO, |at| at.saturating_duration_since(now));
-        let wait = head + Duration::from_secs_f64(ahead as f64 / rate);
+        let wait = self.wait_behind(ahead, now)?;
         if wait <= max_wait {
             return None;
         }
@@ -98,6 +95,16 @@ impl Estimate {
         let slot = self.horizon.filter(|h| *h > now + wait).unwrap_or(now + wait);
         self.horizon = Some(slot + Duration::from_secs_f64(1.0 / rate));
         Some(slot - now)
+    }
+
+    /// The expected wait with `ahead` others in front; `None` while the rate is
+    /// unknown or unlimited. Grows with `ahead`.
+    fn wait_behind(&self, ahead: usize, now: Instant) -> Option<Duration> {
+        let rate = self.rate.filter(|r| r.is_finite() && *r > 0.0)?;
+        let head = self
+            .next_grant
+            .map_or(Duration::ZERO, |at| at.saturating_duration_since(now));
+        Some(head + Duration::from_secs_f64(ahead as f64 / rate))
     }
 }
 
@@ -301,6 +308,14 @@ impl Driver {
     fn send_away_the_far_back(&mut self) {
         let now = Instant::now();
         let mut estimate = self.shared.estimate.lock().unwrap_or_else(|p| p.into_inner());
+        // The wait grows with the place in line: if the last fits, all do, and
+        // the usual case costs no rebuilding of the queues.
+        let last = self.len().saturating_sub(1);
+        if estimate.wait_behind(last, now).is_none_or(|wait| wait <= self.max_wait) {
+            drop(estimate);
+            self.publish_waiting();
+            return;
+        }
         let mut ahead = 0;
         let mut sent = 0;
         for queue in &mut self.queues {

@@ -60,7 +60,9 @@ impl Observation {
 #[derive(Clone)]
 pub(super) struct Observer {
     pool: PgPool,
-    last_sent: Arc<Mutex<HashMap<(String, String), Instant>>>,
+    /// Provider → model → when a report was last written. Looked up on every
+    /// response, so the lookup allocates nothing.
+    last_sent: Arc<Mutex<HashMap<String, HashMap<String, Instant>>>>,
 }
 
 impl Observer {
@@ -100,14 +102,18 @@ impl Observer {
     fn due(&self, scope: &Scope, observation: &Observation) -> bool {
         let urgent = observation.windows().iter().flatten().any(Window::exhausted);
         let mut last_sent = self.last_sent.lock().unwrap_or_else(|p| p.into_inner());
-        let key = (scope.provider.clone(), scope.model.clone());
         let now = Instant::now();
-        match last_sent.get(&key) {
-            Some(at) if !urgent && now.duration_since(*at) < MIN_INTERVAL => false,
-            _ => {
-                last_sent.insert(key, now);
-                true
-            }
+        let recent = last_sent
+            .get(&scope.provider)
+            .and_then(|models| models.get(&scope.model))
+            .is_some_and(|at| now.duration_since(*at) < MIN_INTERVAL);
+        if recent && !urgent {
+            return false;
         }
+        last_sent
+            .entry(scope.provider.clone())
+            .or_default()
+            .insert(scope.model.clone(), now);
+        true
     }
 }

@@ -1,5 +1,6 @@
 mod health;
 mod jobs;
+mod json_body;
 mod models;
 mod rate_limits;
 mod submission;

@@ -11,6 +11,7 @@ use axum::{
 use electrons_domain::db::rate_limits::{self, RateLimitConfig};
 use serde_json::{json, Value};
 
+use super::json_body;
 use crate::{auth::Admin, error::ApiError, state::AppState};
 
 pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Json<Value>, ApiError> {
@@ -36,11 +37,7 @@ pub async fn put(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     validate_id(&id)?;
-    let config: RateLimitConfig = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body))
-        .map_err(|e| {
-            let field = e.path().to_string();
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", e.inner().to_string()).with_field(field)
-        })?;
+    let config: RateLimitConfig = json_body::parse(&body)?;
     validate(&state, &config).await?;
     rate_limits::put(&state.pool, &id, &config).await?;
     get(State(state), Admin, Path(id)).await

@@ -10,6 +10,7 @@ use electrons_domain::db::webhook_secrets;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::json_body;
 use crate::{auth::Caller, error::ApiError, state::AppState};
 
 const DEFAULT_OVERLAP: Duration = Duration::from_secs(24 * 3600);
@@ -34,15 +35,7 @@ pub async fn rotate(
     let rotation: Rotation = if body.iter().all(u8::is_ascii_whitespace) {
         Rotation::default()
     } else {
-        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body)).map_err(|e| {
-            let field = e.path().to_string();
-            ApiError::new(
-                axum::http::StatusCode::BAD_REQUEST,
-                "invalid_body",
-                e.inner().to_string(),
-            )
-            .with_field(field)
-        })?
+        json_body::parse(&body)?
     };
     let overlap = match rotation.overlap_secs {
         Some(secs) if secs > MAX_OVERLAP_SECS => {

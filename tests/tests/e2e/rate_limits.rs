@@ -25,6 +25,14 @@ async fn submit_many(app: &TestApp, key: &str, count: usize, body: impl Fn(usize
     ids
 }
 
+/// How many of the jobs are, right now, in a status `matches` accepts.
+async fn count_with_status(app: &TestApp, ids: &[String], matches: impl Fn(&str) -> bool) -> usize {
+    let jobs = futures::future::join_all(ids.iter().map(|id| app.job(id))).await;
+    jobs.iter()
+        .filter(|job| matches(job["status"].as_str().unwrap_or_default()))
+        .count()
+}
+
 fn prompt(text: String) -> Value {
     json!({ "model": "gpt-4o-mini", "input": { "prompt": text } })
 }
@@ -145,8 +153,7 @@ async fn a_rate_limited_provider_does_not_delay_another_on_the_same_queue() {
         took < Duration::from_millis(2500),
         "OpenAI jobs waited {took:?} behind Anthropic's limit"
     );
-    let waiting = futures::future::join_all(slow.iter().map(|id| app.job(id))).await;
-    let queued = waiting.iter().filter(|j| j["status"] == "queued").count();
+    let queued = count_with_status(&app, &slow, |status| status == "queued").await;
     assert!(queued > 30, "the slow provider still has a backlog: {queued} queued");
     app.stop().await;
 }
@@ -212,8 +219,7 @@ async fn one_projects_flood_does_not_starve_another() {
     let took = submitted.elapsed();
     // Alone, five jobs at 5/s take a second; sharing fairly with the flood, about two.
     assert!(took < Duration::from_secs(5), "the small project waited {took:?}");
-    let flooded = futures::future::join_all(flood.iter().map(|id| app.job(id))).await;
-    let unfinished = flooded.iter().filter(|j| j["status"] != "succeeded").count();
+    let unfinished = count_with_status(&app, &flood, |status| status != "succeeded").await;
     assert!(unfinished > 50, "the flood was still going: {unfinished} unfinished");
     app.stop().await;
 }
@@ -389,8 +395,7 @@ async fn high_priority_jobs_go_ahead_of_a_low_priority_backlog() {
     let took = submitted.elapsed();
     // Four at 4/s is a second; behind the backlog it would be ten.
     assert!(took < Duration::from_secs(3), "high-priority jobs waited {took:?}");
-    let backlog = futures::future::join_all(backlog.iter().map(|id| app.job(id))).await;
-    let unfinished = backlog.iter().filter(|j| j["status"] != "succeeded").count();
+    let unfinished = count_with_status(&app, &backlog, |status| status != "succeeded").await;
     assert!(unfinished > 25, "the backlog was still there: {unfinished} unfinished");
     app.stop().await;
 }
