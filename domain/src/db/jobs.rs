@@ -195,7 +195,7 @@ pub async fn cancel(pool: &PgPool, project_id: Uuid, id: JobId) -> Result<Option
 pub async fn claim_many(pool: &PgPool, messages: &[(JobId, i32)], lease: Duration) -> Result<Vec<Job>, sqlx::Error> {
     let ids: Vec<Uuid> = messages.iter().map(|(id, _)| id.0).collect();
     let attempts: Vec<i32> = messages.iter().map(|(_, a)| *a).collect();
-    sqlx::query_as(&format!(
+    let statement = format!(
         "UPDATE jobs SET status = 'running', attempt = attempt + 1,
                 lease_until = now() + $3 * interval '1 millisecond',
                 started_at = COALESCE(started_at, now()), publish_at = NULL, updated_at = now()
@@ -204,11 +204,14 @@ pub async fn claim_many(pool: &PgPool, messages: &[(JobId, i32)], lease: Duratio
            AND ((status = 'queued' AND attempt = m_attempt AND run_at <= now())
              OR (status = 'running' AND lease_until < now() AND attempt - deferrals < max_attempts))
          RETURNING {COLUMNS}"
-    ))
-    .bind(&ids)
-    .bind(&attempts)
-    .bind(lease.as_millis() as f64)
-    .fetch_all(pool)
+    );
+    super::retrying_deadlocks(|| {
+        sqlx::query_as(&statement)
+            .bind(&ids)
+            .bind(&attempts)
+            .bind(lease.as_millis() as f64)
+            .fetch_all(pool)
+    })
     .await
 }
 
@@ -228,18 +231,20 @@ pub async fn succeed_many(pool: &PgPool, runs: &[Success]) -> Result<Vec<JobId>,
     let attempts: Vec<i32> = runs.iter().map(|r| r.attempt).collect();
     let outputs: Vec<&Value> = runs.iter().map(|r| &r.output).collect();
     let metrics: Vec<&Value> = runs.iter().map(|r| &r.metrics).collect();
-    let done: Vec<Uuid> = sqlx::query_scalar(
-        "UPDATE jobs SET status = 'succeeded', output = r_output, error = NULL, metrics = metrics || r_metrics,
+    let done: Vec<Uuid> = super::retrying_deadlocks(|| {
+        sqlx::query_scalar(
+            "UPDATE jobs SET status = 'succeeded', output = r_output, error = NULL, metrics = metrics || r_metrics,
                 completed_at = now(), lease_until = NULL, updated_at = now()
          FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::jsonb[]) AS r(r_id, r_attempt, r_output, r_metrics)
          WHERE id = r_id AND attempt = r_attempt AND status = 'running'
          RETURNING id",
-    )
-    .bind(&ids)
-    .bind(&attempts)
-    .bind(&outputs)
-    .bind(&metrics)
-    .fetch_all(pool)
+        )
+        .bind(&ids)
+        .bind(&attempts)
+        .bind(&outputs)
+        .bind(&metrics)
+        .fetch_all(pool)
+    })
     .await?;
     Ok(done.into_iter().map(JobId).collect())
 }
@@ -313,15 +318,12 @@ pub async fn defer(pool: &PgPool, id: JobId, attempt: i32, delay: Duration) -> R
 pub async fn mark_published(pool: &PgPool, confirmed: &[(JobId, i32)]) -> Result<u64, sqlx::Error> {
     let ids: Vec<Uuid> = confirmed.iter().map(|(id, _)| id.0).collect();
     let attempts: Vec<i32> = confirmed.iter().map(|(_, a)| *a).collect();
-    let done = sqlx::query(&format!(
+    let statement = format!(
         "UPDATE jobs j SET publish_at = NULL
          FROM unnest($1::uuid[], $2::int[]) AS c(id, attempt), {ASYNC_COMMIT}
          WHERE j.id = c.id AND j.attempt = c.attempt AND j.status = 'queued' AND j.publish_at IS NOT NULL"
-    ))
-    .bind(&ids)
-    .bind(&attempts)
-    .execute(pool)
-    .await?;
+    );
+    let done = super::retrying_deadlocks(|| sqlx::query(&statement).bind(&ids).bind(&attempts).execute(pool)).await?;
     Ok(done.rows_affected())
 }
 

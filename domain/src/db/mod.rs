@@ -73,3 +73,30 @@ async fn ensure_database(options: &PgConnectOptions) -> Result<(), sqlx::Error> 
     }
     admin.close().await
 }
+
+/// Runs a batched statement again when PostgreSQL picked it as a deadlock
+/// victim. Batches of claims, successes and publish marks lock the same job
+/// rows in whatever order their joins visit them, so two can deadlock under
+/// load; a victim changed nothing, and running it again is the standard
+/// remedy. Without it, a lost success batch left its jobs running until their
+/// leases expired.
+pub async fn retrying_deadlocks<T, F, Fut>(statement: F) -> Result<T, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    statement
+        .retry(
+            ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(5))
+                .with_max_delay(Duration::from_millis(100))
+                .with_max_times(5)
+                .with_jitter(),
+        )
+        .when(is_deadlock)
+        .await
+}
+
+fn is_deadlock(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.code().as_deref() == Some("40P01"))
+}
