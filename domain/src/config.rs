@@ -21,6 +21,7 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub scheduler: SchedulerSettings,
     pub jobs: JobSettings,
+    pub webhooks: WebhookSettings,
 }
 
 #[derive(Clone, Debug)]
@@ -71,7 +72,8 @@ pub struct WorkerSettings {
     /// prefetch of each queue's consumer).
     pub concurrency: u16,
     /// `DE_LEASE_MARGIN_SECS`, default 30: a claimed job's lease is the provider
-    /// timeout plus this, after which the scheduler may give it to another worker.
+    /// timeout plus this (a webhook delivery's, the webhook timeout plus this),
+    /// after which the scheduler may give it to another process.
     pub lease_margin: Duration,
     /// `DE_MAX_TOKEN_WAIT_MS`, default 1000: a job whose turn at its rate limits
     /// is further away than this leaves the worker with a `run_at` (to come back
@@ -102,6 +104,48 @@ pub struct JobSettings {
     pub retry_min_delay: Duration,
     /// `DE_RETRY_MAX_DELAY_MS`, default 300000: backoff ceiling.
     pub retry_max_delay: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct WebhookSettings {
+    /// `DE_WEBHOOK_CONCURRENCY`, default 256: deliveries in flight per webhook
+    /// process (and the prefetch of its queue consumer).
+    pub concurrency: u16,
+    /// `DE_WEBHOOK_TIMEOUT_MS`, default 15000: how long one attempt may take,
+    /// connecting included.
+    pub timeout: Duration,
+    /// `DE_WEBHOOK_RETRY_SCHEDULE`, default `5s,5m,30m,2h,5h,10h,14h,20h,24h`
+    /// (the Standard Webhooks example, about three days): the waits before the
+    /// second, third, … attempt; the first is immediate. Each wait gets ±20 %
+    /// jitter. When the list runs out the delivery is `exhausted`.
+    pub retry_schedule: RetrySchedule,
+    /// `DE_WEBHOOK_ALLOWED_NETWORKS`, empty by default: CIDRs (e.g.
+    /// `10.0.0.0/8,127.0.0.1/32`) admitted although private, loopback or
+    /// link-local. Everything outside public unicast is refused otherwise.
+    pub allowed_networks: Vec<ipnet::IpNet>,
+}
+
+/// The waits between webhook attempts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetrySchedule(pub Vec<Duration>);
+
+impl FromStr for RetrySchedule {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|step| !step.is_empty())
+            .map(|step| humantime::parse_duration(step).map_err(|e| format!("{step:?}: {e}")))
+            .collect::<Result<Vec<_>, _>>()
+            .map(RetrySchedule)
+    }
+}
+
+impl Default for RetrySchedule {
+    fn default() -> Self {
+        "5s,5m,30m,2h,5h,10h,14h,20h,24h".parse().expect("valid schedule")
+    }
 }
 
 impl Settings {
@@ -153,6 +197,17 @@ impl Settings {
                 retry_min_delay: Duration::from_millis(var("DE_RETRY_MIN_DELAY_MS", 1000)?),
                 retry_max_delay: Duration::from_millis(var("DE_RETRY_MAX_DELAY_MS", 300_000)?),
             },
+            webhooks: WebhookSettings {
+                concurrency: var("DE_WEBHOOK_CONCURRENCY", 256)?,
+                timeout: Duration::from_millis(var("DE_WEBHOOK_TIMEOUT_MS", 15_000)?),
+                retry_schedule: var("DE_WEBHOOK_RETRY_SCHEDULE", RetrySchedule::default())?,
+                allowed_networks: networks(&var_string("DE_WEBHOOK_ALLOWED_NETWORKS", "")).map_err(|message| {
+                    ConfigError {
+                        name: "DE_WEBHOOK_ALLOWED_NETWORKS".into(),
+                        message,
+                    }
+                })?,
+            },
         })
     }
 
@@ -197,6 +252,19 @@ pub fn modalities(list: &str) -> Result<Vec<Modality>, String> {
         return Err("name at least one modality".into());
     }
     Ok(parsed)
+}
+
+pub fn networks(list: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            // A bare address admits just itself.
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("{s:?} is not an address or CIDR network"))
+        })
+        .collect()
 }
 
 /// Hides the password part of `scheme://user:password@host/...`.
@@ -252,6 +320,20 @@ mod tests {
             mask_url("postgres://postgres@127.0.0.1/x"),
             "postgres://postgres@127.0.0.1/x"
         );
+    }
+
+    #[test]
+    fn parses_schedules_and_networks() {
+        let schedule: RetrySchedule = "0s, 200ms,5m".parse().expect("schedule");
+        assert_eq!(
+            schedule.0,
+            vec![Duration::ZERO, Duration::from_millis(200), Duration::from_secs(300)]
+        );
+        assert!("5 parsecs".parse::<RetrySchedule>().is_err());
+        let total: Duration = RetrySchedule::default().0.iter().sum();
+        assert!(total > Duration::from_secs(3 * 24 * 3600) && total < Duration::from_secs(4 * 24 * 3600));
+        assert_eq!(networks("127.0.0.0/8, ::1").map(|n| n.len()), Ok(2));
+        assert!(networks("10.0.0.0/33").is_err());
     }
 
     #[test]

@@ -105,6 +105,22 @@ impl Priority {
     }
 }
 
+text_enum!(
+    /// What a job's webhook reports: `start` (first claimed by a worker) or
+    /// `completed` (any terminal state).
+    WebhookEvent { Start = "start", Completed = "completed" }
+);
+
+text_enum!(
+    /// `pending` → `delivering` → `delivered`; a failed attempt goes back to
+    /// `pending` with a later `next_attempt_at` until the schedule is
+    /// `exhausted`; a 410 from the receiver leaves it `disabled`.
+    DeliveryStatus {
+        Pending = "pending", Delivering = "delivering", Delivered = "delivered",
+        Exhausted = "exhausted", Disabled = "disabled"
+    }
+);
+
 /// A job as stored. JSON columns stay `Value`: their shape is owned by the
 /// modality that produced them and is validated at the edges.
 #[derive(Clone, Debug, sqlx::FromRow)]

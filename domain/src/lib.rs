@@ -11,6 +11,7 @@ pub mod db;
 pub mod ids;
 pub mod input;
 pub mod job;
+pub mod job_view;
 pub mod limiter;
 pub mod queue;
 pub mod retry;

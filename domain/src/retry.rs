@@ -1,5 +1,6 @@
 //! The one retry policy for jobs: exponential backoff with jitter (timing from
-//! `backon`), never sooner than a provider's Retry-After.
+//! `backon`), never sooner than a provider's Retry-After (parsed here for
+//! providers and webhook receivers alike).
 
 use std::time::Duration;
 
@@ -42,6 +43,19 @@ impl RetryPolicy {
         // jittered backoff, so a fleet told "3 s" does not return in one instant.
         Some(retry_after.map_or(backoff, |after| backoff.clamp(after, after + self.min_delay)))
     }
+}
+
+/// A `Retry-After` value: delay-seconds or an HTTP date (RFC 9110 §10.2.3),
+/// at most a day.
+pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value)
+        .ok()?
+        .with_timezone(&chrono::Utc);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]

@@ -40,7 +40,13 @@ enum Command {
         #[arg(long)]
         concurrency: Option<u16>,
     },
-    /// Relay unpublished jobs, publish due retries, rescue expired leases.
+    /// Deliver webhooks: signed POSTs of job events, retried on a schedule.
+    Webhooks {
+        /// Deliveries in flight (overrides DE_WEBHOOK_CONCURRENCY).
+        #[arg(long)]
+        concurrency: Option<u16>,
+    },
+    /// Relay unpublished jobs and webhooks, publish due retries, rescue expired leases.
     Scheduler,
     /// Every role in one process; providers without an API key are pointed at the
     /// built-in provider simulator.
@@ -110,6 +116,14 @@ pub async fn main() -> anyhow::Result<()> {
             let catalog = roles::catalog(&pool, Overrides::default(), &shutdown).await?;
             roles::worker(&settings, pool, catalog, shutdown).await?;
         }
+        Command::Webhooks { concurrency } => {
+            if let Some(n) = concurrency {
+                settings.webhooks.concurrency = n;
+            }
+            tracing::info!(config = %settings.describe(), "starting webhook deliverer");
+            let pool = roles::database(&settings).await?;
+            roles::webhooks(&settings, pool, shutdown).await?;
+        }
         Command::Scheduler => {
             tracing::info!(config = %settings.describe(), "starting scheduler");
             let pool = roles::database(&settings).await?;
@@ -166,6 +180,7 @@ async fn dev(mut settings: Settings, run_demo: bool, shutdown: Shutdown) -> anyh
     let catalog = roles::catalog(&pool, overrides, &shutdown).await?;
     let producer = roles::producer(&settings, pool.clone(), catalog.clone(), None, shutdown.clone()).await?;
     let worker = roles::worker(&settings, pool.clone(), catalog, shutdown.clone());
+    let webhooks = roles::webhooks(&settings, pool.clone(), shutdown.clone());
     let scheduler = roles::scheduler(&settings, pool, shutdown.clone());
 
     let base_url = format!("http://{}", producer.addr);
@@ -175,6 +190,6 @@ async fn dev(mut settings: Settings, run_demo: bool, shutdown: Shutdown) -> anyh
         }
     }
     demo::print_try_it(&base_url, &shown_key);
-    let _ = tokio::join!(producer.handle, worker, scheduler);
+    let _ = tokio::join!(producer.handle, worker, webhooks, scheduler);
     Ok(())
 }

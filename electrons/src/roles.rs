@@ -88,8 +88,19 @@ pub async fn producer(
 }
 
 pub fn worker(settings: &Settings, pool: PgPool, catalog: CatalogHandle, shutdown: Shutdown) -> JoinHandle<()> {
-    let context = electrons_workers::WorkerContext::new(settings, pool, catalog);
+    let publisher = Publisher::start(
+        &settings.broker.url,
+        Topology::new(&settings.broker),
+        "worker",
+        shutdown.clone(),
+    );
+    let context = electrons_workers::WorkerContext::new(settings, pool, catalog, publisher);
     tokio::spawn(electrons_workers::run(context, shutdown))
+}
+
+pub fn webhooks(settings: &Settings, pool: PgPool, shutdown: Shutdown) -> JoinHandle<()> {
+    let context = electrons_webhooks::WebhookContext::new(settings, pool);
+    tokio::spawn(electrons_webhooks::run(context, shutdown))
 }
 
 pub fn scheduler(settings: &Settings, pool: PgPool, shutdown: Shutdown) -> JoinHandle<()> {

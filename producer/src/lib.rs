@@ -1,7 +1,7 @@
 //! The producer: the HTTP face of DE. It validates a request, commits the job,
 //! answers, then publishes the job to RabbitMQ (invariant 1: accepted means
 //! durable; a publish that fails is retried by the scheduler). It also serves
-//! polling, cancellation and the model list.
+//! polling, cancellation, the model list, webhook deliveries and secrets.
 
 mod auth;
 mod dispatch;
@@ -10,12 +10,17 @@ mod finished;
 mod inserts;
 mod routes;
 mod state;
-mod view;
 
 use std::sync::Arc;
 
 use axum::{extract::DefaultBodyLimit, Router};
-use electrons_domain::{catalog::CatalogHandle, config::Settings, queue::Publisher, Shutdown};
+use electrons_domain::{
+    catalog::CatalogHandle,
+    config::Settings,
+    queue::Publisher,
+    webhook::{AddressGuard, Announcer},
+    Shutdown,
+};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
@@ -35,6 +40,8 @@ pub fn state(
         pool: pool.clone(),
         catalog,
         dispatcher: dispatch::Dispatcher::start(pool.clone(), publisher.clone(), shutdown.clone()),
+        announcer: Announcer::start(pool.clone(), publisher.clone()),
+        webhook_guard: AddressGuard::new(settings.webhooks.allowed_networks.clone()),
         publisher,
         finished: finished::FinishedJobs::start(pool.clone(), shutdown),
         inserts: inserts::Inserts::start(pool.clone()),

@@ -1,6 +1,11 @@
 use std::sync::Arc;
 
-use electrons_domain::{catalog::CatalogHandle, config::Settings, queue::Publisher};
+use electrons_domain::{
+    catalog::CatalogHandle,
+    config::Settings,
+    queue::Publisher,
+    webhook::{AddressGuard, Announcer},
+};
 use sqlx::PgPool;
 
 use crate::{auth::KeyCache, dispatch::Dispatcher, finished::FinishedJobs, inserts::Inserts};
@@ -12,6 +17,10 @@ pub struct AppState {
     pub catalog: CatalogHandle,
     pub publisher: Publisher,
     pub dispatcher: Dispatcher,
+    /// Hands webhook events the API commits (cancellations, redeliveries) to delivery.
+    pub announcer: Announcer,
+    /// Which webhook destinations submits may name.
+    pub webhook_guard: AddressGuard,
     pub finished: FinishedJobs,
     pub inserts: Inserts,
     pub keys: KeyCache,

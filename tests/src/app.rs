@@ -26,6 +26,10 @@ pub struct Options {
     pub scheduler: bool,
     /// AMQP URL for the producer and scheduler (a proxy, to cut them off).
     pub publisher_amqp_url: Option<String>,
+    /// Run a webhook deliverer inside the test process.
+    pub webhooks: bool,
+    /// Admit loopback webhook receivers (the tests' own); off to test the SSRF guard.
+    pub allow_local_webhooks: bool,
 }
 
 impl Default for Options {
@@ -34,6 +38,8 @@ impl Default for Options {
             worker: true,
             scheduler: true,
             publisher_amqp_url: None,
+            webhooks: true,
+            allow_local_webhooks: true,
         }
     }
 }
@@ -83,6 +89,14 @@ impl TestApp {
         settings.scheduler.relay_grace = Duration::from_millis(1000);
         settings.jobs.retry_min_delay = Duration::from_millis(100);
         settings.jobs.retry_max_delay = Duration::from_millis(1000);
+        settings.webhooks.concurrency = 32;
+        settings.webhooks.timeout = Duration::from_secs(3);
+        settings.webhooks.retry_schedule = "300ms,300ms,300ms".parse().expect("schedule");
+        settings.webhooks.allowed_networks = if options.allow_local_webhooks {
+            electrons_domain::config::networks("127.0.0.0/8,::1/128").expect("networks")
+        } else {
+            Vec::new()
+        };
 
         let pool = roles::database(&settings).await.expect("database");
         let api_key = format!("test-key-{tag}");
@@ -143,6 +157,9 @@ impl TestApp {
         if options.worker {
             app.start_worker();
         }
+        if options.webhooks {
+            app.start_webhooks(&app.settings.clone());
+        }
         app
     }
 
@@ -151,6 +168,15 @@ impl TestApp {
         let stop = self.shutdown.child_token();
         let handle = roles::worker(&self.settings, self.pool.clone(), self.catalog.clone(), stop.clone());
         self.workers.push((stop, handle));
+    }
+
+    /// Starts an in-process webhook deliverer with these settings; cancel the
+    /// returned token to stop it alone.
+    pub fn start_webhooks(&mut self, settings: &Settings) -> Shutdown {
+        let stop = self.shutdown.child_token();
+        let handle = roles::webhooks(settings, self.pool.clone(), stop.clone());
+        self.workers.push((stop.clone(), handle));
+        stop
     }
 
     /// Starts a worker as a separate OS process running `program`.

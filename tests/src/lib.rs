@@ -5,7 +5,9 @@
 mod app;
 mod process;
 mod proxy;
+mod receiver;
 
 pub use app::{Options, TestApp};
 pub use process::WorkerProcess;
 pub use proxy::TcpProxy;
+pub use receiver::{verifies, Received, Receiver, Reply};

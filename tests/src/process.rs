@@ -1,4 +1,5 @@
-//! A worker as a real, separate OS process, for tests that kill it.
+//! A worker or webhook deliverer as a real, separate OS process, for tests
+//! that kill it.
 
 use std::process::Stdio;
 
@@ -11,14 +12,34 @@ pub struct WorkerProcess {
 impl WorkerProcess {
     /// `program` is the `electrons` binary (in tests: `env!("CARGO_BIN_EXE_electrons-under-test")`).
     pub fn start(program: &str, settings: &Settings, concurrency: u16) -> std::io::Result<Self> {
+        let concurrency = concurrency.to_string();
+        Self::spawn(
+            program,
+            &["worker", "--modalities", "text", "--concurrency", &concurrency],
+            settings,
+        )
+    }
+
+    /// `electrons webhooks`: a webhook deliverer.
+    pub fn start_webhooks(program: &str, settings: &Settings) -> std::io::Result<Self> {
+        Self::spawn(program, &["webhooks"], settings)
+    }
+
+    fn spawn(program: &str, args: &[&str], settings: &Settings) -> std::io::Result<Self> {
+        let webhooks = &settings.webhooks;
+        let schedule: Vec<String> = webhooks
+            .retry_schedule
+            .0
+            .iter()
+            .map(|d| format!("{}ms", d.as_millis()))
+            .collect();
+        let networks: Vec<String> = webhooks.allowed_networks.iter().map(ToString::to_string).collect();
         let child = tokio::process::Command::new(program)
-            .args([
-                "worker",
-                "--modalities",
-                "text",
-                "--concurrency",
-                &concurrency.to_string(),
-            ])
+            .args(args)
+            .env("DE_WEBHOOK_TIMEOUT_MS", webhooks.timeout.as_millis().to_string())
+            .env("DE_WEBHOOK_RETRY_SCHEDULE", schedule.join(","))
+            .env("DE_WEBHOOK_ALLOWED_NETWORKS", networks.join(","))
+            .env("DE_PUBLIC_URL", &settings.producer.public_url)
             .env("DE_DATABASE_URL", &settings.database.url)
             .env("DE_DATABASE_MAX_CONNECTIONS", "5")
             .env("DE_AMQP_URL", &settings.broker.url)

@@ -4,11 +4,11 @@
 //! only then acks (invariants 2–4). Workers keep no state of their own: kill one
 //! and the broker redelivers, or the scheduler rescues the expired lease.
 //!
-//! `consumer` owns the broker side, `runner` one job's journey, `outcome` how a
-//! result becomes the job's next state, and `text/` the text providers.
+//! The broker side is `electrons_domain::queue::consume`; `runner` is one job's
+//! journey, `outcome` how a result becomes the job's next state (and announces
+//! its webhook event), and `text/` the text providers.
 
 mod batches;
-mod consumer;
 mod outcome;
 mod provider_call;
 mod rate_limit_headers;
@@ -17,7 +17,15 @@ pub mod text;
 
 use std::sync::Arc;
 
-use electrons_domain::{catalog::CatalogHandle, config::Settings, limiter::Limiter, retry::RetryPolicy, Shutdown};
+use electrons_domain::{
+    catalog::CatalogHandle,
+    config::Settings,
+    limiter::Limiter,
+    queue::{self, ConsumerSpec, Publisher, Topology},
+    retry::RetryPolicy,
+    webhook::Announcer,
+    Shutdown,
+};
 use sqlx::PgPool;
 
 pub use provider_call::ProviderError;
@@ -30,11 +38,13 @@ pub struct WorkerContext {
     pub limiter: Limiter,
     pub http: reqwest::Client,
     pub retry: RetryPolicy,
+    /// Hands jobs' webhook events to delivery once committed.
+    pub announcer: Announcer,
     pub settings: Settings,
 }
 
 impl WorkerContext {
-    pub fn new(settings: &Settings, pool: PgPool, catalog: CatalogHandle) -> Self {
+    pub fn new(settings: &Settings, pool: PgPool, catalog: CatalogHandle, publisher: Publisher) -> Self {
         let http = reqwest::Client::builder()
             .user_agent(concat!("distributed-electrons/", env!("CARGO_PKG_VERSION")))
             .pool_max_idle_per_host(1024)
@@ -42,6 +52,7 @@ impl WorkerContext {
             .unwrap_or_else(|_| reqwest::Client::new());
         Self {
             batches: batches::Batches::start(&pool),
+            announcer: Announcer::start(pool.clone(), publisher),
             limiter: Limiter::new(pool.clone(), settings.worker.max_token_wait),
             pool,
             catalog,
@@ -55,5 +66,19 @@ impl WorkerContext {
 /// Consumes until `shutdown`, then finishes in-flight jobs (up to the grace period)
 /// and returns.
 pub async fn run(context: WorkerContext, shutdown: Shutdown) {
-    consumer::run(Arc::new(context), shutdown).await
+    let settings = &context.settings;
+    let topology = Topology::new(&settings.broker);
+    let spec = ConsumerSpec {
+        role: "worker",
+        queues: settings.worker.modalities.iter().map(|m| topology.queue(*m)).collect(),
+        concurrency: settings.worker.concurrency,
+        shutdown_grace: settings.worker.shutdown_grace,
+    };
+    let broker = settings.broker.clone();
+    let context = Arc::new(context);
+    let handle = move |payload: Vec<u8>| {
+        let context = context.clone();
+        async move { runner::handle(&context, &payload).await }
+    };
+    queue::consume(broker, spec, handle, shutdown).await
 }

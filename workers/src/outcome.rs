@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 use electrons_domain::{
     catalog::ModelConfig,
     db,
-    job::{Job, JobError},
+    job::{Job, JobError, JobStatus},
 };
 use serde_json::{json, Value};
 
-use crate::{runner::Disposition, text::TextCompletion, ProviderError, WorkerContext};
+use electrons_domain::queue::Disposition;
+
+use crate::{text::TextCompletion, ProviderError, WorkerContext};
 
 pub struct Timing {
     pub claimed_at: Instant,
@@ -57,6 +59,7 @@ pub async fn succeed(
     match context.batches.succeed(run).await {
         Ok(true) => {
             tracing::info!(provider_ms = timing.provider_time.as_millis() as u64, "job succeeded");
+            announce_finished(context, job, JobStatus::Succeeded);
             Disposition::Ack
         }
         Ok(false) => {
@@ -91,7 +94,11 @@ pub async fn provider_failed(context: &WorkerContext, job: &Job, error: Provider
 
 pub async fn fail(context: &WorkerContext, job: &Job, error: &JobError, metrics: Value) -> Disposition {
     match db::jobs::fail(&context.pool, job.id, job.attempt, error, &metrics).await {
-        Ok(_) => Disposition::Ack,
+        Ok(true) => {
+            announce_finished(context, job, JobStatus::Failed);
+            Disposition::Ack
+        }
+        Ok(false) => Disposition::Ack,
         Err(e) => committed_nothing(e),
     }
 }
@@ -100,6 +107,16 @@ pub async fn defer(context: &WorkerContext, job: &Job, delay: Duration) -> Dispo
     match db::jobs::defer(&context.pool, job.id, job.attempt, delay).await {
         Ok(_) => Disposition::Ack,
         Err(e) => committed_nothing(e),
+    }
+}
+
+/// The job's `completed` webhook, if it has one, goes out now rather than at
+/// the scheduler's next relay.
+fn announce_finished(context: &WorkerContext, job: &Job, status: JobStatus) {
+    if job.webhook.is_some() {
+        let mut finished = job.clone();
+        finished.status = status;
+        context.announcer.job_changed(&finished);
     }
 }
 

@@ -116,12 +116,7 @@ pub fn status_error(response: &ProviderResponse, message: Option<String>, key: &
 
 /// `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3).
 pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)));
-    }
-    let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
-    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+    electrons_domain::retry::parse_retry_after(headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?, now)
 }
 
 fn without_url(error: &reqwest::Error) -> String {

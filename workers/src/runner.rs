@@ -9,7 +9,7 @@ use electrons_domain::{
     input::TextInput,
     job::{Job, JobError, Modality},
     limiter::{LimiterError, Reservation, Scope},
-    queue::JobMessage,
+    queue::{Disposition, JobMessage},
 };
 use tracing::Instrument;
 
@@ -17,17 +17,6 @@ use crate::{outcome, text, WorkerContext};
 
 /// How long the fleet pauses on a 429 that did not say for how long.
 const RATE_LIMITED_PAUSE: Duration = Duration::from_secs(1);
-
-/// What the broker should do with the message.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Disposition {
-    /// The job's next state is committed, or the message was a duplicate.
-    Ack,
-    /// The message is unreadable: to the dead-letter queue.
-    DeadLetter,
-    /// We could not record anything (database down): try again later.
-    Requeue,
-}
 
 pub async fn handle(context: &WorkerContext, payload: &[u8]) -> Disposition {
     let message = match JobMessage::from_bytes(payload) {
@@ -61,6 +50,7 @@ async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
     };
     let claimed_at = Instant::now();
     tracing::debug!(attempt = job.attempt, "job claimed");
+    context.announcer.job_changed(&job);
 
     let Some(model) = catalog.models.get(&job.model) else {
         return fail_unrunnable(context, &job, "model_unavailable", "the model is no longer configured").await;

@@ -167,8 +167,9 @@ pub async fn list(pool: &PgPool, project_id: Uuid, filter: &ListFilter) -> Resul
 }
 
 /// Cancels a job that has not finished. A job canceled while queued never reaches
-/// a provider: the claim only takes queued jobs. `None` when there is no such job.
-pub async fn cancel(pool: &PgPool, project_id: Uuid, id: JobId) -> Result<Option<Job>, sqlx::Error> {
+/// a provider: the claim only takes queued jobs. `None` when there is no such
+/// job; with it, whether this call canceled it (or it had finished already).
+pub async fn cancel(pool: &PgPool, project_id: Uuid, id: JobId) -> Result<Option<(Job, bool)>, sqlx::Error> {
     let canceled: Option<Job> = sqlx::query_as(&format!(
         "UPDATE jobs SET status = 'canceled', completed_at = now(), lease_until = NULL, publish_at = NULL,
                 updated_at = now()
@@ -180,8 +181,8 @@ pub async fn cancel(pool: &PgPool, project_id: Uuid, id: JobId) -> Result<Option
     .fetch_optional(pool)
     .await?;
     match canceled {
-        Some(job) => Ok(Some(job)),
-        None => get(pool, project_id, id).await,
+        Some(job) => Ok(Some((job, true))),
+        None => Ok(get(pool, project_id, id).await?.map(|job| (job, false))),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod jobs;
 pub mod rate_limits;
+pub mod webhook_deliveries;
 pub mod webhook_secrets;
 
 use std::{str::FromStr, time::Duration};

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::JobId;
+use crate::{ids::JobId, job::WebhookEvent};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobMessage {
@@ -16,6 +16,25 @@ pub struct JobMessage {
 }
 
 impl JobMessage {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}
+
+/// "This job's webhook event is due": the delivery row is the truth, as for jobs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryMessage {
+    pub job_id: JobId,
+    pub event: WebhookEvent,
+    /// The delivery's claim count when this message was published.
+    pub claims: i32,
+}
+
+impl DeliveryMessage {
     pub fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_default()
     }

@@ -1,13 +1,18 @@
-//! RabbitMQ: the topology every role declares, the message a job travels as, and
-//! a publisher that survives broker outages.
+//! RabbitMQ: the topology every role declares, the messages jobs and webhook
+//! deliveries travel as, a publisher that survives broker outages and the
+//! consumer loop of the roles that take messages.
 
+mod consumer;
 mod message;
 mod publisher;
 mod topology;
 
-pub use message::JobMessage;
+pub use consumer::{ConsumerSpec, Disposition};
+pub use message::{DeliveryMessage, JobMessage};
 pub use publisher::{PublishError, Publisher};
 pub use topology::Topology;
+
+pub use consumer::run as consume;
 
 use lapin::{Connection, ConnectionProperties};
 

@@ -8,7 +8,7 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use lapin::{options::BasicPublishOptions, options::ConfirmSelectOptions, BasicProperties, Channel, Connection};
 use tokio::sync::{Notify, RwLock};
 
-use super::{connect, JobMessage, Topology};
+use super::{connect, DeliveryMessage, JobMessage, Topology};
 use crate::{
     job::{Modality, Priority},
     Shutdown,
@@ -84,12 +84,38 @@ impl Publisher {
         }
     }
 
-    /// Publishes a persistent message and waits for the broker's confirm.
+    /// Publishes a job's message to its modality's queue and waits for the confirm.
     pub async fn publish(
         &self,
         message: &JobMessage,
         modality: Modality,
         priority: Priority,
+    ) -> Result<(), PublishError> {
+        let properties = BasicProperties::default()
+            .with_priority(priority.amqp())
+            .with_message_id(message.job_id.to_string().into());
+        let exchange = self.inner.topology.exchange();
+        self.publish_confirmed(&exchange, modality.as_str(), &message.to_bytes(), properties)
+            .await
+    }
+
+    /// Publishes a due webhook delivery to the webhook queue.
+    pub async fn publish_delivery(&self, message: &DeliveryMessage) -> Result<(), PublishError> {
+        let properties =
+            BasicProperties::default().with_message_id(format!("{}.{}", message.job_id, message.event).into());
+        let queue = self.inner.topology.webhook_queue();
+        self.publish_confirmed("", &queue, &message.to_bytes(), properties)
+            .await
+    }
+
+    /// A persistent JSON message, mandatory (a message no queue takes is an
+    /// error, not a silent loss), confirmed by the broker.
+    async fn publish_confirmed(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        payload: &[u8],
+        properties: BasicProperties,
     ) -> Result<(), PublishError> {
         let channel = self
             .inner
@@ -98,21 +124,19 @@ impl Publisher {
             .await
             .clone()
             .ok_or(PublishError::NotConnected)?;
-        let properties = BasicProperties::default()
+        let properties = properties
             .with_delivery_mode(2)
-            .with_priority(priority.amqp())
-            .with_content_type("application/json".into())
-            .with_message_id(message.job_id.to_string().into());
+            .with_content_type("application/json".into());
         let result = async {
             let confirm = channel
                 .basic_publish(
-                    self.inner.topology.exchange().into(),
-                    modality.as_str().into(),
+                    exchange.into(),
+                    routing_key.into(),
                     BasicPublishOptions {
                         mandatory: true,
                         ..Default::default()
                     },
-                    &message.to_bytes(),
+                    payload,
                     properties,
                 )
                 .await?;

@@ -32,6 +32,11 @@ impl Topology {
         format!("{}.jobs.{}", self.prefix, modality.as_str())
     }
 
+    /// Webhook deliveries that are due, published through the default exchange.
+    pub fn webhook_queue(&self) -> String {
+        format!("{}.webhooks", self.prefix)
+    }
+
     /// Where messages no worker can process (unparseable, unknown) end up.
     pub fn dead_letter_exchange(&self) -> String {
         format!("{}.dlx", self.prefix)
@@ -80,12 +85,16 @@ impl Topology {
             )
             .await?;
 
+        channel
+            .queue_declare(
+                self.webhook_queue().into(),
+                queue_options,
+                self.dead_lettering_arguments(),
+            )
+            .await?;
+
         for modality in Modality::ALL {
-            let mut arguments = self.expiry_arguments();
-            arguments.insert(
-                "x-dead-letter-exchange".into(),
-                AMQPValue::LongString(self.dead_letter_exchange().into()),
-            );
+            let mut arguments = self.dead_lettering_arguments();
             arguments.insert("x-max-priority".into(), AMQPValue::ShortShortUInt(2));
             channel
                 .queue_declare(self.queue(*modality).into(), queue_options, arguments)
@@ -101,6 +110,15 @@ impl Topology {
                 .await?;
         }
         Ok(())
+    }
+
+    fn dead_lettering_arguments(&self) -> FieldTable {
+        let mut arguments = self.expiry_arguments();
+        arguments.insert(
+            "x-dead-letter-exchange".into(),
+            AMQPValue::LongString(self.dead_letter_exchange().into()),
+        );
+        arguments
     }
 
     fn expiry_arguments(&self) -> FieldTable {

@@ -8,11 +8,12 @@ use electrons_domain::{db, ids::JobId, job::JobStatus};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{auth::Caller, error::ApiError, state::AppState, view::JobView};
+use crate::{auth::Caller, error::ApiError, state::AppState};
+use electrons_domain::job_view::JobView;
 
 const MAX_PAGE: i64 = 100;
 
-fn parse_id(id: &str) -> Result<JobId, ApiError> {
+pub(super) fn parse_id(id: &str) -> Result<JobId, ApiError> {
     id.parse().map_err(|_| ApiError::not_found("job"))
 }
 
@@ -32,9 +33,12 @@ pub async fn cancel(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
-    let job = db::jobs::cancel(&state.pool, caller.project_id, parse_id(&id)?)
+    let (job, canceled_now) = db::jobs::cancel(&state.pool, caller.project_id, parse_id(&id)?)
         .await?
         .ok_or_else(|| ApiError::not_found("job"))?;
+    if canceled_now {
+        state.announcer.job_changed(&job);
+    }
     Ok(Json(JobView::new(job, &state.settings.producer.public_url)))
 }
 

@@ -1,3 +1,4 @@
+mod deliveries;
 mod health;
 mod jobs;
 mod json_body;
@@ -5,6 +6,7 @@ mod models;
 mod rate_limits;
 mod submission;
 mod submit;
+mod webhook_endpoints;
 mod webhook_secret;
 
 use axum::{
@@ -19,7 +21,14 @@ pub fn router() -> Router<AppState> {
         .route("/v1/jobs", post(submit::submit).get(jobs::list))
         .route("/v1/jobs/{id}", get(jobs::get))
         .route("/v1/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/v1/jobs/{id}/deliveries", get(deliveries::list))
+        .route(
+            "/v1/jobs/{id}/deliveries/{delivery}/redeliver",
+            post(deliveries::redeliver),
+        )
         .route("/v1/models", get(models::list))
+        .route("/v1/webhook-endpoints", get(webhook_endpoints::list))
+        .route("/v1/webhook-endpoints/enable", post(webhook_endpoints::enable))
         .route("/v1/webhook-secret", get(webhook_secret::get))
         .route("/v1/webhook-secret/rotate", post(webhook_secret::rotate))
         .route("/v1/admin/rate-limits", get(rate_limits::list))

@@ -6,6 +6,7 @@ use electrons_domain::{
     catalog::Catalog,
     input::TextInput,
     job::{Modality, Priority},
+    webhook::AddressGuard,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -16,6 +17,7 @@ use crate::error::ApiError;
 const MAX_METADATA_BYTES: usize = 16 * 1024;
 const MAX_IDEMPOTENCY_KEY: usize = 255;
 const WEBHOOK_EVENTS: &[&str] = &["start", "completed"];
+const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -134,11 +136,29 @@ pub fn parse(body: &[u8], catalog: &Catalog) -> Result<Submission, ApiError> {
 }
 
 fn parse_webhook(raw: &str) -> Result<String, ApiError> {
-    let url = url::Url::parse(raw).map_err(|e| ApiError::invalid("webhook", format!("not a URL: {e}")))?;
+    let url = url::Url::parse(raw).map_err(|e| invalid_webhook(format!("not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(ApiError::invalid("webhook", "must be an http or https URL with a host"));
+        return Err(invalid_webhook("must be an http or https URL with a host"));
     }
     Ok(url.to_string())
+}
+
+/// Refuses a webhook URL whose host is, or resolves to, an address webhooks
+/// may not reach (SSRF guard; the deliverer checks again when it connects).
+pub async fn check_webhook_destination(guard: &AddressGuard, webhook: &str) -> Result<(), ApiError> {
+    let url = url::Url::parse(webhook).map_err(|e| invalid_webhook(format!("not a URL: {e}")))?;
+    match tokio::time::timeout(RESOLVE_TIMEOUT, guard.check_url(&url)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(refusal)) => Err(invalid_webhook(refusal.to_string())),
+        Err(_) => Err(invalid_webhook(format!(
+            "the host did not resolve within {} s",
+            RESOLVE_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+fn invalid_webhook(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_webhook", message).with_field("webhook")
 }
 
 fn field_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {

@@ -20,7 +20,8 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::submission;
-use crate::{auth::Caller, error::ApiError, state::AppState, view::JobView};
+use crate::{auth::Caller, error::ApiError, state::AppState};
+use electrons_domain::job_view::JobView;
 
 /// How often a waiting request re-reads its job in case a notification was lost.
 const WAIT_POLL: Duration = Duration::from_secs(1);
@@ -46,6 +47,9 @@ pub async fn submit(
     let wait = submission::prefer_wait(&headers)?.map(|s| Duration::from_secs(s).min(state.settings.producer.max_wait));
     let catalog = state.catalog.get().await;
     let submission = submission::parse(&body, &catalog)?;
+    if let Some(webhook) = &submission.webhook {
+        submission::check_webhook_destination(&state.webhook_guard, webhook).await?;
+    }
 
     let id = JobId::new();
     let trace_id = headers

@@ -12,6 +12,7 @@ mod retries;
 mod schedulers;
 mod validation;
 mod webhook_secrets;
+mod webhooks;
 
 /// The `electrons` program, built by this package, for tests that need a real process.
 pub const ELECTRONS: &str = env!("CARGO_BIN_EXE_electrons-under-test");

@@ -22,6 +22,7 @@ async fn two_schedulers_relay_each_unpublished_job_once() {
         worker: false,
         scheduler: false,
         publisher_amqp_url: Some(url),
+        ..Default::default()
     })
     .await;
 

@@ -102,8 +102,8 @@ async fn bad_input_gets_a_clear_error_and_creates_nothing() {
     assert_error(
         status,
         &body,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_field",
+        StatusCode::BAD_REQUEST,
+        "invalid_webhook",
         Some("webhook"),
     );
 

@@ -1,7 +1,7 @@
 //! The job object as clients see it (DESIGN.md, "The job API").
 
+use crate::{ids::JobId, job::Job};
 use chrono::{DateTime, Utc};
-use electrons_domain::{ids::JobId, job::Job};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -39,8 +39,7 @@ pub struct Urls {
 impl JobView {
     pub fn new(job: Job, public_url: &str) -> Self {
         let base = format!("{}/v1/jobs/{}", public_url.trim_end_matches('/'), job.id);
-        let run_at =
-            (job.status == electrons_domain::job::JobStatus::Queued && job.run_at > Utc::now()).then_some(job.run_at);
+        let run_at = (job.status == crate::job::JobStatus::Queued && job.run_at > Utc::now()).then_some(job.run_at);
         let attempts = job.attempts_used();
         Self {
             id: job.id,

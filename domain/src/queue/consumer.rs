@@ -1,11 +1,11 @@
-//! The broker side of a worker: one channel, one consumer per modality queue,
-//! prefetch = concurrency, manual acks. Reconnects when the broker goes away; on
-//! shutdown stops consuming, lets in-flight jobs finish (up to the grace period),
-//! then closes, which hands any unacked message back to the broker.
+//! The broker side of every consuming role (job workers, webhook deliverers):
+//! one channel, one consumer per queue, prefetch = concurrency, manual acks.
+//! Reconnects when the broker goes away; on shutdown stops consuming, lets
+//! in-flight messages finish (up to the grace period), then closes, which hands
+//! any unacked message back to the broker.
 
-use std::{sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use futures::{stream::SelectAll, StreamExt};
 use lapin::{
     message::Delivery,
@@ -18,29 +18,52 @@ use lapin::{
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
-use electrons_domain::{
-    queue::{self, Topology},
-    Shutdown,
-};
-
-use crate::{
-    runner::{self, Disposition},
-    WorkerContext,
-};
+use super::Topology;
+use crate::{config::BrokerSettings, Shutdown};
 
 /// Pause before handing back a message we could not record, so a database outage
 /// does not spin the message between broker and worker.
 const REQUEUE_DELAY: Duration = Duration::from_secs(1);
 
-pub async fn run(context: Arc<WorkerContext>, shutdown: Shutdown) {
-    let mut delays = reconnect_delays();
-    let slots = Arc::new(Semaphore::new(context.settings.worker.concurrency.max(1) as usize));
+/// What the broker should do with a message once its handler returns.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// The next state is committed, or the message was a duplicate.
+    Ack,
+    /// The message is unreadable: to the dead-letter queue.
+    DeadLetter,
+    /// We could not record anything (database down): try again later.
+    Requeue,
+}
+
+/// Who consumes what.
+#[derive(Clone, Debug)]
+pub struct ConsumerSpec {
+    /// Names the connection and the logs (`worker`, `webhooks`).
+    pub role: &'static str,
+    pub queues: Vec<String>,
+    /// Messages in flight at once.
+    pub concurrency: u16,
+    /// On shutdown, how long in-flight messages may take before going back.
+    pub shutdown_grace: Duration,
+}
+
+/// Consumes until `shutdown`, handing each message's body to `handle`; acks,
+/// dead-letters or requeues by what it returns.
+pub async fn run<H, F>(broker: BrokerSettings, spec: ConsumerSpec, handle: H, shutdown: Shutdown)
+where
+    H: Fn(Vec<u8>) -> F + Send + Sync + 'static,
+    F: Future<Output = Disposition> + Send + 'static,
+{
+    let handle = Arc::new(handle);
+    let mut delays = super::publisher::reconnect_delays();
+    let slots = Arc::new(Semaphore::new(spec.concurrency.max(1) as usize));
     loop {
-        match consume(&context, &slots, &shutdown).await {
+        match consume(&broker, &spec, &handle, &slots, &shutdown).await {
             Ok(()) => return,
             Err(error) => {
                 let delay = delays.next().unwrap_or(Duration::from_secs(5));
-                tracing::warn!(%error, ?delay, "worker lost the broker; reconnecting");
+                tracing::warn!(role = spec.role, %error, ?delay, "lost the broker; reconnecting");
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
                     _ = tokio::time::sleep(delay) => {}
@@ -59,27 +82,31 @@ enum ConsumeError {
 }
 
 /// Returns Ok on shutdown, Err when the connection failed.
-async fn consume(
-    context: &Arc<WorkerContext>,
+async fn consume<H, F>(
+    broker: &BrokerSettings,
+    spec: &ConsumerSpec,
+    handle: &Arc<H>,
     slots: &Arc<Semaphore>,
     shutdown: &Shutdown,
-) -> Result<(), ConsumeError> {
-    let settings = &context.settings;
-    let connection = queue::connect(&settings.broker.url, "worker").await?;
+) -> Result<(), ConsumeError>
+where
+    H: Fn(Vec<u8>) -> F + Send + Sync + 'static,
+    F: Future<Output = Disposition> + Send + 'static,
+{
+    let connection = super::connect(&broker.url, spec.role).await?;
     let channel = connection.create_channel().await?;
-    let topology = Topology::new(&settings.broker);
-    topology.declare(&channel).await?;
+    Topology::new(broker).declare(&channel).await?;
     channel
-        .basic_qos(settings.worker.concurrency.max(1), BasicQosOptions::default())
+        .basic_qos(spec.concurrency.max(1), BasicQosOptions::default())
         .await?;
 
     let mut consumers: SelectAll<Consumer> = SelectAll::new();
     let mut tags = Vec::new();
-    for modality in &settings.worker.modalities {
-        let tag = format!("worker-{}-{}", modality, uuid::Uuid::new_v4().simple());
+    for queue in &spec.queues {
+        let tag = format!("{}-{}-{}", spec.role, queue, uuid::Uuid::new_v4().simple());
         let consumer = channel
             .basic_consume(
-                topology.queue(*modality).into(),
+                queue.as_str().into(),
                 tag.clone().into(),
                 BasicConsumeOptions::default(),
                 FieldTable::default(),
@@ -88,7 +115,7 @@ async fn consume(
         consumers.push(consumer);
         tags.push(tag);
     }
-    tracing::info!(modalities = ?settings.worker.modalities, concurrency = settings.worker.concurrency, "worker consuming");
+    tracing::info!(role = spec.role, queues = ?spec.queues, concurrency = spec.concurrency, "consuming");
 
     let in_flight = TaskTracker::new();
     let result = loop {
@@ -110,9 +137,9 @@ async fn consume(
             permit = slots.clone().acquire_owned() => permit,
         };
         let Ok(permit) = permit else { break Ok(()) };
-        let context = context.clone();
+        let work = handle(delivery.data.clone());
         in_flight.spawn(async move {
-            settle(&delivery, runner::handle(&context, &delivery.data).await).await;
+            settle(&delivery, work.await).await;
             drop(permit);
         });
     };
@@ -120,16 +147,18 @@ async fn consume(
     if result.is_ok() {
         stop_consuming(&channel, &tags).await;
         in_flight.close();
-        let grace = settings.worker.shutdown_grace;
+        let grace = spec.shutdown_grace;
         tracing::info!(
+            role = spec.role,
             in_flight = in_flight.len(),
             ?grace,
-            "worker stopping; finishing in-flight jobs"
+            "stopping; finishing in-flight messages"
         );
         if tokio::time::timeout(grace, in_flight.wait()).await.is_err() {
             tracing::warn!(
+                role = spec.role,
                 left = in_flight.len(),
-                "grace period over; unfinished jobs go back to the broker"
+                "grace period over; unfinished messages go back to the broker"
             );
         }
     }
@@ -169,15 +198,6 @@ async fn stop_consuming(channel: &Channel, tags: &[String]) {
 }
 
 async fn close(channel: &Channel, connection: &Connection) {
-    let _ = channel.close(200, "worker stopping".into()).await;
-    let _ = connection.close(200, "worker stopping".into()).await;
-}
-
-fn reconnect_delays() -> impl Iterator<Item = Duration> {
-    ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(200))
-        .with_max_delay(Duration::from_secs(5))
-        .with_jitter()
-        .without_max_times()
-        .build()
+    let _ = channel.close(200, "stopping".into()).await;
+    let _ = connection.close(200, "stopping".into()).await;
 }
