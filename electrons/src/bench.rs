@@ -14,7 +14,7 @@ use std::{
 use anyhow::Context;
 use clap::Args;
 use electrons_domain::{auth, config::Settings, db, secret::Secret, Shutdown};
-use electrons_simulator::{AccountLimits, Simulator};
+use electrons_simulator::{AccountLimits, Simulator, SimulatorHandle};
 use hdrhistogram::Histogram;
 use serde_json::json;
 use tokio::sync::Mutex;
@@ -50,33 +50,15 @@ pub struct BenchArgs {
     pub timeout_secs: u64,
 }
 
-pub async fn run(args: BenchArgs, mut settings: Settings) -> anyhow::Result<()> {
-    let tag = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
-    settings.database.url = with_database(&settings.database.url, &format!("de_bench_{tag}"));
-    settings.broker.prefix = format!("bench-{tag}");
-    settings.broker.queue_expires_ms = Some(60_000);
-    settings.producer.bootstrap_api_key = None;
-    settings.database.max_connections = settings.database.max_connections.max(32);
-
-    let shutdown = Shutdown::new();
-    let pool = roles::database(&settings).await?;
-    let key = Secret::new(format!("bench-{tag}"));
-    auth::ensure_key(&pool, "bench", &key).await?;
-    for provider in ["openai", "anthropic"] {
-        db::rate_limits::open_provider(&pool, provider, 1e9).await?;
-    }
-
-    let sim = Simulator::start("127.0.0.1:0".parse()?).await?;
+pub async fn run(args: BenchArgs, settings: Settings) -> anyhow::Result<()> {
+    let Stage {
+        settings,
+        pool,
+        key,
+        sim,
+        shutdown,
+    } = stage(settings).await?;
     sim.controls().set_latency(Duration::from_millis(args.sim_latency_ms));
-    // The simulator otherwise reports a default account tier in its rate-limit
-    // headers, which the workers would obey: this measures the pipeline.
-    sim.controls().set_account_limits(Some(AccountLimits {
-        requests_per_minute: Some(1 << 40),
-        tokens_per_minute: Some(1 << 50),
-        input_tokens_per_minute: Some(1 << 50),
-        output_tokens_per_minute: Some(1 << 50),
-        enforce: false,
-    }));
     let overrides = Default::default();
     let catalog = roles::catalog(&pool, overrides, &shutdown).await?;
     let producer = roles::producer(&settings, pool.clone(), catalog, Some(bind().await?), shutdown.clone()).await?;
@@ -251,33 +233,44 @@ async fn peak_running(pool: &sqlx::PgPool) -> anyhow::Result<i64> {
 }
 
 fn spawn_worker(settings: &Settings, args: &BenchArgs, simulator: &str) -> anyhow::Result<tokio::process::Child> {
+    let concurrency = args.worker_concurrency.to_string();
+    spawn_role(
+        settings,
+        &["worker", "--modalities", "text", "--concurrency", &concurrency],
+        &[
+            ("DE_PROVIDER_OPENAI_BASE_URL", simulator),
+            ("DE_PROVIDER_OPENAI_API_KEY", "bench"),
+            ("DE_PROVIDER_ANTHROPIC_BASE_URL", simulator),
+            ("DE_PROVIDER_ANTHROPIC_API_KEY", "bench"),
+        ],
+    )
+}
+
+/// Another `electrons` process running `args` against the bench's database
+/// and queues, so its memory is measured alone.
+pub(crate) fn spawn_role(
+    settings: &Settings,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> anyhow::Result<tokio::process::Child> {
     let exe = std::env::current_exe().context("locating the electrons binary")?;
     tokio::process::Command::new(exe)
-        .args([
-            "worker",
-            "--modalities",
-            "text",
-            "--concurrency",
-            &args.worker_concurrency.to_string(),
-        ])
+        .args(args)
+        .envs(env.iter().copied())
         .env("DE_DATABASE_URL", &settings.database.url)
         .env("DE_DATABASE_MAX_CONNECTIONS", "32")
         .env("DE_AMQP_URL", &settings.broker.url)
         .env("DE_QUEUE_PREFIX", &settings.broker.prefix)
         .env("DE_QUEUE_EXPIRES_MS", "60000")
-        .env("DE_PROVIDER_OPENAI_BASE_URL", simulator)
-        .env("DE_PROVIDER_OPENAI_API_KEY", "bench")
-        .env("DE_PROVIDER_ANTHROPIC_BASE_URL", simulator)
-        .env("DE_PROVIDER_ANTHROPIC_API_KEY", "bench")
         .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .context("starting a worker process")
+        .with_context(|| format!("starting `electrons {}`", args.join(" ")))
 }
 
 /// Peak resident set size (VmHWM) of a process, in KiB.
-fn peak_rss_kib(pid: u32) -> u64 {
+pub(crate) fn peak_rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
@@ -292,7 +285,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
 
 /// Waits until the producer has the broker and every worker consumes, so the
 /// figures measure the pipeline rather than start-up.
-async fn wait_until_ready(base: &str, pool: &sqlx::PgPool, workers: usize) -> anyhow::Result<()> {
+pub(crate) async fn wait_until_ready(base: &str, pool: &sqlx::PgPool, workers: usize) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -311,7 +304,7 @@ async fn wait_until_ready(base: &str, pool: &sqlx::PgPool, workers: usize) -> an
     }
 }
 
-async fn bind() -> anyhow::Result<tokio::net::TcpListener> {
+pub(crate) async fn bind() -> anyhow::Result<tokio::net::TcpListener> {
     Ok(tokio::net::TcpListener::bind("127.0.0.1:0").await?)
 }
 
@@ -344,6 +337,51 @@ pub async fn drop_database(settings: &Settings) {
             .execute(&admin)
             .await;
     }
+}
+
+/// What every bench sets up first.
+pub(crate) struct Stage {
+    pub settings: Settings,
+    pub pool: sqlx::PgPool,
+    pub key: Secret,
+    pub sim: SimulatorHandle,
+    pub shutdown: Shutdown,
+}
+
+/// Its own database and queue prefix (so a bench never touches real data), an
+/// API key, providers opened wide, and a simulator that reports no account
+/// limits: otherwise the workers would obey a default account tier, and the
+/// bench would measure that rather than the pipeline.
+pub(crate) async fn stage(mut settings: Settings) -> anyhow::Result<Stage> {
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+    settings.database.url = with_database(&settings.database.url, &format!("de_bench_{tag}"));
+    settings.broker.prefix = format!("bench-{tag}");
+    settings.broker.queue_expires_ms = Some(60_000);
+    settings.producer.bootstrap_api_key = None;
+    settings.database.max_connections = settings.database.max_connections.max(32);
+
+    let shutdown = Shutdown::new();
+    let pool = roles::database(&settings).await?;
+    let key = Secret::new(format!("bench-{tag}"));
+    auth::ensure_key(&pool, "bench", &key).await?;
+    for provider in ["openai", "anthropic"] {
+        db::rate_limits::open_provider(&pool, provider, 1e9).await?;
+    }
+    let sim = Simulator::start("127.0.0.1:0".parse()?).await?;
+    sim.controls().set_account_limits(Some(AccountLimits {
+        requests_per_minute: Some(1 << 40),
+        tokens_per_minute: Some(1 << 50),
+        input_tokens_per_minute: Some(1 << 50),
+        output_tokens_per_minute: Some(1 << 50),
+        enforce: false,
+    }));
+    Ok(Stage {
+        settings,
+        pool,
+        key,
+        sim,
+        shutdown,
+    })
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::{bench, bench_limits, demo, limiter_load, roles, telemetry};
+use crate::{bench, bench_limits, bench_webhooks, demo, limiter_load, roles, telemetry};
 use electrons_domain::{
     catalog::{Overrides, ProviderOverride},
     config::{self, Settings},
@@ -59,6 +59,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Measure the fleet-wide rate limits: overshoot, utilization, acquisitions/s.
     BenchLimits(bench_limits::BenchLimitsArgs),
+    /// Measure webhook delivery: completion → first attempt latency at a steady rate.
+    BenchWebhooks(bench_webhooks::BenchWebhooksArgs),
     /// One process of load for `bench-limits`.
     #[command(hide = true)]
     LimiterLoad(limiter_load::LimiterLoadArgs),
@@ -71,7 +73,7 @@ pub async fn main() -> anyhow::Result<()> {
     // measured too, so it logs warnings only unless RUST_LOG says otherwise.
     if matches!(
         cli.command,
-        Command::Bench(_) | Command::BenchLimits(_) | Command::LimiterLoad(_)
+        Command::Bench(_) | Command::BenchLimits(_) | Command::BenchWebhooks(_) | Command::LimiterLoad(_)
     ) && std::env::var_os("RUST_LOG").is_none()
     {
         telemetry::init_with("warn");
@@ -132,6 +134,7 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Dev { demo } => dev(settings, demo, shutdown).await?,
         Command::Bench(args) => bench::run(args, settings).await?,
         Command::BenchLimits(args) => bench_limits::run(args, settings).await?,
+        Command::BenchWebhooks(args) => bench_webhooks::run(args, settings).await?,
         Command::LimiterLoad(args) => limiter_load::run(args, settings).await?,
     }
     Ok(())

@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod bench_limits;
+pub mod bench_webhooks;
 pub mod cli;
 pub mod demo;
 pub mod limiter_load;

@@ -8,16 +8,11 @@ use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+use super::ASYNC_COMMIT;
 use crate::{
     ids::JobId,
     job::{Job, JobError, JobStatus, Modality, Priority},
 };
-
-/// Joined into statements whose loss in a database crash is harmless, so their
-/// commit does not wait for the WAL flush: a lost claim means the redelivered
-/// message claims again; a lost publish mark means one duplicate message, which
-/// the claim drops. Submits and outcomes always commit synchronously.
-const ASYNC_COMMIT: &str = "(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit";
 
 const COLUMNS: &str = "id, project_id, model, modality, provider, status, priority, input, output, error,
     metrics, metadata, webhook, webhook_events_filter, attempt, deferrals, max_attempts, lease_until, run_at,
@@ -316,15 +311,24 @@ pub async fn defer(pool: &PgPool, id: JobId, attempt: i32, delay: Duration) -> R
 
 /// Records that the broker confirmed messages for these (job, attempt) pairs, so
 /// the scheduler does not publish them again. A pair whose job moved on is ignored.
+/// Rows another statement holds are skipped rather than waited for: that is
+/// nearly always the job's claim (its message was consumed at once), which
+/// clears `publish_at` itself; waiting would only build lock queues (and
+/// deadlocks, as claims lock in another order) on the hot path.
 pub async fn mark_published(pool: &PgPool, confirmed: &[(JobId, i32)]) -> Result<u64, sqlx::Error> {
     let ids: Vec<Uuid> = confirmed.iter().map(|(id, _)| id.0).collect();
     let attempts: Vec<i32> = confirmed.iter().map(|(_, a)| *a).collect();
     let statement = format!(
-        "UPDATE jobs j SET publish_at = NULL
-         FROM unnest($1::uuid[], $2::int[]) AS c(id, attempt), {ASYNC_COMMIT}
-         WHERE j.id = c.id AND j.attempt = c.attempt AND j.status = 'queued' AND j.publish_at IS NOT NULL"
+        "WITH confirmed AS (
+             SELECT j.id FROM jobs j JOIN unnest($1::uuid[], $2::int[]) AS c(id, attempt)
+                 ON j.id = c.id AND j.attempt = c.attempt
+             WHERE j.status = 'queued' AND j.publish_at IS NOT NULL
+             FOR UPDATE OF j SKIP LOCKED)
+         UPDATE jobs j SET publish_at = NULL
+         FROM confirmed, {ASYNC_COMMIT}
+         WHERE j.id = confirmed.id"
     );
-    let done = super::retrying_deadlocks(|| sqlx::query(&statement).bind(&ids).bind(&attempts).execute(pool)).await?;
+    let done = sqlx::query(&statement).bind(&ids).bind(&attempts).execute(pool).await?;
     Ok(done.rows_affected())
 }
 

@@ -16,6 +16,13 @@ use sqlx::{
 
 use crate::config::DatabaseSettings;
 
+/// Joined into statements whose loss in a database crash is harmless, so their
+/// commit does not wait for the WAL flush: a lost claim means the redelivered
+/// message claims again (a webhook is then sent again under the same
+/// `webhook-id`); a lost publish mark means one duplicate message, which the
+/// claim drops. Submits, outcomes and attempt records commit synchronously.
+const ASYNC_COMMIT: &str = "(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit";
+
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
 #[derive(Debug, thiserror::Error)]

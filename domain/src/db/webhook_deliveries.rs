@@ -11,6 +11,7 @@ use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+use super::ASYNC_COMMIT;
 use crate::{
     ids::JobId,
     job::{DeliveryStatus, Job, WebhookEvent},
@@ -52,22 +53,26 @@ pub async fn claim_many(
     let jobs: Vec<Uuid> = messages.iter().map(|m| m.job_id.0).collect();
     let events: Vec<&str> = messages.iter().map(|m| m.event.as_str()).collect();
     let claims: Vec<i32> = messages.iter().map(|m| m.claims).collect();
+    // The snapshot is expanded in a LATERAL join: `(f(x)).*` in a select list
+    // would call f once per column.
     let statement = format!(
-        "UPDATE webhook_deliveries d SET status = 'delivering', claims = d.claims + 1,
-                lease_until = now() + $4 * interval '1 millisecond', publish_at = NULL, updated_at = now()
-         FROM unnest($1::uuid[], $2::text[], $3::int[]) AS m(m_job, m_event, m_claims)
-         WHERE d.job_id = m_job AND d.event = m_event AND d.claims = m_claims
-           AND d.status = 'pending' AND d.next_attempt_at <= now()
-         RETURNING d.id AS delivery_id, d.claims, d.attempts, d.schedule_step, d.event, d.url AS delivery_url,
+        "WITH claimed AS (
+             UPDATE webhook_deliveries d SET status = 'delivering', claims = d.claims + 1,
+                 lease_until = now() + $4 * interval '1 millisecond', publish_at = NULL, updated_at = now()
+             FROM unnest($1::uuid[], $2::text[], $3::int[]) AS m(m_job, m_event, m_claims), {ASYNC_COMMIT}
+             WHERE d.job_id = m_job AND d.event = m_event AND d.claims = m_claims
+               AND d.status = 'pending' AND d.next_attempt_at <= now()
+             RETURNING d.*)
+         SELECT c.id AS delivery_id, c.claims, c.attempts, c.schedule_step, c.event, c.url AS delivery_url,
              (SELECT array_agg(s.secret ORDER BY s.created_at DESC) FROM webhook_secrets s
-               WHERE s.project_id = d.project_id AND (s.retires_at IS NULL OR s.retires_at > clock_timestamp()))
+               WHERE s.project_id = c.project_id AND (s.retires_at IS NULL OR s.retires_at > clock_timestamp()))
                AS secrets,
-             EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.project_id = d.project_id AND e.url = d.url
+             EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.project_id = c.project_id AND e.url = c.url
                      AND e.disabled_at IS NOT NULL) AS endpoint_disabled,
-             (SELECT e.paused_until FROM webhook_endpoints e WHERE e.project_id = d.project_id AND e.url = d.url
+             (SELECT e.paused_until FROM webhook_endpoints e WHERE e.project_id = c.project_id AND e.url = c.url
                      AND e.paused_until > now()) AS endpoint_paused_until,
-             {}",
-        snapshot_columns()
+             job.*
+         FROM claimed c, LATERAL jsonb_populate_record(NULL::jobs, c.snapshot) AS job"
     );
     super::retrying_deadlocks(|| {
         sqlx::query_as(&statement)
@@ -78,11 +83,6 @@ pub async fn claim_many(
             .fetch_all(pool)
     })
     .await
-}
-
-/// The job columns of the snapshot, as `Job` reads them.
-fn snapshot_columns() -> &'static str {
-    "(jsonb_populate_record(NULL::jobs, d.snapshot)).*"
 }
 
 /// What happens to a delivery after an attempt.
@@ -233,24 +233,28 @@ pub async fn pause_endpoint(pool: &PgPool, project: Uuid, url: &str, until: Date
     Ok(())
 }
 
-/// Records broker confirmations, so the scheduler does not publish these again.
+/// Records broker confirmations, so the scheduler does not publish these
+/// again. Rows another statement holds (the delivery's claim, which clears
+/// `publish_at` itself) are skipped, not waited for (see `jobs::mark_published`).
 pub async fn mark_published(pool: &PgPool, confirmed: &[DeliveryMessage]) -> Result<u64, sqlx::Error> {
     let jobs: Vec<Uuid> = confirmed.iter().map(|m| m.job_id.0).collect();
     let events: Vec<&str> = confirmed.iter().map(|m| m.event.as_str()).collect();
     let claims: Vec<i32> = confirmed.iter().map(|m| m.claims).collect();
-    let done = super::retrying_deadlocks(|| {
-        sqlx::query(
-            "UPDATE webhook_deliveries d SET publish_at = NULL
-             FROM unnest($1::uuid[], $2::text[], $3::int[]) AS c(c_job, c_event, c_claims)
-             WHERE d.job_id = c_job AND d.event = c_event AND d.claims = c_claims
-               AND d.status = 'pending' AND d.publish_at IS NOT NULL AND d.next_attempt_at <= now()",
-        )
+    let statement = format!(
+        "WITH confirmed AS (
+             SELECT d.id FROM webhook_deliveries d
+                 JOIN unnest($1::uuid[], $2::text[], $3::int[]) AS c(c_job, c_event, c_claims)
+                 ON d.job_id = c_job AND d.event = c_event AND d.claims = c_claims
+             WHERE d.status = 'pending' AND d.publish_at IS NOT NULL AND d.next_attempt_at <= now()
+             FOR UPDATE OF d SKIP LOCKED)
+         UPDATE webhook_deliveries d SET publish_at = NULL FROM confirmed, {ASYNC_COMMIT} WHERE d.id = confirmed.id"
+    );
+    let done = sqlx::query(&statement)
         .bind(&jobs)
         .bind(&events)
         .bind(&claims)
         .execute(pool)
-    })
-    .await?;
+        .await?;
     Ok(done.rows_affected())
 }
 
