@@ -56,6 +56,7 @@ pub async fn run(args: BenchArgs, settings: Settings) -> anyhow::Result<()> {
         pool,
         key,
         sim,
+        project: _,
         shutdown,
     } = stage(settings).await?;
     sim.controls().set_latency(Duration::from_millis(args.sim_latency_ms));
@@ -344,6 +345,8 @@ pub(crate) struct Stage {
     pub settings: Settings,
     pub pool: sqlx::PgPool,
     pub key: Secret,
+    /// The project `key` belongs to.
+    pub project: uuid::Uuid,
     pub sim: SimulatorHandle,
     pub shutdown: Shutdown,
 }
@@ -363,7 +366,7 @@ pub(crate) async fn stage(mut settings: Settings) -> anyhow::Result<Stage> {
     let shutdown = Shutdown::new();
     let pool = roles::database(&settings).await?;
     let key = Secret::new(format!("bench-{tag}"));
-    auth::ensure_key(&pool, "bench", &key).await?;
+    let project = auth::ensure_key(&pool, "bench", &key).await?;
     for provider in ["openai", "anthropic"] {
         db::rate_limits::open_provider(&pool, provider, 1e9).await?;
     }
@@ -379,6 +382,7 @@ pub(crate) async fn stage(mut settings: Settings) -> anyhow::Result<Stage> {
         settings,
         pool,
         key,
+        project,
         sim,
         shutdown,
     })

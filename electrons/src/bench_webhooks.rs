@@ -1,10 +1,18 @@
 //! `electrons bench-webhooks`: webhook delivery at a steady rate of job
-//! completions. Jobs with a webhook are submitted at `--rate` per second for
-//! `--seconds`; a worker process runs them against the simulator and a
-//! deliverer process (`electrons webhooks`) delivers each completion to a
-//! local receiver. Prints delivery throughput, the latency from a job's
-//! completion (its `completed_at`) to the first attempt reaching the receiver
-//! (p50/p99), and how many deliveries were lost or repeated.
+//! completions. Jobs with a webhook complete at `--rate` per second for
+//! `--seconds`, and a deliverer process (`electrons webhooks`) delivers each
+//! completion to a local receiver. Prints delivery throughput, the latency
+//! from a job's completion (its `completed_at`) to the first attempt reaching
+//! the receiver (p50/p99), how many deliveries were lost or repeated, and the
+//! deliverer's peak RSS.
+//!
+//! By default the completions are made the way a worker makes them (see
+//! `completer`) without the submits and provider calls in front, so the
+//! figures are webhook delivery's; `--through-pipeline` submits real jobs
+//! over HTTP and runs them in a worker process against the simulator, which
+//! on a small machine measures the whole pipeline competing for the CPU.
+
+mod completer;
 
 use std::{
     collections::HashMap,
@@ -36,6 +44,10 @@ pub struct BenchWebhooksArgs {
     /// Give up waiting for deliveries this long after the last submit.
     #[arg(long, default_value_t = 120)]
     pub drain_secs: u64,
+    /// Submit the jobs over HTTP and run them in a worker process, instead of
+    /// completing them directly.
+    #[arg(long)]
+    pub through_pipeline: bool,
 }
 
 /// First arrival per `webhook-id`, and how many arrivals in all.
@@ -51,6 +63,7 @@ pub async fn run(args: BenchWebhooksArgs, settings: Settings) -> anyhow::Result<
         pool,
         key,
         sim,
+        project,
         shutdown,
     } = bench::stage(settings).await?;
     // The receiver is local: admit loopback, as a deployment with internal receivers would.
@@ -65,25 +78,7 @@ pub async fn run(args: BenchWebhooksArgs, settings: Settings) -> anyhow::Result<
         .with_state(arrivals.clone());
     tokio::spawn(async move { axum::serve(receiver, app).await });
 
-    let catalog = roles::catalog(&pool, Default::default(), &shutdown).await?;
-    let producer = roles::producer(
-        &settings,
-        pool.clone(),
-        catalog,
-        Some(bench::bind().await?),
-        shutdown.clone(),
-    )
-    .await?;
     let _scheduler = roles::scheduler(&settings, pool.clone(), shutdown.clone());
-    let simulator = sim.base_url();
-    let worker = bench::spawn_role(
-        &settings,
-        &["worker", "--modalities", "text", "--concurrency", "512"],
-        &[
-            ("DE_PROVIDER_OPENAI_BASE_URL", simulator.as_str()),
-            ("DE_PROVIDER_OPENAI_API_KEY", "bench"),
-        ],
-    )?;
     let concurrency = args.concurrency.to_string();
     let deliverer = bench::spawn_role(
         &settings,
@@ -93,15 +88,51 @@ pub async fn run(args: BenchWebhooksArgs, settings: Settings) -> anyhow::Result<
 
     let total = args.rate * args.seconds;
     println!(
-        "bench-webhooks: {total} jobs with a webhook at {}/s, deliverer concurrency {}",
-        args.rate, args.concurrency
+        "bench-webhooks: {total} jobs with a webhook completing at {}/s ({}), deliverer concurrency {}",
+        args.rate,
+        if args.through_pipeline {
+            "submitted over HTTP, run by a worker process"
+        } else {
+            "completed as a worker completes them"
+        },
+        args.concurrency
     );
-    let base = format!("http://{}", producer.addr);
-    bench::wait_until_ready(&base, &pool, 2).await?;
-
-    let started = Instant::now();
-    submit_at_rate(&args, &base, key.expose(), &hook).await?;
-    let submitted_in = started.elapsed();
+    // The deliverer first: its RSS is reported.
+    let mut children = vec![deliverer];
+    let mut producer_handle = None;
+    let submitted_in = if args.through_pipeline {
+        let catalog = roles::catalog(&pool, Default::default(), &shutdown).await?;
+        let producer = roles::producer(
+            &settings,
+            pool.clone(),
+            catalog,
+            Some(bench::bind().await?),
+            shutdown.clone(),
+        )
+        .await?;
+        let simulator = sim.base_url();
+        children.push(bench::spawn_role(
+            &settings,
+            &["worker", "--modalities", "text", "--concurrency", "512"],
+            &[
+                ("DE_PROVIDER_OPENAI_BASE_URL", simulator.as_str()),
+                ("DE_PROVIDER_OPENAI_API_KEY", "bench"),
+            ],
+        )?);
+        let base = format!("http://{}", producer.addr);
+        producer_handle = Some(producer.handle);
+        bench::wait_until_ready(&base, &pool, 2).await?;
+        let started = Instant::now();
+        submit_at_rate(&args, &base, key.expose(), &hook).await?;
+        started.elapsed()
+    } else {
+        let completer = completer::Completer::prepare(&settings, &pool, project, &hook, total, &shutdown).await?;
+        completer::wait_for_consumer(&settings).await?;
+        let started = Instant::now();
+        completer.complete_at_rate(args.rate).await?;
+        started.elapsed()
+    };
+    let started = Instant::now() - submitted_in;
 
     let deadline = Instant::now() + Duration::from_secs(args.drain_secs);
     while (lock(&arrivals).first.len() as u64) < total && Instant::now() < deadline {
@@ -123,7 +154,7 @@ pub async fn run(args: BenchWebhooksArgs, settings: Settings) -> anyhow::Result<
             .await?;
     let first_completion = completed_at.iter().map(|(_, at)| *at).min();
     let last_completion = completed_at.iter().map(|(_, at)| *at).max();
-    let rss = deliverer.id().map(bench::peak_rss_kib).unwrap_or(0);
+    let rss = children[0].id().map(bench::peak_rss_kib).unwrap_or(0);
     // Where the time goes: completion → the deliverer starting the POST.
     let to_attempt: Vec<f64> = sqlx::query_scalar(
         "SELECT (extract(epoch FROM a.started_at - j.completed_at) * 1000)::float8
@@ -150,7 +181,7 @@ pub async fn run(args: BenchWebhooksArgs, settings: Settings) -> anyhow::Result<
     };
     println!("results:");
     println!(
-        "  submitted                          {total} in {:.1} s ({:.0}/s)",
+        "  submitted or completed             {total} in {:.1} s ({:.0}/s)",
         submitted_in.as_secs_f64(),
         total as f64 / submitted_in.as_secs_f64()
     );
@@ -184,13 +215,15 @@ pub async fn run(args: BenchWebhooksArgs, settings: Settings) -> anyhow::Result<
     println!("  deliveries marked delivered        {delivered_rows}");
     println!("  deliverer peak RSS                 {:.1} MiB", rss as f64 / 1024.0);
 
-    for mut child in [worker, deliverer] {
+    for mut child in children {
         let _ = child.start_kill();
         let _ = child.wait().await;
     }
     shutdown.cancel();
     sim.shutdown();
-    let _ = tokio::time::timeout(Duration::from_secs(5), producer.handle).await;
+    if let Some(handle) = producer_handle {
+        let _ = tokio::time::timeout(Duration::from_secs(5), handle).await;
+    }
     tokio::time::sleep(Duration::from_millis(300)).await;
     pool.close().await;
     bench::drop_database(&settings).await;
