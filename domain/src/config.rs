@@ -22,6 +22,7 @@ pub struct Settings {
     pub scheduler: SchedulerSettings,
     pub jobs: JobSettings,
     pub webhooks: WebhookSettings,
+    pub storage: StorageSettings,
 }
 
 #[derive(Clone, Debug)]
@@ -125,6 +126,76 @@ pub struct WebhookSettings {
     pub allowed_networks: Vec<ipnet::IpNet>,
 }
 
+/// Where binary outputs go: an S3-compatible bucket when `DE_S3_BUCKET` or
+/// `DE_S3_ENDPOINT` is set, otherwise a local directory.
+#[derive(Clone, Debug)]
+pub struct StorageSettings {
+    pub s3: Option<S3Settings>,
+    /// `DE_STORAGE_DIR`, default `data/outputs`: the local store's directory.
+    pub local_dir: std::path::PathBuf,
+    /// `DE_OUTPUT_URL_TTL_SECS`, default 3600: how long an output link works
+    /// (S3 presigned URLs are capped at 7 days).
+    pub url_ttl: Duration,
+    /// `DE_OUTPUT_MAX_BYTES`, default 512 MiB: a provider output larger than
+    /// this fails the job instead of filling the store.
+    pub max_output_bytes: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct S3Settings {
+    /// `DE_S3_ENDPOINT`, unset = AWS: e.g. `http://127.0.0.1:9000` for a local server.
+    pub endpoint: Option<String>,
+    /// `DE_S3_BUCKET`, default `electrons-outputs`; created at start if missing.
+    pub bucket: String,
+    /// `DE_S3_REGION`, default `us-east-1`.
+    pub region: String,
+    /// `DE_S3_PATH_STYLE`, default true when an endpoint is set: `endpoint/bucket/key`
+    /// rather than `bucket.endpoint/key`.
+    pub path_style: bool,
+    /// `DE_S3_ACCESS_KEY_ID` / `DE_S3_SECRET_ACCESS_KEY`, falling back to
+    /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`.
+    pub access_key_id: String,
+    pub secret_access_key: crate::secret::Secret,
+}
+
+impl StorageSettings {
+    fn from_env() -> Result<Self, ConfigError> {
+        let endpoint = optional::<String>("DE_S3_ENDPOINT")?;
+        let bucket = optional::<String>("DE_S3_BUCKET")?;
+        let s3 = if endpoint.is_some() || bucket.is_some() {
+            let either = |ours: &str, aws: &str| {
+                std::env::var(ours)
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                    .or_else(|| std::env::var(aws).ok().filter(|v| !v.is_empty()))
+                    .ok_or_else(|| ConfigError {
+                        name: ours.into(),
+                        message: format!("S3 storage needs credentials: set {ours} (or {aws})"),
+                    })
+            };
+            Some(S3Settings {
+                path_style: var("DE_S3_PATH_STYLE", endpoint.is_some())?,
+                endpoint,
+                bucket: bucket.unwrap_or_else(|| "electrons-outputs".into()),
+                region: var_string("DE_S3_REGION", "us-east-1"),
+                access_key_id: either("DE_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID")?,
+                secret_access_key: crate::secret::Secret::new(either(
+                    "DE_S3_SECRET_ACCESS_KEY",
+                    "AWS_SECRET_ACCESS_KEY",
+                )?),
+            })
+        } else {
+            None
+        };
+        Ok(Self {
+            s3,
+            local_dir: var_string("DE_STORAGE_DIR", "data/outputs").into(),
+            url_ttl: Duration::from_secs(var("DE_OUTPUT_URL_TTL_SECS", 3600)?),
+            max_output_bytes: var("DE_OUTPUT_MAX_BYTES", 512 * 1024 * 1024)?,
+        })
+    }
+}
+
 /// The waits between webhook attempts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetrySchedule(pub Vec<Duration>);
@@ -208,6 +279,7 @@ impl Settings {
                     }
                 })?,
             },
+            storage: StorageSettings::from_env()?,
         })
     }
 

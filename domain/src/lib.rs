@@ -16,6 +16,7 @@ pub mod limiter;
 pub mod queue;
 pub mod retry;
 pub mod secret;
+pub mod storage;
 pub mod webhook;
 
 pub use tokio_util::sync::CancellationToken as Shutdown;

@@ -10,6 +10,7 @@ mod pipeline;
 mod rate_limits;
 mod retries;
 mod schedulers;
+mod storage;
 mod validation;
 mod webhook_secrets;
 mod webhooks;
