@@ -10,6 +10,7 @@ use electrons_domain::{
     config::Settings,
     db,
     queue::{Publisher, Topology},
+    storage::ObjectStore,
     Shutdown,
 };
 use sqlx::PgPool;
@@ -78,7 +79,11 @@ pub async fn producer(
         "producer",
         shutdown.clone(),
     );
-    let state = electrons_producer::state(settings, pool, catalog, publisher, shutdown.clone());
+    let store = ObjectStore::open(&settings.storage, &settings.producer.public_url)
+        .await
+        .context("opening the object store")?;
+    tracing::info!(store = %store.describe(), "outputs are kept in");
+    let state = electrons_producer::state(settings, pool, catalog, publisher, store, shutdown.clone());
     let handle = tokio::spawn(async move {
         if let Err(error) = electrons_producer::serve(state, listener, shutdown).await {
             tracing::error!(%error, "producer stopped");

@@ -18,6 +18,7 @@ use electrons_domain::{
     catalog::CatalogHandle,
     config::Settings,
     queue::Publisher,
+    storage::ObjectStore,
     webhook::{AddressGuard, Announcer},
     Shutdown,
 };
@@ -34,6 +35,7 @@ pub fn state(
     pool: PgPool,
     catalog: CatalogHandle,
     publisher: Publisher,
+    store: ObjectStore,
     shutdown: Shutdown,
 ) -> AppState {
     AppState {
@@ -46,6 +48,7 @@ pub fn state(
         finished: finished::FinishedJobs::start(pool.clone(), shutdown),
         inserts: inserts::Inserts::start(pool.clone()),
         keys: auth::KeyCache::default(),
+        store,
         settings: Arc::new(settings.clone()),
     }
 }

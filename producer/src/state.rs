@@ -4,6 +4,7 @@ use electrons_domain::{
     catalog::CatalogHandle,
     config::Settings,
     queue::Publisher,
+    storage::ObjectStore,
     webhook::{AddressGuard, Announcer},
 };
 use sqlx::PgPool;
@@ -24,5 +25,7 @@ pub struct AppState {
     pub finished: FinishedJobs,
     pub inserts: Inserts,
     pub keys: KeyCache,
+    /// Where outputs are; the local store's links are served here.
+    pub store: ObjectStore,
     pub settings: Arc<Settings>,
 }

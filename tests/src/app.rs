@@ -90,6 +90,8 @@ impl TestApp {
         settings.jobs.retry_min_delay = Duration::from_millis(100);
         settings.jobs.retry_max_delay = Duration::from_millis(1000);
         settings.webhooks.concurrency = 32;
+        settings.storage.s3 = None;
+        settings.storage.local_dir = std::env::temp_dir().join(format!("de-test-outputs-{tag}"));
         settings.webhooks.timeout = Duration::from_secs(3);
         settings.webhooks.retry_schedule = "300ms,300ms,300ms".parse().expect("schedule");
         settings.webhooks.allowed_networks = if options.allow_local_webhooks {

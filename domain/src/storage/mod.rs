@@ -16,10 +16,15 @@ use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
 pub use key::{InvalidKey, ObjectKey};
-pub use local::LocalStore;
+pub use local::{LinkError, LocalStore};
 pub use s3::S3Store;
 
 use crate::config::StorageSettings;
+
+/// The content type a stored name is served with (outputs are named by their format).
+pub fn content_type_of(name: &str) -> mime_guess::Mime {
+    mime_guess::from_path(name).first_or_octet_stream()
+}
 
 /// A body to store: chunks as they arrive, or the error that cut it short.
 pub type ByteChunks = BoxStream<'static, Result<Bytes, std::io::Error>>;

@@ -1,4 +1,5 @@
 mod deliveries;
+mod files;
 mod health;
 mod jobs;
 mod json_body;
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
             "/v1/jobs/{id}/deliveries/{delivery}/redeliver",
             post(deliveries::redeliver),
         )
+        .route("/v1/files/{*key}", get(files::get))
         .route("/v1/models", get(models::list))
         .route("/v1/webhook-endpoints", get(webhook_endpoints::list))
         .route("/v1/webhook-endpoints/enable", post(webhook_endpoints::enable))

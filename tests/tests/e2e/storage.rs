@@ -176,3 +176,72 @@ async fn s3_errors_say_what_failed_but_never_the_credentials() {
     assert!(error.contains("creating the bucket"), "{error}");
     assert!(!error.contains("test-secret"), "{error}");
 }
+
+#[tokio::test]
+async fn the_producer_serves_local_links_until_they_expire_and_only_as_signed() {
+    let app = electrons_tests::TestApp::with(electrons_tests::Options {
+        worker: false,
+        scheduler: false,
+        webhooks: false,
+        ..Default::default()
+    })
+    .await;
+    // The same directory and public URL as the producer's: another process of the deployment.
+    let store = ObjectStore::open(&app.settings.storage, &app.settings.producer.public_url)
+        .await
+        .expect("local store");
+    let ObjectStore::Local(local) = &store else {
+        panic!("tests use the local store for the producer");
+    };
+    let key = key("speech.mp3");
+    let content = pattern(200 * 1024);
+    store
+        .put(&key, "audio/mpeg", chunked(&content, 32 * 1024), MIB as u64)
+        .await
+        .expect("put");
+
+    let url = store.url(&key, Duration::from_secs(60)).await.expect("url");
+    let (status, content_type, body) = fetch(&url).await;
+    assert_eq!(status, 200, "{url}");
+    assert_eq!(content_type.as_deref(), Some("audio/mpeg"));
+    assert_eq!(body.as_ref(), content.as_slice());
+
+    let refused = |url: String| async move {
+        let response = reqwest::get(&url).await.expect("GET");
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.expect("JSON error");
+        (status, body["error"]["code"].as_str().unwrap_or_default().to_string())
+    };
+    let tampered = url.replace("signature=", "signature=00");
+    assert_eq!(
+        refused(tampered).await,
+        (reqwest::StatusCode::FORBIDDEN, "invalid_signature".into())
+    );
+    let unsigned = url.split('?').next().expect("path").to_string();
+    assert_eq!(
+        refused(unsigned).await,
+        (reqwest::StatusCode::FORBIDDEN, "invalid_signature".into())
+    );
+    // A link for another file does not open this one.
+    let other = url.replace("speech.mp3", "other.mp3");
+    assert_eq!(
+        refused(other).await,
+        (reqwest::StatusCode::FORBIDDEN, "invalid_signature".into())
+    );
+    let expired = local.url(&key, Duration::ZERO);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        refused(expired).await,
+        (reqwest::StatusCode::FORBIDDEN, "link_expired".into())
+    );
+    let escape = format!(
+        "{}/v1/files/projects/..%2F..%2Fetc/passwd",
+        app.settings.producer.public_url
+    );
+    assert_eq!(refused(escape).await.0, reqwest::StatusCode::NOT_FOUND);
+
+    store.delete(&key).await.expect("delete");
+    assert_eq!(refused(url).await, (reqwest::StatusCode::NOT_FOUND, "not_found".into()));
+    let _ = tokio::fs::remove_dir_all(&app.settings.storage.local_dir).await;
+    app.stop().await;
+}
