@@ -97,10 +97,11 @@ pub async fn run(args: BenchWebhooksArgs, settings: Settings) -> anyhow::Result<
         },
         args.concurrency
     );
-    // The deliverer first: its RSS is reported.
+    let deliverer_pid = deliverer.id();
     let mut children = vec![deliverer];
     let mut producer_handle = None;
-    let submitted_in = if args.through_pipeline {
+    // When the load began: after everything it needs is up.
+    let started = if args.through_pipeline {
         let catalog = roles::catalog(&pool, Default::default(), &shutdown).await?;
         let producer = roles::producer(
             &settings,
@@ -124,15 +125,15 @@ pub async fn run(args: BenchWebhooksArgs, settings: Settings) -> anyhow::Result<
         bench::wait_until_ready(&base, &pool, 2).await?;
         let started = Instant::now();
         submit_at_rate(&args, &base, key.expose(), &hook).await?;
-        started.elapsed()
+        started
     } else {
         let completer = completer::Completer::prepare(&settings, &pool, project, &hook, total, &shutdown).await?;
         completer::wait_for_consumer(&settings).await?;
         let started = Instant::now();
         completer.complete_at_rate(args.rate).await?;
-        started.elapsed()
+        started
     };
-    let started = Instant::now() - submitted_in;
+    let submitted_in = started.elapsed();
 
     let deadline = Instant::now() + Duration::from_secs(args.drain_secs);
     while (lock(&arrivals).first.len() as u64) < total && Instant::now() < deadline {
@@ -154,7 +155,7 @@ pub async fn run(args: BenchWebhooksArgs, settings: Settings) -> anyhow::Result<
             .await?;
     let first_completion = completed_at.iter().map(|(_, at)| *at).min();
     let last_completion = completed_at.iter().map(|(_, at)| *at).max();
-    let rss = children[0].id().map(bench::peak_rss_kib).unwrap_or(0);
+    let rss = deliverer_pid.map(bench::peak_rss_kib).unwrap_or(0);
     // Where the time goes: completion → the deliverer starting the POST.
     let to_attempt: Vec<f64> = sqlx::query_scalar(
         "SELECT (extract(epoch FROM a.started_at - j.completed_at) * 1000)::float8

@@ -28,6 +28,7 @@ use electrons_domain::{
 };
 use sqlx::PgPool;
 
+pub use batches::{BatchError, Batches};
 pub use provider_call::ProviderError;
 
 /// What every job run shares within one worker process.

@@ -156,28 +156,34 @@ fn message(key: &ObjectKey, expires: i64) -> String {
     format!("{key}\n{expires}")
 }
 
-/// The directory's signing key, created (32 random bytes, owner-only) on first use.
+/// The directory's signing key, created (32 random bytes, owner-only) on first
+/// use. It is written under a temporary name and linked into place, so a process
+/// starting alongside reads either no key or a whole one, and the first link wins.
 async fn signing_key(root: &Path) -> Result<Vec<u8>, StorageError> {
     let path = root.join(SIGNING_KEY_FILE);
-    if let Ok(existing) = tokio::fs::read(&path).await {
-        if existing.len() >= 32 {
-            return Ok(existing);
-        }
+    match tokio::fs::read(&path).await {
+        Ok(existing) => return Ok(existing),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(StorageError::Local(e)),
+        Err(_) => {}
     }
     let fresh: [u8; 32] = rand::random();
+    let staged = root.join(format!("{SIGNING_KEY_FILE}.{}", uuid::Uuid::new_v4().simple()));
     let mut options = tokio::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     options.mode(0o600);
-    match options.open(&path).await {
-        Ok(mut file) => {
-            file.write_all(&fresh).await.map_err(StorageError::Local)?;
-            file.sync_all().await.map_err(StorageError::Local)?;
-            Ok(fresh.to_vec())
-        }
-        // Another process created it first: use theirs.
+    let linked = async {
+        let mut file = options.open(&staged).await?;
+        file.write_all(&fresh).await?;
+        file.sync_all().await?;
+        tokio::fs::hard_link(&staged, &path).await
+    }
+    .await;
+    let _ = tokio::fs::remove_file(&staged).await;
+    match linked {
+        Ok(()) => Ok(fresh.to_vec()),
+        // Another process linked its key first: use theirs.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            tokio::time::sleep(Duration::from_millis(50)).await;
             tokio::fs::read(&path).await.map_err(StorageError::Local)
         }
         Err(e) => Err(StorageError::Local(e)),

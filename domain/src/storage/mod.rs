@@ -54,14 +54,6 @@ pub enum StorageError {
     NotFound,
 }
 
-impl StorageError {
-    /// Worth trying the job again (the store or the source hiccuped), as opposed
-    /// to an output that will never fit.
-    pub fn is_transient(&self) -> bool {
-        !matches!(self, StorageError::TooLarge { .. })
-    }
-}
-
 /// The configured store.
 #[derive(Clone)]
 pub enum ObjectStore {

@@ -105,22 +105,17 @@ impl S3Store {
                 tally.add(&chunk)?;
                 part.extend_from_slice(&chunk);
                 if part.len() >= PART_BYTES {
-                    let full = part.split().freeze();
-                    match &mut upload {
-                        Some(multipart) => multipart.send_part(self, full).await?,
-                        None => {
-                            let mut multipart = Multipart::start(self, key, content_type).await?;
-                            // Registered before sending, so a failed first part is aborted too.
-                            let first = multipart.send_part(self, full).await;
-                            upload = Some(multipart);
-                            first?;
-                        }
+                    if upload.is_none() {
+                        upload = Some(Multipart::start(self, key, content_type).await?);
+                    }
+                    if let Some(multipart) = &mut upload {
+                        multipart.send_part(self, part.split().freeze()).await?;
                     }
                 }
             }
             match &mut upload {
                 Some(multipart) => {
-                    if !part.is_empty() || multipart.parts.is_empty() {
+                    if !part.is_empty() {
                         multipart.send_part(self, part.split().freeze()).await?;
                     }
                     multipart.complete(self).await

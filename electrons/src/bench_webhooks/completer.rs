@@ -1,13 +1,12 @@
 //! Job completions made as a worker makes them: jobs already claimed
-//! (running) are finished by the worker's batched success statement, whose
-//! trigger writes the webhook delivery in the same transaction, and the
-//! completion is announced by the same `Announcer`. Only the submit and the
+//! (running) are finished through the worker's own `Batches`, whose success
+//! statement's trigger writes the webhook delivery in the same transaction,
+//! and the completion is announced by the same `Announcer`. Only the submit and the
 //! provider call in front are left out, so the bench's CPU goes to delivery.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use electrons_domain::{
-    batch::Batcher,
     config::Settings,
     db::{
         self,
@@ -19,6 +18,7 @@ use electrons_domain::{
     webhook::Announcer,
     Shutdown,
 };
+use electrons_workers::Batches;
 use lapin::{options::QueueDeclareOptions, types::FieldTable};
 use serde_json::json;
 use sqlx::PgPool;
@@ -31,7 +31,7 @@ const OUT_OF_THE_WAY: Duration = Duration::from_secs(24 * 3600);
 
 pub struct Completer {
     running: Vec<Job>,
-    successes: Batcher<Success, bool, sqlx::Error>,
+    batches: Batches,
     announcer: Announcer,
 }
 
@@ -73,18 +73,9 @@ impl Completer {
             publisher.wait_connected(Duration::from_secs(10)).await,
             "could not connect to the broker"
         );
-        // The worker's grouping of successes (see workers/src/batches.rs).
-        let success_pool = pool.clone();
-        let successes = Batcher::start(256, 4, move |runs: Vec<Success>| {
-            let pool = success_pool.clone();
-            async move {
-                let done = db::jobs::succeed_many(&pool, &runs).await?;
-                Ok(runs.iter().map(|run| done.contains(&run.id)).collect())
-            }
-        });
         Ok(Self {
             running,
-            successes,
+            batches: Batches::start(pool),
             announcer: Announcer::start(pool.clone(), publisher),
         })
     }
@@ -94,15 +85,15 @@ impl Completer {
     pub async fn complete_at_rate(self, rate: u64) -> anyhow::Result<()> {
         let Self {
             running,
-            successes,
+            batches,
             announcer,
         } = self;
-        let successes = Arc::new(successes);
+        let batches = std::sync::Arc::new(batches);
         let start = tokio::time::Instant::now();
         let mut tasks = Vec::with_capacity(running.len());
         for (n, mut job) in running.into_iter().enumerate() {
             tokio::time::sleep_until(start + Duration::from_secs_f64(n as f64 / rate as f64)).await;
-            let (successes, announcer) = (successes.clone(), announcer.clone());
+            let (batches, announcer) = (batches.clone(), announcer.clone());
             tasks.push(tokio::spawn(async move {
                 let run = Success {
                     id: job.id,
@@ -110,10 +101,7 @@ impl Completer {
                     output: json!({ "text": "webhook bench" }),
                     metrics: json!({}),
                 };
-                let done = successes
-                    .call(run)
-                    .await?
-                    .map_err(|e| anyhow::anyhow!("success: {e}"))?;
+                let done = batches.succeed(run).await?;
                 anyhow::ensure!(done, "job {} was no longer running", job.id);
                 job.status = JobStatus::Succeeded;
                 announcer.job_changed(&job);
