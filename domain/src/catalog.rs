@@ -9,14 +9,70 @@ use serde::Serialize;
 use sqlx::PgPool;
 use tokio::sync::RwLock;
 
-use crate::{config::provider_override, input::TextLimits, job::Modality, secret::Secret, Shutdown};
+use crate::{
+    config::provider_override,
+    input::{ImageRules, InputRules, TextLimits, VideoRules},
+    job::Modality,
+    secret::Secret,
+    Shutdown,
+};
 
-/// Which wire format a provider speaks; each has one adapter in `workers`.
+/// Which company's API a provider is; with a model's modality it fixes the wire
+/// format (`Api`). `openai_chat` also covers any OpenAI-compatible endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProviderKind {
     OpenAiChat,
     AnthropicMessages,
+    Ideogram,
+    Gemini,
+    ElevenLabs,
+    Pexels,
+    Shotstack,
+}
+
+/// The wire format one model is called with; each has one adapter in `workers`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    OpenAiChat,
+    AnthropicMessages,
+    OpenAiImages,
+    IdeogramGenerate,
+    GeminiImage,
+    ElevenLabsSpeech,
+    PexelsVideos,
+    PexelsPhotos,
+    ShotstackRender,
+    GeminiVeo,
+}
+
+impl Api {
+    /// The API serving `modality` on a provider of `kind`; `provider_model` picks
+    /// between a provider's endpoints where the modality does not (Pexels).
+    pub fn of(kind: ProviderKind, modality: Modality, provider_model: &str) -> Option<Self> {
+        use Modality as M;
+        use ProviderKind as K;
+        Some(match (kind, modality) {
+            (K::OpenAiChat, M::Text) => Self::OpenAiChat,
+            (K::AnthropicMessages, M::Text) => Self::AnthropicMessages,
+            (K::OpenAiChat, M::Image) => Self::OpenAiImages,
+            (K::Ideogram, M::Image) => Self::IdeogramGenerate,
+            (K::Gemini, M::Image) => Self::GeminiImage,
+            (K::ElevenLabs, M::Audio) => Self::ElevenLabsSpeech,
+            (K::Pexels, M::Media) if provider_model == "photos" => Self::PexelsPhotos,
+            (K::Pexels, M::Media) if provider_model == "videos" => Self::PexelsVideos,
+            (K::Shotstack, M::Video) => Self::ShotstackRender,
+            (K::Gemini, M::Video) => Self::GeminiVeo,
+            _ => return None,
+        })
+    }
+
+    /// Whether the provider works on the job after the call returns (the job is
+    /// then polled rather than holding a worker).
+    pub fn is_long_running(self) -> bool {
+        matches!(self, Self::ShotstackRender | Self::GeminiVeo)
+    }
 }
 
 impl ProviderKind {
@@ -24,6 +80,11 @@ impl ProviderKind {
         match kind {
             "openai_chat" => Some(Self::OpenAiChat),
             "anthropic_messages" => Some(Self::AnthropicMessages),
+            "ideogram" => Some(Self::Ideogram),
+            "gemini" => Some(Self::Gemini),
+            "elevenlabs" => Some(Self::ElevenLabs),
+            "pexels" => Some(Self::Pexels),
+            "shotstack" => Some(Self::Shotstack),
             _ => None,
         }
     }
@@ -32,7 +93,7 @@ impl ProviderKind {
     pub fn max_temperature(self) -> f64 {
         match self {
             Self::OpenAiChat => 2.0,
-            Self::AnthropicMessages => 1.0,
+            _ => 1.0,
         }
     }
 }
@@ -52,6 +113,7 @@ pub struct ModelConfig {
     pub modality: Modality,
     pub provider: String,
     pub provider_model: String,
+    pub api: Api,
     pub default_max_tokens: u32,
     pub max_output_tokens: u32,
     pub input_usd_per_mtok: f64,
@@ -136,22 +198,47 @@ impl Catalog {
         .await?;
         let models = rows
             .into_iter()
-            .filter(|row| providers.contains_key(&row.provider_id))
-            .map(|row| {
+            .filter_map(|row| {
+                let provider = providers.get(&row.provider_id)?;
+                let Some(api) = Api::of(provider.kind, row.modality, &row.provider_model) else {
+                    tracing::warn!(model = %row.id, provider = %provider.id, modality = %row.modality,
+                        "no API of this provider serves the model's modality; the model is unavailable");
+                    return None;
+                };
                 let model = ModelConfig {
                     id: row.id.clone(),
                     modality: row.modality,
                     provider: row.provider_id,
                     provider_model: row.provider_model,
+                    api,
                     default_max_tokens: row.default_max_tokens.max(1) as u32,
                     max_output_tokens: row.max_output_tokens.max(1) as u32,
                     input_usd_per_mtok: row.input_usd_per_mtok,
                     output_usd_per_mtok: row.output_usd_per_mtok,
                 };
-                (row.id, model)
+                Some((row.id, model))
             })
             .collect();
         Ok(Self { models, providers })
+    }
+
+    /// What a job's input must satisfy for `model`, checked at submit and again
+    /// by the worker. `None` for a provider model the adapter does not know.
+    pub fn input_rules(&self, model: &ModelConfig) -> Option<InputRules> {
+        Some(match model.api {
+            Api::OpenAiChat | Api::AnthropicMessages => InputRules::Text(self.text_limits(model)),
+            Api::OpenAiImages => match model.provider_model.as_str() {
+                "dall-e-3" => InputRules::Image(&ImageRules::DALL_E_3),
+                "dall-e-2" => InputRules::Image(&ImageRules::DALL_E_2),
+                _ => return None,
+            },
+            Api::IdeogramGenerate => InputRules::Image(&ImageRules::IDEOGRAM_V2),
+            Api::GeminiImage => InputRules::Image(&ImageRules::GEMINI_IMAGE),
+            Api::ElevenLabsSpeech => InputRules::Speech,
+            Api::PexelsVideos | Api::PexelsPhotos => InputRules::Stock,
+            Api::ShotstackRender => InputRules::Render,
+            Api::GeminiVeo => InputRules::Video(&VideoRules::VEO_3_1),
+        })
     }
 
     pub fn text_limits(&self, model: &ModelConfig) -> TextLimits {

@@ -84,6 +84,15 @@ pub struct WorkerSettings {
     /// `DE_SHUTDOWN_GRACE_SECS`, default 60: on SIGTERM, how long in-flight jobs may
     /// take to finish before their messages are handed back to the broker.
     pub shutdown_grace: Duration,
+    /// `DE_OPERATION_POLL_MS`, default 5000: the first wait before a long-running
+    /// provider operation (a Shotstack render, a Veo generation) is polled; each
+    /// further wait is half as long again, up to `DE_OPERATION_POLL_MAX_MS`
+    /// (default 30000).
+    pub operation_poll: Duration,
+    pub operation_poll_max: Duration,
+    /// `DE_OPERATION_TIMEOUT_SECS`, default 3600: an operation still unfinished this
+    /// long after it was submitted fails the job (`operation_timeout`).
+    pub operation_timeout: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -139,6 +148,13 @@ pub struct StorageSettings {
     /// `DE_OUTPUT_MAX_BYTES`, default 512 MiB: a provider output larger than
     /// this fails the job instead of filling the store.
     pub max_output_bytes: u64,
+    /// `DE_OUTPUT_RETENTION_SECS`, default 2592000 (30 days): how long a job's
+    /// files are kept; the scheduler then deletes them and marks them deleted in
+    /// the job. 0 keeps them forever.
+    pub retention: Option<Duration>,
+    /// `DE_OUTPUT_DOWNLOAD_TIMEOUT_SECS`, default 300: the longest copying one
+    /// provider output (a URL the provider returned) into storage may take.
+    pub download_timeout: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -192,6 +208,11 @@ impl StorageSettings {
             local_dir: var_string("DE_STORAGE_DIR", "data/outputs").into(),
             url_ttl: Duration::from_secs(var("DE_OUTPUT_URL_TTL_SECS", 3600)?),
             max_output_bytes: var("DE_OUTPUT_MAX_BYTES", 512 * 1024 * 1024)?,
+            retention: match var("DE_OUTPUT_RETENTION_SECS", 30 * 24 * 3600u64)? {
+                0 => None,
+                secs => Some(Duration::from_secs(secs)),
+            },
+            download_timeout: Duration::from_secs(var("DE_OUTPUT_DOWNLOAD_TIMEOUT_SECS", 300)?.max(1)),
         })
     }
 }
@@ -257,6 +278,9 @@ impl Settings {
                 lease_margin: Duration::from_secs(var("DE_LEASE_MARGIN_SECS", 30)?),
                 max_token_wait: Duration::from_millis(var("DE_MAX_TOKEN_WAIT_MS", 1000)?),
                 shutdown_grace: Duration::from_secs(var("DE_SHUTDOWN_GRACE_SECS", 60)?),
+                operation_poll: Duration::from_millis(var("DE_OPERATION_POLL_MS", 5000)?.max(10)),
+                operation_poll_max: Duration::from_millis(var("DE_OPERATION_POLL_MAX_MS", 30000)?.max(10)),
+                operation_timeout: Duration::from_secs(var("DE_OPERATION_TIMEOUT_SECS", 3600)?.max(1)),
             },
             scheduler: SchedulerSettings {
                 tick: Duration::from_millis(var("DE_SCHEDULER_TICK_MS", 500)?),

@@ -153,6 +153,8 @@ pub struct Job {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// The long-running provider operation a running job waits on, if any.
+    pub operation: Option<sqlx::types::Json<crate::operation::Operation>>,
 }
 
 impl Job {

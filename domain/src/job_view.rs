@@ -1,6 +1,12 @@
 //! The job object as clients see it (DESIGN.md, "The job API").
 
-use crate::{ids::JobId, job::Job};
+use std::time::Duration;
+
+use crate::{
+    ids::JobId,
+    job::{Job, JobStatus},
+    storage::{output_files, ObjectStore},
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -27,6 +33,9 @@ pub struct JobView {
     /// When a queued job will next run, if that is in the future (a retry).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run_at: Option<DateTime<Utc>>,
+    /// The provider operation a running job waits on (a render, a video generation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<Value>,
     pub urls: Urls,
 }
 
@@ -37,10 +46,26 @@ pub struct Urls {
 }
 
 impl JobView {
+    /// The view with fresh links to the job's files (see `storage::output_files`).
+    pub async fn with_links(mut self, store: &ObjectStore, ttl: Duration) -> Self {
+        if self.output.get("files").is_some() {
+            self.output = output_files::with_links(std::mem::take(&mut self.output), store, ttl).await;
+        }
+        self
+    }
+
     pub fn new(job: Job, public_url: &str) -> Self {
         let base = format!("{}/v1/jobs/{}", public_url.trim_end_matches('/'), job.id);
-        let run_at = (job.status == crate::job::JobStatus::Queued && job.run_at > Utc::now()).then_some(job.run_at);
+        let run_at = (job.status == JobStatus::Queued && job.run_at > Utc::now()).then_some(job.run_at);
         let attempts = job.attempts_used();
+        let operation = job.operation.filter(|_| job.status == JobStatus::Running).map(|op| {
+            serde_json::json!({
+                "id": op.0.id,
+                "status": op.0.status,
+                "polls": op.0.polls,
+                "submitted_at": op.0.submitted_at,
+            })
+        });
         Self {
             id: job.id,
             model: job.model,
@@ -60,6 +85,7 @@ impl JobView {
             started_at: job.started_at,
             completed_at: job.completed_at,
             run_at,
+            operation,
             urls: Urls {
                 cancel: format!("{base}/cancel"),
                 get: base,

@@ -13,6 +13,7 @@ pub mod input;
 pub mod job;
 pub mod job_view;
 pub mod limiter;
+pub mod operation;
 pub mod queue;
 pub mod retry;
 pub mod secret;

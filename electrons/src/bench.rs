@@ -63,7 +63,8 @@ pub async fn run(args: BenchArgs, settings: Settings) -> anyhow::Result<()> {
     let overrides = Default::default();
     let catalog = roles::catalog(&pool, overrides, &shutdown).await?;
     let producer = roles::producer(&settings, pool.clone(), catalog, Some(bind().await?), shutdown.clone()).await?;
-    let _scheduler = roles::scheduler(&settings, pool.clone(), shutdown.clone());
+    let store = roles::store(&settings).await?;
+    let _scheduler = roles::scheduler(&settings, pool.clone(), store, shutdown.clone());
     let mut workers = Vec::new();
     if !args.preload {
         for _ in 0..args.workers {

@@ -78,7 +78,8 @@ pub async fn run(args: BenchWebhooksArgs, settings: Settings) -> anyhow::Result<
         .with_state(arrivals.clone());
     tokio::spawn(async move { axum::serve(receiver, app).await });
 
-    let _scheduler = roles::scheduler(&settings, pool.clone(), shutdown.clone());
+    let store = roles::store(&settings).await?;
+    let _scheduler = roles::scheduler(&settings, pool.clone(), store, shutdown.clone());
     let concurrency = args.concurrency.to_string();
     let deliverer = bench::spawn_role(
         &settings,

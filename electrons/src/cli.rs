@@ -116,7 +116,8 @@ pub async fn main() -> anyhow::Result<()> {
             tracing::info!(config = %settings.describe(), "starting worker");
             let pool = roles::database(&settings).await?;
             let catalog = roles::catalog(&pool, Overrides::default(), &shutdown).await?;
-            roles::worker(&settings, pool, catalog, shutdown).await?;
+            let store = roles::store(&settings).await?;
+            roles::worker(&settings, pool, catalog, store, shutdown).await?;
         }
         Command::Webhooks { concurrency } => {
             if let Some(n) = concurrency {
@@ -124,12 +125,14 @@ pub async fn main() -> anyhow::Result<()> {
             }
             tracing::info!(config = %settings.describe(), "starting webhook deliverer");
             let pool = roles::database(&settings).await?;
-            roles::webhooks(&settings, pool, shutdown).await?;
+            let store = roles::store(&settings).await?;
+            roles::webhooks(&settings, pool, store, shutdown).await?;
         }
         Command::Scheduler => {
             tracing::info!(config = %settings.describe(), "starting scheduler");
             let pool = roles::database(&settings).await?;
-            roles::scheduler(&settings, pool, shutdown).await?;
+            let store = roles::store(&settings).await?;
+            roles::scheduler(&settings, pool, store, shutdown).await?;
         }
         Command::Dev { demo } => dev(settings, demo, shutdown).await?,
         Command::Bench(args) => bench::run(args, settings).await?,
@@ -182,9 +185,10 @@ async fn dev(mut settings: Settings, run_demo: bool, shutdown: Shutdown) -> anyh
 
     let catalog = roles::catalog(&pool, overrides, &shutdown).await?;
     let producer = roles::producer(&settings, pool.clone(), catalog.clone(), None, shutdown.clone()).await?;
-    let worker = roles::worker(&settings, pool.clone(), catalog, shutdown.clone());
-    let webhooks = roles::webhooks(&settings, pool.clone(), shutdown.clone());
-    let scheduler = roles::scheduler(&settings, pool, shutdown.clone());
+    let store = roles::store(&settings).await?;
+    let worker = roles::worker(&settings, pool.clone(), catalog, store.clone(), shutdown.clone());
+    let webhooks = roles::webhooks(&settings, pool.clone(), store.clone(), shutdown.clone());
+    let scheduler = roles::scheduler(&settings, pool, store, shutdown.clone());
 
     let base_url = format!("http://{}", producer.addr);
     if run_demo {

@@ -20,16 +20,30 @@ pub async fn run(base_url: &str, api_key: &str, simulator: Option<&SimulatorHand
         );
     }
 
+    let text = |prompt: &str| json!({ "prompt": prompt, "max_tokens": 200 });
     let jobs = [
-        ("claude-3.5-sonnet", "Write a haiku about electrons"),
-        ("gpt-4o-mini", "Explain a job queue in one sentence"),
-        ("claude-3.5-haiku", "Name three noble gases"),
-        ("gpt-4o", "Say hello to the new system"),
+        ("claude-3.5-sonnet", text("Write a haiku about electrons")),
+        ("gpt-4o-mini", text("Explain a job queue in one sentence")),
+        ("claude-3.5-haiku", text("Name three noble gases")),
+        ("gpt-4o", text("Say hello to the new system")),
+        (
+            "dall-e-3",
+            json!({ "prompt": "An electron orbiting a lighthouse", "size": "1024x1024" }),
+        ),
+        (
+            "multilingual-v2",
+            json!({ "text": "Distributed Electrons is up and running." }),
+        ),
+        (
+            "shotstack-render",
+            json!({ "timeline": { "tracks": [{ "clips": [
+                { "asset": { "type": "title", "text": "Distributed Electrons" }, "start": 0, "length": 3 }
+            ] }] } }),
+        ),
     ];
     let mut ids = Vec::new();
-    for (model, prompt) in jobs {
-        let body =
-            json!({ "model": model, "input": { "prompt": prompt, "max_tokens": 200 }, "metadata": { "demo": true } });
+    for (model, input) in jobs {
+        let body = json!({ "model": model, "input": input, "metadata": { "demo": true } });
         let job = submit(&http, base_url, api_key, &body).await?;
         let id = job["id"].as_str().context("job without id")?.to_string();
         println!(
@@ -55,20 +69,38 @@ pub async fn run(base_url: &str, api_key: &str, simulator: Option<&SimulatorHand
     let finished = follow(&http, base_url, api_key, &ids).await?;
     println!("\n== results ==");
     for job in finished {
+        let files = job["output"]["files"].as_array();
+        let usage = match files {
+            Some(files) => format!("files={}", files.len()),
+            None => format!(
+                "tokens={}/{} cost=${:.6}",
+                job["metrics"]["input_tokens"],
+                job["metrics"]["output_tokens"],
+                job["metrics"]["estimated_cost_usd"].as_f64().unwrap_or(0.0)
+            ),
+        };
+        let shown = match (files, job["output"].is_null()) {
+            (Some(files), _) => files
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} ({}, {} bytes)",
+                        f["url"].as_str().unwrap_or("?"),
+                        f["content_type"],
+                        f["bytes"]
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n    "),
+            (None, true) => job["error"].to_string(),
+            (None, false) => job["output"].to_string(),
+        };
         println!(
-            "{}  {:<18} {:<9} attempts={} tokens={}/{} cost=${:.6}\n    {}",
+            "{}  {:<18} {:<9} attempts={} {usage}\n    {shown}",
             job["id"].as_str().unwrap_or("?"),
             job["model"].as_str().unwrap_or("?"),
             job["status"].as_str().unwrap_or("?"),
             job["attempts"],
-            job["metrics"]["input_tokens"],
-            job["metrics"]["output_tokens"],
-            job["metrics"]["estimated_cost_usd"].as_f64().unwrap_or(0.0),
-            if job["output"].is_null() {
-                job["error"].to_string()
-            } else {
-                job["output"].to_string()
-            },
         );
     }
     Ok(())

@@ -79,10 +79,7 @@ pub async fn producer(
         "producer",
         shutdown.clone(),
     );
-    let store = ObjectStore::open(&settings.storage, &settings.producer.public_url)
-        .await
-        .context("opening the object store")?;
-    tracing::info!(store = %store.describe(), "outputs are kept in");
+    let store = store(settings).await?;
     let state = electrons_producer::state(settings, pool, catalog, publisher, store, shutdown.clone());
     let handle = tokio::spawn(async move {
         if let Err(error) = electrons_producer::serve(state, listener, shutdown).await {
@@ -92,23 +89,38 @@ pub async fn producer(
     Ok(ProducerRole { addr, handle })
 }
 
-pub fn worker(settings: &Settings, pool: PgPool, catalog: CatalogHandle, shutdown: Shutdown) -> JoinHandle<()> {
+/// The configured object store (an S3 bucket, created if missing, or the local directory).
+pub async fn store(settings: &Settings) -> anyhow::Result<ObjectStore> {
+    let store = ObjectStore::open(&settings.storage, &settings.producer.public_url)
+        .await
+        .context("opening the object store")?;
+    tracing::info!(store = %store.describe(), "outputs are kept in");
+    Ok(store)
+}
+
+pub fn worker(
+    settings: &Settings,
+    pool: PgPool,
+    catalog: CatalogHandle,
+    store: ObjectStore,
+    shutdown: Shutdown,
+) -> JoinHandle<()> {
     let publisher = Publisher::start(
         &settings.broker.url,
         Topology::new(&settings.broker),
         "worker",
         shutdown.clone(),
     );
-    let context = electrons_workers::WorkerContext::new(settings, pool, catalog, publisher);
+    let context = electrons_workers::WorkerContext::new(settings, pool, catalog, publisher, store);
     tokio::spawn(electrons_workers::run(context, shutdown))
 }
 
-pub fn webhooks(settings: &Settings, pool: PgPool, shutdown: Shutdown) -> JoinHandle<()> {
-    let context = electrons_webhooks::WebhookContext::new(settings, pool);
+pub fn webhooks(settings: &Settings, pool: PgPool, store: ObjectStore, shutdown: Shutdown) -> JoinHandle<()> {
+    let context = electrons_webhooks::WebhookContext::new(settings, pool, store);
     tokio::spawn(electrons_webhooks::run(context, shutdown))
 }
 
-pub fn scheduler(settings: &Settings, pool: PgPool, shutdown: Shutdown) -> JoinHandle<()> {
+pub fn scheduler(settings: &Settings, pool: PgPool, store: ObjectStore, shutdown: Shutdown) -> JoinHandle<()> {
     let publisher = Publisher::start(
         &settings.broker.url,
         Topology::new(&settings.broker),
@@ -119,6 +131,7 @@ pub fn scheduler(settings: &Settings, pool: PgPool, shutdown: Shutdown) -> JoinH
         settings.scheduler.clone(),
         pool,
         publisher,
+        store,
         shutdown,
     ))
 }

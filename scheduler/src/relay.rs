@@ -5,7 +5,8 @@
 //! next tick.
 
 use electrons_domain::{
-    db,
+    db::{self, jobs::DueJob},
+    ids::JobId,
     queue::{JobMessage, Publisher},
 };
 use futures::future::join_all;
@@ -34,11 +35,24 @@ async fn relay_batch(pool: &PgPool, publisher: &Publisher, batch: i64) -> Result
         tx.commit().await?;
         return Ok(0);
     }
+    let published = publish_confirmed(publisher, &due, false).await;
+    db::jobs::clear_publish(&mut tx, &published).await?;
+    tx.commit().await?;
+    if !published.is_empty() {
+        tracing::info!(jobs = published.len(), "relayed jobs to the broker");
+    }
+    Ok(published.len())
+}
+
+/// Publishes a message for each job (`poll`: "poll its operation" rather than
+/// "run it") and returns those the broker confirmed; the rest stay due.
+pub(crate) async fn publish_confirmed(publisher: &Publisher, due: &[DueJob], poll: bool) -> Vec<JobId> {
     let publishes = due.iter().map(|job| async move {
         let message = JobMessage {
             job_id: job.id,
             attempt: job.attempt,
             trace_id: None,
+            poll,
         };
         publisher
             .publish(&message, job.modality, job.priority)
@@ -48,12 +62,7 @@ async fn relay_batch(pool: &PgPool, publisher: &Publisher, batch: i64) -> Result
     let results = join_all(publishes).await;
     let published: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok().copied()).collect();
     if let Some(Err(error)) = results.iter().find(|r| r.is_err()) {
-        tracing::warn!(%error, failed = due.len() - published.len(), "some relayed publishes were not confirmed; retrying next tick");
+        tracing::warn!(%error, failed = due.len() - published.len(), poll, "some publishes were not confirmed; retrying next tick");
     }
-    db::jobs::clear_publish(&mut tx, &published).await?;
-    tx.commit().await?;
-    if !published.is_empty() {
-        tracing::info!(jobs = published.len(), "relayed jobs to the broker");
-    }
-    Ok(published.len())
+    published
 }

@@ -10,14 +10,16 @@ pub async fn run(pool: &PgPool, batch: i64) {
     loop {
         match db::jobs::rescue_expired(pool, batch).await {
             Ok(rescued) => {
-                if rescued.requeued + rescued.failed > 0 {
+                let total = rescued.requeued + rescued.failed + rescued.repolled;
+                if total > 0 {
                     tracing::warn!(
                         requeued = rescued.requeued,
                         failed = rescued.failed,
+                        repolled = rescued.repolled,
                         "rescued jobs with expired leases"
                     );
                 }
-                if (rescued.requeued + rescued.failed) < batch as u64 {
+                if total < batch as u64 {
                     return;
                 }
             }

@@ -3,8 +3,10 @@
 //!
 //! - `GET /healthz`
 //! - `GET /_sim/stats` → `{"requests", "by_endpoint", "recent": [last 100]}`
-//! - `GET /_sim/config`, `PUT /_sim/config` `{"latency_ms", "default_fault"}`
-//!   (a PUT replaces the whole configuration; a missing field means 0 / none)
+//! - `GET /_sim/config`, `PUT /_sim/config` `{"latency_ms", "default_fault",
+//!   "operation_ms"}` (a PUT replaces the whole configuration; a missing field
+//!   means 0 / none, and for `operation_ms` the default, 1000)
+//! - `GET /_sim/files/{id}.{ext}`: the output files answers link to (`files.rs`)
 //! - `POST /_sim/script` `[Fault, …]`
 //! - `GET /_sim/account-limits` → the limits or `null`; `PUT` `{"requests_per_minute",
 //!   "tokens_per_minute", "input_tokens_per_minute", "output_tokens_per_minute",
@@ -23,7 +25,11 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::{account::AccountLimits, controls::Controls, faults::Fault};
+use crate::{
+    account::AccountLimits,
+    controls::{Controls, DEFAULT_OPERATION_DURATION},
+    faults::Fault,
+};
 
 /// How many requests `GET /_sim/stats` lists.
 const RECENT: usize = 100;
@@ -48,6 +54,13 @@ struct Config {
     latency_ms: u64,
     #[serde(default)]
     default_fault: Option<Fault>,
+    /// How long long-running operations take.
+    #[serde(default = "default_operation_ms")]
+    operation_ms: u64,
+}
+
+fn default_operation_ms() -> u64 {
+    u64::try_from(DEFAULT_OPERATION_DURATION.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl Config {
@@ -55,6 +68,7 @@ impl Config {
         Self {
             latency_ms: u64::try_from(controls.latency().as_millis()).unwrap_or(u64::MAX),
             default_fault: controls.default_fault(),
+            operation_ms: u64::try_from(controls.operation_duration().as_millis()).unwrap_or(u64::MAX),
         }
     }
 }
@@ -74,6 +88,7 @@ async fn configure(State(controls): State<Controls>, config: Result<Json<Config>
     };
     controls.set_latency(Duration::from_millis(config.latency_ms));
     controls.set_default_fault(config.default_fault);
+    controls.set_operation_duration(Duration::from_millis(config.operation_ms));
     Json(Config::of(&controls)).into_response()
 }
 

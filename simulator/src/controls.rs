@@ -5,6 +5,9 @@
 //! Which fault a request gets: its own prompt directive, else the next scripted
 //! fault, else the default fault, else none. Global latency comes on top of all.
 //! Account rate limits (`account.rs`) are checked before any fault is picked.
+//!
+//! The files and long-running operations the providers hand out live here too,
+//! but they are provider state, not switches: `reset` leaves them reachable.
 
 use std::{
     collections::VecDeque,
@@ -21,9 +24,14 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     account::{Account, AccountLimits},
     faults::Fault,
+    files::Files,
+    operations::Operations,
     stats::{RecordedRequest, Stats, Summary},
     window,
 };
+
+/// How long a long-running operation takes unless configured otherwise.
+pub const DEFAULT_OPERATION_DURATION: Duration = Duration::from_secs(1);
 
 /// A handle on one simulator's switches; clones share them.
 #[derive(Clone)]
@@ -33,10 +41,13 @@ pub struct Controls {
 
 struct Inner {
     latency_ms: AtomicU64,
+    operation_ms: AtomicU64,
     script: Mutex<VecDeque<Fault>>,
     default_fault: Mutex<Option<Fault>>,
     account: Account,
     stats: Stats,
+    files: Files,
+    operations: Operations,
     /// Cancelled when the simulator stops: ends serving and releases hung requests.
     stopping: CancellationToken,
 }
@@ -46,10 +57,13 @@ impl Controls {
         Self {
             inner: Arc::new(Inner {
                 latency_ms: AtomicU64::new(0),
+                operation_ms: AtomicU64::new(millis(DEFAULT_OPERATION_DURATION)),
                 script: Mutex::default(),
                 default_fault: Mutex::default(),
                 account: Account::default(),
                 stats: Stats::default(),
+                files: Files::default(),
+                operations: Operations::default(),
                 stopping: CancellationToken::new(),
             }),
         }
@@ -57,12 +71,22 @@ impl Controls {
 
     /// Added before every provider response, on top of any fault.
     pub fn set_latency(&self, latency: Duration) {
-        let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
-        self.inner.latency_ms.store(ms, Ordering::Relaxed);
+        self.inner.latency_ms.store(millis(latency), Ordering::Relaxed);
     }
 
     pub fn latency(&self) -> Duration {
         Duration::from_millis(self.inner.latency_ms.load(Ordering::Relaxed))
+    }
+
+    /// How long long-running operations (Shotstack renders, Veo generations)
+    /// submitted from now on take, unless a request says otherwise with
+    /// `[[sim:operation_ms=N]]`. Default: 1 s.
+    pub fn set_operation_duration(&self, duration: Duration) {
+        self.inner.operation_ms.store(millis(duration), Ordering::Relaxed);
+    }
+
+    pub fn operation_duration(&self) -> Duration {
+        Duration::from_millis(self.inner.operation_ms.load(Ordering::Relaxed))
     }
 
     /// The next requests (any endpoint) that pass validation get these faults,
@@ -92,9 +116,11 @@ impl Controls {
         self.inner.account.limits()
     }
 
-    /// Clears latency, script, default fault, account limits and everything recorded.
+    /// Clears latency, script, default fault, account limits and everything
+    /// recorded, and puts the operation duration back to its default.
     pub fn reset(&self) {
         self.set_latency(Duration::ZERO);
+        self.set_operation_duration(DEFAULT_OPERATION_DURATION);
         lock(&self.inner.script).clear();
         self.set_default_fault(None);
         self.set_account_limits(None);
@@ -130,6 +156,14 @@ impl Controls {
         &self.inner.account
     }
 
+    pub(crate) fn files(&self) -> &Files {
+        &self.inner.files
+    }
+
+    pub(crate) fn operations(&self) -> &Operations {
+        &self.inner.operations
+    }
+
     pub(crate) fn summary(&self, recent: usize) -> Summary {
         self.inner.stats.summary(recent)
     }
@@ -156,6 +190,10 @@ impl Controls {
     }
 }
 
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// The switches hold plain values, so a panic elsewhere cannot leave them half-written.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -179,6 +217,16 @@ mod tests {
         assert_eq!(controls.next_fault(None), Some(Fault::Hang));
         controls.reset();
         assert_eq!(controls.next_fault(None), None);
+    }
+
+    #[test]
+    fn operation_duration_is_a_switch() {
+        let controls = Controls::new();
+        assert_eq!(controls.operation_duration(), DEFAULT_OPERATION_DURATION);
+        controls.set_operation_duration(Duration::from_millis(30));
+        assert_eq!(controls.operation_duration(), Duration::from_millis(30));
+        controls.reset();
+        assert_eq!(controls.operation_duration(), DEFAULT_OPERATION_DURATION);
     }
 
     fn arrived(at: DateTime<Utc>, input_tokens: u64) -> RecordedRequest {

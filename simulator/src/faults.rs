@@ -2,13 +2,13 @@
 //!
 //! A prompt may carry one directive — `[[sim:status=500]]`, `[[sim:429=3]]`,
 //! `[[sim:hang]]`, `[[sim:malformed]]`, `[[sim:latency=1500]]` — so a single job
-//! can misbehave without touching the simulator's global switches. Which fault
-//! wins when several apply is decided in `controls.rs`, not here.
+//! can misbehave without touching the simulator's global switches. The directive
+//! syntax is `directives.rs`'s; which fault wins when several apply is decided in
+//! `controls.rs`, not here.
 
 use serde::{Deserialize, Serialize};
 
-const OPEN: &str = "[[sim:";
-const CLOSE: &str = "]]";
+use crate::directives::directives;
 
 /// One way a provider call can fail (or be slow).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -26,50 +26,16 @@ pub enum Fault {
     Latency { ms: u64 },
 }
 
-/// The fault named by the first well-formed directive in `prompt`, if any.
+/// The fault named by the first well-formed fault directive in `prompt`, if any.
 ///
 /// An unknown or badly written directive is ignored rather than rejected: the
 /// real provider would not know about directives at all, so the request goes on
-/// as a normal one.
+/// as a normal one. Directives that shape outputs (`directives.rs`) are skipped.
 pub fn directive(prompt: &str) -> Option<Fault> {
-    directives(prompt).find_map(parse)
+    directives(prompt).find_map(|(name, value)| parse(name, value))
 }
 
-/// The prompt without any directive, as the simulated reply echoes it.
-pub fn strip_directives(prompt: &str) -> String {
-    let mut rest = prompt;
-    let mut kept = String::with_capacity(prompt.len());
-    while let Some((start, end)) = next_span(rest) {
-        kept.push_str(&rest[..start]);
-        rest = &rest[end..];
-    }
-    kept.push_str(rest);
-    kept.trim().to_string()
-}
-
-/// The bodies (`status=500`) of every `[[sim:…]]` in `prompt`.
-fn directives(prompt: &str) -> impl Iterator<Item = &str> {
-    let mut rest = prompt;
-    std::iter::from_fn(move || {
-        let (start, end) = next_span(rest)?;
-        let body = &rest[start + OPEN.len()..end - CLOSE.len()];
-        rest = &rest[end..];
-        Some(body)
-    })
-}
-
-/// Byte range of the next complete directive, `[[sim:` through `]]`.
-fn next_span(text: &str) -> Option<(usize, usize)> {
-    let start = text.find(OPEN)?;
-    let close = text[start + OPEN.len()..].find(CLOSE)?;
-    Some((start, start + OPEN.len() + close + CLOSE.len()))
-}
-
-fn parse(body: &str) -> Option<Fault> {
-    let (name, value) = match body.split_once('=') {
-        Some((name, value)) => (name.trim(), Some(value.trim())),
-        None => (body.trim(), None),
-    };
+fn parse(name: &str, value: Option<&str>) -> Option<Fault> {
     match (name, value) {
         ("status", Some(v)) => {
             let status = v.parse::<u16>().ok().filter(|s| (400..=599).contains(s))?;
@@ -120,13 +86,10 @@ mod tests {
             directive("[[sim:bogus]] [[sim:hang]] [[sim:malformed]]"),
             Some(Fault::Hang)
         );
-    }
-
-    #[test]
-    fn directives_are_cut_from_the_echo() {
-        assert_eq!(strip_directives("hi [[sim:hang]] there"), "hi  there");
-        assert_eq!(strip_directives("[[sim:429=3]] a [[sim:x]]b"), "a b");
-        assert_eq!(strip_directives("no directive ]] [["), "no directive ]] [[");
-        assert_eq!(strip_directives("open [[sim:hang"), "open [[sim:hang");
+        assert_eq!(
+            directive("[[sim:file_404]] [[sim:operation_ms=5]] [[sim:status=502]]"),
+            Some(Fault::Status { status: 502 }),
+            "output directives are not faults"
+        );
     }
 }

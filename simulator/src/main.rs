@@ -7,8 +7,9 @@ use clap::Parser;
 use electrons_simulator::Simulator;
 use tracing_subscriber::EnvFilter;
 
-/// Serves provider APIs (OpenAI Chat Completions, Anthropic Messages) in their
-/// wire formats, with switchable faults.
+/// Serves provider APIs (OpenAI, Anthropic, Ideogram, Gemini and Veo,
+/// ElevenLabs, Pexels, Shotstack) in their wire formats, with real media bytes
+/// and switchable faults.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Config {

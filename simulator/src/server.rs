@@ -27,6 +27,7 @@ impl Simulator {
         let app = Router::new()
             .merge(crate::providers::router())
             .merge(crate::control::router())
+            .merge(crate::files::router())
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(controls.clone());
         let finished = CancellationToken::new();

@@ -20,7 +20,7 @@ use serde::Serialize;
 pub struct RecordedRequest {
     /// When it arrived (before any simulated latency).
     pub at: DateTime<Utc>,
-    /// `"openai.chat"` or `"anthropic.messages"`.
+    /// The endpoint's name, e.g. `"openai.chat"`, `"shotstack.render"` (see the crate docs).
     pub endpoint: String,
     pub model: Option<String>,
     /// The last user message's text, first 200 characters.

@@ -7,9 +7,10 @@ use electrons::{bench::with_database, roles};
 use electrons_domain::{
     auth,
     catalog::{CatalogHandle, Overrides},
-    config::Settings,
+    config::{S3Settings, Settings},
     db,
     secret::Secret,
+    storage::ObjectStore,
     Shutdown,
 };
 use electrons_simulator::{Simulator, SimulatorHandle};
@@ -30,6 +31,9 @@ pub struct Options {
     pub webhooks: bool,
     /// Admit loopback webhook receivers (the tests' own); off to test the SSRF guard.
     pub allow_local_webhooks: bool,
+    /// Keep outputs in an S3 bucket of their own on the test S3 server
+    /// (`DE_TEST_S3_ENDPOINT`) instead of a local directory.
+    pub s3: bool,
 }
 
 impl Default for Options {
@@ -40,6 +44,7 @@ impl Default for Options {
             publisher_amqp_url: None,
             webhooks: true,
             allow_local_webhooks: true,
+            s3: false,
         }
     }
 }
@@ -52,6 +57,8 @@ pub struct TestApp {
     pub sim: SimulatorHandle,
     pub settings: Settings,
     pub catalog: CatalogHandle,
+    /// The store every process of this app writes outputs to.
+    pub store: ObjectStore,
     pub shutdown: Shutdown,
     workers: Vec<(Shutdown, JoinHandle<()>)>,
     database: String,
@@ -90,7 +97,9 @@ impl TestApp {
         settings.jobs.retry_min_delay = Duration::from_millis(100);
         settings.jobs.retry_max_delay = Duration::from_millis(1000);
         settings.webhooks.concurrency = 32;
-        settings.storage.s3 = None;
+        settings.storage.s3 = options.s3.then(s3_settings);
+        settings.worker.operation_poll = Duration::from_millis(200);
+        settings.worker.operation_poll_max = Duration::from_millis(500);
         settings.storage.local_dir = std::env::temp_dir().join(format!("de-test-outputs-{tag}"));
         settings.webhooks.timeout = Duration::from_secs(3);
         settings.webhooks.retry_schedule = "300ms,300ms,300ms".parse().expect("schedule");
@@ -114,11 +123,20 @@ impl TestApp {
             .execute(&pool)
             .await
             .expect("point providers at the simulator");
-        for provider in ["openai", "anthropic"] {
-            db::rate_limits::open_provider(&pool, provider, 1000.0)
+        let providers: Vec<String> = sqlx::query_scalar("SELECT id FROM providers")
+            .fetch_all(&pool)
+            .await
+            .expect("providers");
+        for provider in providers {
+            db::rate_limits::open_provider(&pool, &provider, 1000.0)
                 .await
                 .expect("open limits");
         }
+        // Models' own first-tier limits (DALL·E's 5 a minute) would make tests wait.
+        sqlx::query("DELETE FROM rate_limits WHERE model_id IS NOT NULL")
+            .execute(&pool)
+            .await
+            .expect("lift model limits");
 
         let shutdown = Shutdown::new();
         let catalog = roles::catalog(&pool, Overrides::default(), &shutdown)
@@ -141,8 +159,12 @@ impl TestApp {
         )
         .await
         .expect("producer");
+        // Local links point at this app's producer.
+        let store = ObjectStore::open(&settings.storage, &base_url)
+            .await
+            .expect("object store");
         if options.scheduler {
-            roles::scheduler(&publisher_settings, pool.clone(), shutdown.clone());
+            roles::scheduler(&publisher_settings, pool.clone(), store.clone(), shutdown.clone());
         }
         let mut app = Self {
             base_url,
@@ -152,6 +174,7 @@ impl TestApp {
             sim,
             settings,
             catalog,
+            store,
             shutdown,
             workers: Vec::new(),
             database,
@@ -168,7 +191,13 @@ impl TestApp {
     /// Starts another in-process worker.
     pub fn start_worker(&mut self) {
         let stop = self.shutdown.child_token();
-        let handle = roles::worker(&self.settings, self.pool.clone(), self.catalog.clone(), stop.clone());
+        let handle = roles::worker(
+            &self.settings,
+            self.pool.clone(),
+            self.catalog.clone(),
+            self.store.clone(),
+            stop.clone(),
+        );
         self.workers.push((stop, handle));
     }
 
@@ -176,7 +205,7 @@ impl TestApp {
     /// returned token to stop it alone.
     pub fn start_webhooks(&mut self, settings: &Settings) -> Shutdown {
         let stop = self.shutdown.child_token();
-        let handle = roles::webhooks(settings, self.pool.clone(), stop.clone());
+        let handle = roles::webhooks(settings, self.pool.clone(), self.store.clone(), stop.clone());
         self.workers.push((stop.clone(), handle));
         stop
     }
@@ -356,6 +385,22 @@ impl TestApp {
         }
     }
 
+    /// Waits until the job is succeeded, failed or canceled; returns it.
+    pub async fn wait_finished(&self, id: &str, timeout: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let job = self.job_as(&self.api_key, id).await;
+            if matches!(job["status"].as_str(), Some("succeeded" | "failed" | "canceled")) {
+                return job;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "job did not finish in {timeout:?}: {job}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn job_rows(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM jobs")
             .fetch_one(&self.pool)
@@ -369,6 +414,7 @@ impl TestApp {
             let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
         }
         self.sim.shutdown();
+        let _ = tokio::fs::remove_dir_all(&self.settings.storage.local_dir).await;
         self.pool.close().await;
         drop_database(&self.settings.database.url, &self.database).await;
     }
@@ -380,5 +426,18 @@ async fn drop_database(url: &str, name: &str) {
             .execute(&admin)
             .await;
         admin.close().await;
+    }
+}
+
+/// A bucket of its own on the test S3 server (`DE_TEST_S3_ENDPOINT`, default
+/// `http://127.0.0.1:9000`, which `.ci/run` starts).
+pub fn s3_settings() -> S3Settings {
+    S3Settings {
+        endpoint: Some(std::env::var("DE_TEST_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:9000".into())),
+        bucket: format!("de-test-{}", uuid::Uuid::new_v4().simple()),
+        region: "us-east-1".into(),
+        path_style: true,
+        access_key_id: "test".into(),
+        secret_access_key: Secret::new("test-secret"),
     }
 }

@@ -7,7 +7,7 @@ mod process;
 mod proxy;
 mod receiver;
 
-pub use app::{Options, TestApp};
+pub use app::{s3_settings, Options, TestApp};
 pub use process::WorkerProcess;
 pub use proxy::TcpProxy;
 pub use receiver::{verifies, Received, Receiver, Reply};

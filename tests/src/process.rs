@@ -12,10 +12,15 @@ pub struct WorkerProcess {
 impl WorkerProcess {
     /// `program` is the `electrons` binary (in tests: `env!("CARGO_BIN_EXE_electrons-under-test")`).
     pub fn start(program: &str, settings: &Settings, concurrency: u16) -> std::io::Result<Self> {
+        Self::start_for(program, settings, "text", concurrency)
+    }
+
+    /// A worker consuming the queues of `modalities` (`text,video`).
+    pub fn start_for(program: &str, settings: &Settings, modalities: &str, concurrency: u16) -> std::io::Result<Self> {
         let concurrency = concurrency.to_string();
         Self::spawn(
             program,
-            &["worker", "--modalities", "text", "--concurrency", &concurrency],
+            &["worker", "--modalities", modalities, "--concurrency", &concurrency],
             settings,
         )
     }
@@ -34,7 +39,9 @@ impl WorkerProcess {
             .map(|d| format!("{}ms", d.as_millis()))
             .collect();
         let networks: Vec<String> = webhooks.allowed_networks.iter().map(ToString::to_string).collect();
-        let child = tokio::process::Command::new(program)
+        let mut command = tokio::process::Command::new(program);
+        storage_env(&mut command, settings);
+        let child = command
             .args(args)
             .env("DE_WEBHOOK_TIMEOUT_MS", webhooks.timeout.as_millis().to_string())
             .env("DE_WEBHOOK_RETRY_SCHEDULE", schedule.join(","))
@@ -59,6 +66,18 @@ impl WorkerProcess {
             .env(
                 "DE_SHUTDOWN_GRACE_SECS",
                 settings.worker.shutdown_grace.as_secs().to_string(),
+            )
+            .env(
+                "DE_OPERATION_POLL_MS",
+                settings.worker.operation_poll.as_millis().to_string(),
+            )
+            .env(
+                "DE_OPERATION_POLL_MAX_MS",
+                settings.worker.operation_poll_max.as_millis().to_string(),
+            )
+            .env(
+                "DE_OPERATION_TIMEOUT_SECS",
+                settings.worker.operation_timeout.as_secs().to_string(),
             )
             .env(
                 "DE_RETRY_MIN_DELAY_MS",
@@ -95,5 +114,38 @@ impl WorkerProcess {
                 .status()?;
         }
         self.child.wait().await
+    }
+}
+
+/// The same object store as the test's own processes.
+fn storage_env(command: &mut tokio::process::Command, settings: &Settings) {
+    let storage = &settings.storage;
+    command
+        .env("DE_STORAGE_DIR", &storage.local_dir)
+        .env("DE_OUTPUT_MAX_BYTES", storage.max_output_bytes.to_string())
+        .env(
+            "DE_OUTPUT_DOWNLOAD_TIMEOUT_SECS",
+            storage.download_timeout.as_secs().max(1).to_string(),
+        )
+        .env(
+            "DE_OUTPUT_RETENTION_SECS",
+            storage.retention.map_or(0, |r| r.as_secs().max(1)).to_string(),
+        );
+    match &storage.s3 {
+        Some(s3) => {
+            command
+                .env("DE_S3_BUCKET", &s3.bucket)
+                .env("DE_S3_REGION", &s3.region)
+                .env("DE_S3_PATH_STYLE", s3.path_style.to_string())
+                .env("DE_S3_ACCESS_KEY_ID", &s3.access_key_id)
+                .env("DE_S3_SECRET_ACCESS_KEY", s3.secret_access_key.expose());
+            match &s3.endpoint {
+                Some(endpoint) => command.env("DE_S3_ENDPOINT", endpoint),
+                None => command.env_remove("DE_S3_ENDPOINT"),
+            };
+        }
+        None => {
+            command.env_remove("DE_S3_ENDPOINT").env_remove("DE_S3_BUCKET");
+        }
     }
 }

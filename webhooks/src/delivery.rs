@@ -105,7 +105,9 @@ async fn attempt_once(context: &WebhookContext, delivery: &ClaimedDelivery) -> A
         Ok(secrets) => secrets,
         Err(error) => return Answer::refused(format!("no signing secret: {error}")),
     };
-    let view = JobView::new(delivery.job.clone(), &context.settings.producer.public_url);
+    let view = JobView::new(delivery.job.clone(), &context.settings.producer.public_url)
+        .with_links(&context.store, context.settings.storage.url_ttl)
+        .await;
     let body = match serde_json::to_vec(&view) {
         Ok(body) => body,
         Err(error) => return Answer::refused(format!("could not render the job: {error}")),

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use electrons_domain::{
     config::Settings,
     queue::{self, ConsumerSpec, Topology},
+    storage::ObjectStore,
     webhook::AddressGuard,
     Shutdown,
 };
@@ -34,15 +35,18 @@ pub struct WebhookContext {
     http: reqwest::Client,
     guard: AddressGuard,
     batches: batches::Batches,
+    /// Makes the links to a job's files in the payload.
+    store: ObjectStore,
 }
 
 impl WebhookContext {
-    pub fn new(settings: &Settings, pool: PgPool) -> Self {
+    pub fn new(settings: &Settings, pool: PgPool, store: ObjectStore) -> Self {
         let guard = AddressGuard::new(settings.webhooks.allowed_networks.clone());
         Self {
             http: guarded_client(guard.clone(), settings.webhooks.timeout),
             guard,
             batches: batches::Batches::start(&pool),
+            store,
             pool,
             settings: settings.clone(),
         }

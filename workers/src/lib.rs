@@ -5,15 +5,26 @@
 //! and the broker redelivers, or the scheduler rescues the expired lease.
 //!
 //! The broker side is `electrons_domain::queue::consume`; `runner` is one job's
-//! journey, `outcome` how a result becomes the job's next state (and announces
-//! its webhook event), and `text/` the text providers.
+//! journey and `polling` one poll of a provider operation a job waits on;
+//! `produce` picks the provider adapter — `text/`, `image/`, `audio/`, `media/`,
+//! `video/`, one file per provider; `outputs` and `download` put binary outputs
+//! into storage; `outcome` turns a result into the job's next state (and
+//! announces its webhook event).
 
+mod audio;
 mod batches;
+mod download;
+mod image;
+mod media;
 mod outcome;
+mod outputs;
+mod polling;
+mod produce;
 mod provider_call;
 mod rate_limit_headers;
 mod runner;
 pub mod text;
+mod video;
 
 use std::sync::Arc;
 
@@ -23,6 +34,7 @@ use electrons_domain::{
     limiter::Limiter,
     queue::{self, ConsumerSpec, Publisher, Topology},
     retry::RetryPolicy,
+    storage::ObjectStore,
     webhook::Announcer,
     Shutdown,
 };
@@ -41,11 +53,19 @@ pub struct WorkerContext {
     pub retry: RetryPolicy,
     /// Hands jobs' webhook events to delivery once committed.
     pub announcer: Announcer,
+    /// Where binary outputs go.
+    pub store: ObjectStore,
     pub settings: Settings,
 }
 
 impl WorkerContext {
-    pub fn new(settings: &Settings, pool: PgPool, catalog: CatalogHandle, publisher: Publisher) -> Self {
+    pub fn new(
+        settings: &Settings,
+        pool: PgPool,
+        catalog: CatalogHandle,
+        publisher: Publisher,
+        store: ObjectStore,
+    ) -> Self {
         let http = reqwest::Client::builder()
             .user_agent(concat!("distributed-electrons/", env!("CARGO_PKG_VERSION")))
             .pool_max_idle_per_host(1024)
@@ -58,6 +78,7 @@ impl WorkerContext {
             pool,
             catalog,
             http,
+            store,
             retry: RetryPolicy::new(&settings.jobs),
             settings: settings.clone(),
         }

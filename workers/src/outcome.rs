@@ -10,34 +10,43 @@ use electrons_domain::{
     db,
     job::{Job, JobError, JobStatus},
 };
-use serde_json::{json, Value};
+use electrons_domain::{queue::Disposition, storage::output_files};
+use serde_json::{json, Map, Value};
 
-use electrons_domain::queue::Disposition;
-
-use crate::{text::TextCompletion, ProviderError, WorkerContext};
+use crate::{
+    outputs::{OutputError, Stored},
+    text::TextCompletion,
+    ProviderError, WorkerContext,
+};
 
 pub struct Timing {
     pub claimed_at: Instant,
     pub token_wait: Duration,
     pub provider_time: Duration,
+    /// Copying outputs into storage, when there were any.
+    pub store_time: Option<Duration>,
 }
 
 impl Timing {
-    fn metrics(&self, job: &Job) -> Value {
+    pub fn metrics(&self, job: &Job) -> Value {
         let queue_ms = job
             .started_at
             .map(|s| db::jobs::millis_between(job.created_at, s))
             .unwrap_or(0);
-        json!({
+        let mut metrics = json!({
             "queue_ms": queue_ms,
             "run_ms": self.claimed_at.elapsed().as_millis() as u64,
             "token_wait_ms": self.token_wait.as_millis() as u64,
             "provider_ms": self.provider_time.as_millis() as u64,
-        })
+        });
+        if let Some(store_time) = self.store_time {
+            metrics["store_ms"] = json!(store_time.as_millis() as u64);
+        }
+        metrics
     }
 }
 
-pub async fn succeed(
+pub async fn succeed_text(
     context: &WorkerContext,
     job: &Job,
     model: &ModelConfig,
@@ -55,7 +64,41 @@ pub async fn succeed(
         attempt: job.attempt,
         output: json!(completion.text),
         metrics,
+        keep_files_for: None,
     };
+    succeed(context, job, run, &timing).await
+}
+
+/// Commits a job whose outputs are stored. If the commit finds the job gone
+/// (canceled meanwhile), its files are deleted again.
+pub async fn succeed_files(
+    context: &WorkerContext,
+    job: &Job,
+    stored: &Stored,
+    details: Map<String, Value>,
+    provider_request_id: Option<String>,
+    timing: Timing,
+) -> Disposition {
+    let mut metrics = timing.metrics(job);
+    metrics["files"] = json!(stored.files.len());
+    metrics["output_bytes"] = json!(stored.bytes());
+    metrics["provider_request_id"] = json!(provider_request_id);
+    let run = db::jobs::Success {
+        id: job.id,
+        attempt: job.attempt,
+        output: stored.output(details),
+        metrics,
+        keep_files_for: context.settings.storage.retention.filter(|_| !stored.files.is_empty()),
+    };
+    succeed(context, job, run, &timing).await
+}
+
+async fn succeed(context: &WorkerContext, job: &Job, run: db::jobs::Success, timing: &Timing) -> Disposition {
+    let files = run
+        .output
+        .get("files")
+        .is_some()
+        .then(|| output_files::live_keys(&run.output));
     match context.batches.succeed(run).await {
         Ok(true) => {
             tracing::info!(provider_ms = timing.provider_time.as_millis() as u64, "job succeeded");
@@ -64,9 +107,37 @@ pub async fn succeed(
         }
         Ok(false) => {
             tracing::warn!("job was canceled or taken over while running; result discarded");
+            for key in files.unwrap_or_default() {
+                if let Err(error) = context.store.delete(&key).await {
+                    tracing::warn!(%error, %key, "could not delete a discarded output");
+                }
+            }
             Disposition::Ack
         }
         Err(error) => committed_nothing(error),
+    }
+}
+
+/// The outputs could not be stored: retried later if that may pass (the
+/// provider or the store was unavailable), else the job fails saying why.
+pub async fn output_failed(context: &WorkerContext, job: &Job, error: OutputError, timing: Timing) -> Disposition {
+    let job_error = error.to_job_error();
+    let delay = error
+        .retryable()
+        .then(|| context.retry.next_delay(job.attempts_used(), None))
+        .flatten();
+    match delay {
+        Some(delay) => {
+            tracing::warn!(%error, ?delay, "storing the outputs failed; retrying later");
+            match db::jobs::retry_later(&context.pool, job.id, job.attempt, &job_error, delay).await {
+                Ok(_) => Disposition::Ack,
+                Err(e) => committed_nothing(e),
+            }
+        }
+        None => {
+            tracing::warn!(%error, "job failed: its outputs could not be stored");
+            fail(context, job, &job_error, timing.metrics(job)).await
+        }
     }
 }
 
@@ -120,7 +191,7 @@ fn announce_finished(context: &WorkerContext, job: &Job, status: JobStatus) {
     }
 }
 
-fn committed_nothing(error: impl std::fmt::Display) -> Disposition {
+pub fn committed_nothing(error: impl std::fmt::Display) -> Disposition {
     // Not acking keeps the message; the lease keeps the job rescuable either way.
     tracing::error!(%error, "could not commit the job's outcome");
     Disposition::Requeue

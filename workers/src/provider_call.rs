@@ -28,6 +28,10 @@ pub enum ProviderError {
     Malformed(String),
     #[error("no API key is configured for provider {0}")]
     NotConfigured(String),
+    /// The provider answered but declined to produce the output (a safety
+    /// filter, nothing generated); asking again would get the same answer.
+    #[error("the provider produced no output: {0}")]
+    Refused(String),
 }
 
 impl ProviderError {
@@ -35,7 +39,7 @@ impl ProviderError {
         match self {
             Self::Timeout(_) | Self::Connect(_) | Self::Malformed(_) => true,
             Self::Status { status, .. } => matches!(status, 408 | 409 | 425 | 429 | 500..=599),
-            Self::NotConfigured(_) => false,
+            Self::NotConfigured(_) | Self::Refused(_) => false,
         }
     }
 
@@ -54,6 +58,7 @@ impl ProviderError {
             Self::Status { status, .. } => ("provider_error", Some(*status)),
             Self::Malformed(_) => ("provider_malformed_response", None),
             Self::NotConfigured(_) => ("provider_not_configured", None),
+            Self::Refused(_) => ("provider_refused", None),
         };
         JobError {
             code: code.into(),
@@ -96,6 +101,64 @@ pub async fn send(request: RequestBuilder, timeout: Duration, key: &Secret) -> R
     Ok(ProviderResponse { status, headers, body })
 }
 
+/// Sends a request and reads its successful JSON answer as `T`; any other
+/// answer becomes the error, with the provider's own message when it gave one.
+pub async fn send_json<T: serde::de::DeserializeOwned>(
+    request: RequestBuilder,
+    timeout: Duration,
+    key: &Secret,
+) -> Result<(T, HeaderMap), ProviderError> {
+    let response = send(request, timeout, key).await?;
+    if !response.status.is_success() {
+        return Err(status_error(&response, error_message(&response.body), key));
+    }
+    let parsed = serde_json::from_slice(&response.body).map_err(|e| ProviderError::Malformed(e.to_string()))?;
+    Ok((parsed, response.headers))
+}
+
+/// Sends a request whose successful answer is read as a stream (audio), so it is
+/// never held whole; a failure's body is read to explain it.
+pub async fn send_streaming(
+    request: RequestBuilder,
+    timeout: Duration,
+    key: &Secret,
+) -> Result<reqwest::Response, ProviderError> {
+    let scrub = |text: String| scrub_secret(text, key);
+    let response = request.timeout(timeout).send().await.map_err(|e| {
+        if e.is_timeout() {
+            ProviderError::Timeout(timeout)
+        } else {
+            ProviderError::Connect(scrub(without_url(&e)))
+        }
+    })?;
+    if response.status().is_success() {
+        return Ok(response);
+    }
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.unwrap_or_default();
+    let answer = ProviderResponse { status, headers, body };
+    Err(status_error(&answer, error_message(&answer.body), key))
+}
+
+/// The human message in a provider's JSON error body, whichever of the usual
+/// shapes it has: `{"error": {"message"}}` (OpenAI, Gemini), `{"detail": …}`
+/// (Ideogram, ElevenLabs), `{"message"}` / `{"error": "…"}` (Shotstack, Pexels).
+pub fn error_message(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    let found = value
+        .pointer("/error/message")
+        .and_then(text)
+        .or_else(|| value.pointer("/detail/message").and_then(text))
+        .or_else(|| value.get("detail").and_then(text))
+        .or_else(|| value.pointer("/detail/0/msg").and_then(text))
+        .or_else(|| value.pointer("/response/error").and_then(text))
+        .or_else(|| value.get("message").and_then(text))
+        .or_else(|| value.get("error").and_then(text))?;
+    Some(found.chars().take(500).collect())
+}
+
 /// The error for a non-2xx answer, with the provider's own message when it gave one.
 pub fn status_error(response: &ProviderResponse, message: Option<String>, key: &Secret) -> ProviderError {
     let message = message.unwrap_or_else(|| {
@@ -119,7 +182,7 @@ pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> 
     electrons_domain::retry::parse_retry_after(headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?, now)
 }
 
-fn without_url(error: &reqwest::Error) -> String {
+pub(crate) fn without_url(error: &reqwest::Error) -> String {
     // The URL may carry a key in its query for some providers; never show it.
     let mut text = error.to_string();
     if let Some(url) = error.url() {

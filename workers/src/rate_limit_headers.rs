@@ -44,6 +44,20 @@ pub fn anthropic(headers: &HeaderMap, now: DateTime<Utc>) -> Observation {
     }
 }
 
+/// Pexels' `X-Ratelimit-{Limit,Remaining,Reset}`: requests left in the
+/// account's monthly period, which resets at an epoch second. The monthly limit
+/// is no per-minute rate, so only what remains (and when it comes back) is used:
+/// when nothing remains, the fleet stops asking until the reset.
+pub fn pexels(headers: &HeaderMap, now: DateTime<Utc>) -> Observation {
+    let reset = number(headers, "x-ratelimit-reset")
+        .and_then(|epoch| DateTime::from_timestamp(epoch as i64, 0))
+        .map(|at| (at - now).to_std().unwrap_or(Duration::ZERO));
+    Observation {
+        requests: window(None, number(headers, "x-ratelimit-remaining"), reset),
+        ..Default::default()
+    }
+}
+
 fn window(limit: Option<f64>, remaining: Option<f64>, reset: Option<Duration>) -> Option<Window> {
     (limit.is_some() || remaining.is_some()).then_some(Window {
         limit,
@@ -92,6 +106,27 @@ pub fn go_duration(value: &str) -> Option<Duration> {
         total += number * seconds_per_unit;
     }
     Duration::try_from_secs_f64(total).ok()
+}
+
+#[cfg(test)]
+mod pexels_tests {
+    use reqwest::header::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn reads_what_remains_of_the_month() {
+        let now = DateTime::from_timestamp(1_000_000, 0).expect("time");
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-limit", HeaderValue::from_static("20000"));
+        headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        headers.insert("x-ratelimit-reset", HeaderValue::from_static("1003600"));
+        let seen = pexels(&headers, now).requests.expect("requests");
+        assert_eq!(seen.limit, None);
+        assert_eq!(seen.remaining, Some(0.0));
+        assert_eq!(seen.reset, Some(Duration::from_secs(3600)));
+        assert!(pexels(&HeaderMap::new(), now).is_empty());
+    }
 }
 
 #[cfg(test)]

@@ -1,19 +1,28 @@
-//! One job's journey through a worker: claim → token → provider → commit.
-//! Returns what to tell the broker; the caller acks only after this returns
-//! `Ack`, i.e. after the job's next state is committed (invariant 3).
+//! One job's journey through a worker: claim → token → provider → (outputs into
+//! storage) → commit. Returns what to tell the broker; the caller acks only after
+//! this returns `Ack`, i.e. after the job's next state is committed (invariant 3).
+//! A poll message takes the other road, `polling`.
 
 use std::time::{Duration, Instant};
 
 use electrons_domain::{
-    catalog::Catalog,
-    input::TextInput,
-    job::{Job, JobError, Modality},
-    limiter::{LimiterError, Reservation, Scope},
+    catalog::{Catalog, ModelConfig, ProviderConfig},
+    db,
+    input::JobInput,
+    job::{Job, JobError},
+    limiter::{Grant, LimiterError, Reservation, Scope},
+    operation::Operation,
     queue::{Disposition, JobMessage},
 };
 use tracing::Instrument;
 
-use crate::{outcome, text, WorkerContext};
+use crate::{
+    outcome,
+    outputs::{self, Destination},
+    polling,
+    produce::{self, Produced},
+    text, ProviderError, WorkerContext,
+};
 
 /// How long the fleet pauses on a 429 that did not say for how long.
 const RATE_LIMITED_PAUSE: Duration = Duration::from_secs(1);
@@ -31,7 +40,52 @@ pub async fn handle(context: &WorkerContext, payload: &[u8]) -> Disposition {
     if let Some(trace_id) = &message.trace_id {
         span.record("trace_id", trace_id.as_str());
     }
+    if message.poll {
+        return polling::poll(context, message).instrument(span).await;
+    }
     run(context, message).instrument(span).await
+}
+
+/// What a claimed job runs with, once its model, provider and input check out.
+pub(crate) struct Runnable<'a> {
+    pub model: &'a ModelConfig,
+    pub provider: &'a ProviderConfig,
+    pub input: JobInput,
+    pub scope: Scope,
+}
+
+/// The job's model, provider and input, or the job failed for good (a model
+/// removed since submit, an input the model no longer takes).
+pub(crate) async fn runnable<'a>(
+    context: &WorkerContext,
+    catalog: &'a Catalog,
+    job: &Job,
+) -> Result<Runnable<'a>, Disposition> {
+    let Some(model) = catalog.models.get(&job.model) else {
+        return Err(fail_unrunnable(context, job, "model_unavailable", "the model is no longer configured").await);
+    };
+    let Some(provider) = catalog.providers.get(&model.provider) else {
+        let message = "the provider is no longer configured";
+        return Err(fail_unrunnable(context, job, "provider_unavailable", message).await);
+    };
+    let Some(rules) = catalog.input_rules(model) else {
+        let message = "the model's provider model cannot be called";
+        return Err(fail_unrunnable(context, job, "model_unavailable", message).await);
+    };
+    let input = match JobInput::parse(&rules, &job.input) {
+        Ok(input) => input,
+        Err(error) => return Err(fail_unrunnable(context, job, "invalid_input", &error.to_string()).await),
+    };
+    Ok(Runnable {
+        scope: Scope {
+            provider: provider.id.clone(),
+            model: model.id.clone(),
+            project: job.project_id,
+        },
+        model,
+        provider,
+        input,
+    })
 }
 
 async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
@@ -52,43 +106,18 @@ async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
     tracing::debug!(attempt = job.attempt, "job claimed");
     context.announcer.job_changed(&job);
 
-    let Some(model) = catalog.models.get(&job.model) else {
-        return fail_unrunnable(context, &job, "model_unavailable", "the model is no longer configured").await;
-    };
-    let Some(provider) = catalog.providers.get(&model.provider) else {
-        return fail_unrunnable(
-            context,
-            &job,
-            "provider_unavailable",
-            "the provider is no longer configured",
-        )
-        .await;
-    };
-    let input = match job.modality {
-        Modality::Text => match TextInput::parse(&job.input, catalog.text_limits(model)) {
-            Ok(input) => input,
-            Err(error) => return fail_unrunnable(context, &job, "invalid_input", &error.to_string()).await,
-        },
-        other => {
-            return fail_unrunnable(
-                context,
-                &job,
-                "unsupported_modality",
-                &format!("{other} jobs are not supported yet"),
-            )
-            .await
-        }
+    let run = match runnable(context, &catalog, &job).await {
+        Ok(run) => run,
+        Err(disposition) => return disposition,
     };
 
     // Invariant 4: no call without a grant from every applicable limit. A long
     // wait goes back to the scheduler rather than holding this slot, so jobs of
     // other providers keep moving.
-    let scope = Scope {
-        provider: provider.id.clone(),
-        model: model.id.clone(),
-        project: job.project_id,
+    let (input_tokens, output_tokens) = match &run.input {
+        JobInput::Text(input) => text::estimated_tokens(run.model, input),
+        _ => (0, 0),
     };
-    let (input_tokens, output_tokens) = text::estimated_tokens(model, &input);
     let reservation = Reservation {
         holder: job.id.0,
         priority: job.priority,
@@ -96,56 +125,141 @@ async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
         output_tokens,
     };
     let waited = Instant::now();
-    let grant = match tokio::time::timeout(
-        2 * context.settings.worker.max_token_wait,
-        context.limiter.acquire(&scope, reservation),
-    )
-    .await
-    {
-        Ok(Ok(grant)) => grant,
-        Ok(Err(LimiterError::Busy { retry_in })) => {
-            tracing::debug!(?retry_in, "provider limits saturated; deferring the job");
-            return outcome::defer(context, &job, retry_in).await;
-        }
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "no grant from the rate limits; deferring the job");
-            return outcome::defer(context, &job, Duration::from_secs(1)).await;
-        }
-        Err(_) => {
-            tracing::debug!("provider busy; deferring the job");
-            return outcome::defer(context, &job, context.settings.worker.max_token_wait).await;
-        }
+    let grant = match acquire(context, &run.scope, reservation).await {
+        Ok(grant) => grant,
+        Err(retry_in) => return outcome::defer(context, &job, retry_in).await,
     };
     let token_wait = waited.elapsed();
 
     let called = Instant::now();
-    let called_provider = text::generate(&context.http, provider, model, &input)
-        .instrument(tracing::info_span!("provider_call", provider = %provider.id, model = %model.provider_model))
+    let called_provider = produce::call(&context.http, run.provider, run.model, &run.input)
+        .instrument(
+            tracing::info_span!("provider_call", provider = %run.provider.id, model = %run.model.provider_model),
+        )
         .await;
-    context.limiter.observe(&scope, called_provider.observation);
+    context.limiter.observe(&run.scope, called_provider.observation);
     let timing = outcome::Timing {
         claimed_at,
         token_wait,
         provider_time: called.elapsed(),
+        store_time: None,
     };
-    match called_provider.result {
-        Ok(completion) => {
-            // Usage the provider did not report stays reserved in full.
-            if completion.input_tokens + completion.output_tokens > 0 {
-                grant.settle(completion.input_tokens, completion.output_tokens);
-            }
-            outcome::succeed(context, &job, model, completion, timing).await
-        }
+    let produced = match called_provider.result {
+        Ok(produced) => produced,
         Err(error) => {
             match error {
-                crate::ProviderError::Status { .. } => grant.settle_unanswered(),
+                ProviderError::Status { .. } => grant.settle_unanswered(),
                 // A timeout or a broken connection may still have been served.
                 _ => drop(grant),
             }
             if status_of(&error) == 429 {
-                return rate_limited(context, &job, &scope, &error).await;
+                return rate_limited(context, &job, &run.scope, &error).await;
             }
-            outcome::provider_failed(context, &job, error, timing).await
+            return outcome::provider_failed(context, &job, error, timing).await;
+        }
+    };
+    match produced {
+        Produced::Text(completion) => {
+            // Usage the provider did not report stays reserved in full.
+            if completion.input_tokens + completion.output_tokens > 0 {
+                grant.settle(completion.input_tokens, completion.output_tokens);
+            }
+            outcome::succeed_text(context, &job, run.model, completion, timing).await
+        }
+        Produced::Files(outputs) => {
+            drop(grant);
+            store_and_succeed(context, &job, outputs, timing).await
+        }
+        Produced::Operation { id } => {
+            drop(grant);
+            let operation = Operation::new(id, context.settings.worker.operation_timeout);
+            tracing::info!(operation = %operation.id, "the provider accepted the work; the job is polled from now on");
+            let first_poll = context.settings.worker.operation_poll;
+            match db::operations::wait_for(&context.pool, job.id, job.attempt, &operation, first_poll).await {
+                Ok(_) => Disposition::Ack,
+                Err(error) => outcome::committed_nothing(error),
+            }
+        }
+    }
+}
+
+/// Copies the outputs into storage, then commits the job with its files; if
+/// they cannot be stored, the job is retried or fails as `outcome::output_failed` says.
+async fn store_and_succeed(
+    context: &WorkerContext,
+    job: &Job,
+    produced: outputs::Outputs,
+    timing: outcome::Timing,
+) -> Disposition {
+    match store_outputs(context, job, produced, timing).await {
+        Ok(disposition) => disposition,
+        Err((error, timing)) => outcome::output_failed(context, job, error, timing).await,
+    }
+}
+
+/// Copies the outputs into storage (the lease first grows by the time that may
+/// take), then commits the job with its files. A storage failure is handed back
+/// with the timing, for the caller to decide between retrying and failing.
+pub(crate) async fn store_outputs(
+    context: &WorkerContext,
+    job: &Job,
+    produced: outputs::Outputs,
+    mut timing: outcome::Timing,
+) -> Result<Disposition, (outputs::OutputError, outcome::Timing)> {
+    let storage = &context.settings.storage;
+    let lease = storage.download_timeout + context.settings.worker.lease_margin;
+    match db::jobs::extend_lease(&context.pool, job.id, job.attempt, lease).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!("job was canceled or taken over while running; its outputs are not stored");
+            return Ok(Disposition::Ack);
+        }
+        Err(error) => return Ok(outcome::committed_nothing(error)),
+    }
+    let destination = Destination {
+        store: &context.store,
+        http: &context.http,
+        project: job.project_id,
+        job: job.id,
+        max_bytes: storage.max_output_bytes,
+        download_timeout: storage.download_timeout,
+    };
+    let stored = match outputs::store_all(&destination, produced.sources)
+        .instrument(tracing::info_span!("store_outputs"))
+        .await
+    {
+        Ok(stored) => stored,
+        Err(error) => return Err((error, timing)),
+    };
+    timing.store_time = Some(stored.took);
+    let details = produced.details;
+    Ok(outcome::succeed_files(context, job, &stored, details, produced.provider_request_id, timing).await)
+}
+
+/// A grant from every limit on `scope`, or how long to wait before asking again.
+pub(crate) async fn acquire(
+    context: &WorkerContext,
+    scope: &Scope,
+    reservation: Reservation,
+) -> Result<Grant, Duration> {
+    match tokio::time::timeout(
+        2 * context.settings.worker.max_token_wait,
+        context.limiter.acquire(scope, reservation),
+    )
+    .await
+    {
+        Ok(Ok(grant)) => Ok(grant),
+        Ok(Err(LimiterError::Busy { retry_in })) => {
+            tracing::debug!(?retry_in, "provider limits saturated; deferring");
+            Err(retry_in)
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "no grant from the rate limits; deferring");
+            Err(Duration::from_secs(1))
+        }
+        Err(_) => {
+            tracing::debug!("provider busy; deferring");
+            Err(context.settings.worker.max_token_wait)
         }
     }
 }
@@ -153,25 +267,31 @@ async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
 /// The provider said "too many requests": the whole fleet backs off until its
 /// Retry-After, and the job waits for that without using up an attempt (a job
 /// never fails because its provider is busy).
-async fn rate_limited(context: &WorkerContext, job: &Job, scope: &Scope, error: &crate::ProviderError) -> Disposition {
+async fn rate_limited(context: &WorkerContext, job: &Job, scope: &Scope, error: &ProviderError) -> Disposition {
+    let after = pause_fleet(context, scope, error).await;
+    let jitter = Duration::from_millis(rand::random_range(0..1000));
+    outcome::defer(context, job, after + jitter).await
+}
+
+/// Pauses every limit of `scope` until the provider's Retry-After; returns it.
+pub(crate) async fn pause_fleet(context: &WorkerContext, scope: &Scope, error: &ProviderError) -> Duration {
     let after = error.retry_after().unwrap_or(RATE_LIMITED_PAUSE);
     let until = chrono::Utc::now() + chrono::Duration::from_std(after).unwrap_or_default();
     if let Err(e) = context.limiter.pause_until(scope, until).await {
         tracing::warn!(error = %e, "could not pause the provider's limits");
     }
-    let jitter = Duration::from_millis(rand::random_range(0..1000));
     tracing::info!(retry_after = ?after, "provider rate-limited the call; the fleet pauses and the job waits");
-    outcome::defer(context, job, after + jitter).await
+    after
 }
 
-fn status_of(error: &crate::ProviderError) -> u16 {
+pub(crate) fn status_of(error: &ProviderError) -> u16 {
     match error {
-        crate::ProviderError::Status { status, .. } => *status,
+        ProviderError::Status { status, .. } => *status,
         _ => 0,
     }
 }
 
-async fn fail_unrunnable(context: &WorkerContext, job: &Job, code: &str, message: &str) -> Disposition {
+pub(crate) async fn fail_unrunnable(context: &WorkerContext, job: &Job, code: &str, message: &str) -> Disposition {
     let error = JobError {
         code: code.into(),
         message: message.into(),
@@ -183,7 +303,7 @@ async fn fail_unrunnable(context: &WorkerContext, job: &Job, code: &str, message
 
 /// The longest a provider call may take; a lease shorter than that would let
 /// the scheduler hand a live job to a second worker.
-fn lease_for(catalog: &Catalog) -> Duration {
+pub(crate) fn lease_for(catalog: &Catalog) -> Duration {
     catalog
         .providers
         .values()

@@ -14,9 +14,9 @@ use crate::{
     job::{Job, JobError, JobStatus, Modality, Priority},
 };
 
-const COLUMNS: &str = "id, project_id, model, modality, provider, status, priority, input, output, error,
+pub(super) const COLUMNS: &str = "id, project_id, model, modality, provider, status, priority, input, output, error,
     metrics, metadata, webhook, webhook_events_filter, attempt, deferrals, max_attempts, lease_until, run_at,
-    created_at, started_at, completed_at";
+    created_at, started_at, completed_at, operation";
 
 pub struct NewJob {
     pub id: JobId,
@@ -167,7 +167,7 @@ pub async fn list(pool: &PgPool, project_id: Uuid, filter: &ListFilter) -> Resul
 pub async fn cancel(pool: &PgPool, project_id: Uuid, id: JobId) -> Result<Option<(Job, bool)>, sqlx::Error> {
     let canceled: Option<Job> = sqlx::query_as(&format!(
         "UPDATE jobs SET status = 'canceled', completed_at = now(), lease_until = NULL, publish_at = NULL,
-                updated_at = now()
+                poll_at = NULL, updated_at = now()
          WHERE id = $1 AND project_id = $2 AND status IN ('queued', 'running')
          RETURNING {COLUMNS}"
     ))
@@ -198,7 +198,8 @@ pub async fn claim_many(pool: &PgPool, messages: &[(JobId, i32)], lease: Duratio
          FROM unnest($1::uuid[], $2::int[]) AS m(m_id, m_attempt), {ASYNC_COMMIT}
          WHERE id = m_id
            AND ((status = 'queued' AND attempt = m_attempt AND run_at <= now())
-             OR (status = 'running' AND lease_until < now() AND attempt - deferrals < max_attempts))
+             OR (status = 'running' AND lease_until < now() AND attempt - deferrals < max_attempts
+                 AND operation IS NULL))
          RETURNING {COLUMNS}"
     );
     super::retrying_deadlocks(|| {
@@ -217,6 +218,9 @@ pub struct Success {
     pub attempt: i32,
     pub output: Value,
     pub metrics: Value,
+    /// How long the files in `output` are kept; `None` when there are none to
+    /// delete (text) or retention is off.
+    pub keep_files_for: Option<Duration>,
 }
 
 /// running → succeeded for many runs, in one statement and one commit. Returns
@@ -227,11 +231,17 @@ pub async fn succeed_many(pool: &PgPool, runs: &[Success]) -> Result<Vec<JobId>,
     let attempts: Vec<i32> = runs.iter().map(|r| r.attempt).collect();
     let outputs: Vec<&Value> = runs.iter().map(|r| &r.output).collect();
     let metrics: Vec<&Value> = runs.iter().map(|r| &r.metrics).collect();
+    let keep_ms: Vec<Option<f64>> = runs
+        .iter()
+        .map(|r| r.keep_files_for.map(|d| d.as_millis() as f64))
+        .collect();
     let done: Vec<Uuid> = super::retrying_deadlocks(|| {
         sqlx::query_scalar(
             "UPDATE jobs SET status = 'succeeded', output = r_output, error = NULL, metrics = metrics || r_metrics,
-                completed_at = now(), lease_until = NULL, updated_at = now()
-         FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::jsonb[]) AS r(r_id, r_attempt, r_output, r_metrics)
+                completed_at = now(), lease_until = NULL, poll_at = NULL, updated_at = now(),
+                outputs_expire_at = now() + r_keep_ms * interval '1 millisecond'
+         FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::jsonb[], $5::float8[])
+              AS r(r_id, r_attempt, r_output, r_metrics, r_keep_ms)
          WHERE id = r_id AND attempt = r_attempt AND status = 'running'
          RETURNING id",
         )
@@ -239,10 +249,26 @@ pub async fn succeed_many(pool: &PgPool, runs: &[Success]) -> Result<Vec<JobId>,
         .bind(&attempts)
         .bind(&outputs)
         .bind(&metrics)
+        .bind(&keep_ms)
         .fetch_all(pool)
     })
     .await?;
     Ok(done.into_iter().map(JobId).collect())
+}
+
+/// Moves a running job's lease to `lease` from now (its run has slow work left,
+/// e.g. copying outputs). `false` if the run no longer holds the job.
+pub async fn extend_lease(pool: &PgPool, id: JobId, attempt: i32, lease: Duration) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE jobs SET lease_until = now() + $3 * interval '1 millisecond'
+         WHERE id = $1 AND attempt = $2 AND status = 'running'",
+    )
+    .bind(id.0)
+    .bind(attempt)
+    .bind(lease.as_millis() as f64)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// running → failed, for good.
@@ -255,7 +281,7 @@ pub async fn fail(
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE jobs SET status = 'failed', error = $3, metrics = metrics || $4,
-                completed_at = now(), lease_until = NULL, updated_at = now()
+                completed_at = now(), lease_until = NULL, poll_at = NULL, updated_at = now()
          WHERE id = $1 AND attempt = $2 AND status = 'running'",
     )
     .bind(id.0)
@@ -368,14 +394,28 @@ pub async fn clear_publish(tx: &mut Transaction<'_, Postgres>, ids: &[JobId]) ->
 pub struct Rescued {
     pub requeued: u64,
     pub failed: u64,
+    /// Jobs whose worker died while polling their operation; polled again.
+    pub repolled: u64,
 }
 
 /// Running jobs whose lease expired: their worker died or hung. They go back to
 /// the queue (published by the next relay tick), or fail when out of attempts.
+/// A job waiting on a provider operation is never run again (that would submit
+/// a second render): its operation is polled again instead.
 pub async fn rescue_expired(pool: &PgPool, limit: i64) -> Result<Rescued, sqlx::Error> {
+    let repolled = sqlx::query(
+        "UPDATE jobs SET lease_until = NULL, poll_at = now(), updated_at = now()
+         WHERE id IN (SELECT id FROM jobs WHERE status = 'running' AND lease_until < now()
+                          AND operation IS NOT NULL
+                      ORDER BY lease_until LIMIT $1 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind(limit)
+    .execute(pool)
+    .await?
+    .rows_affected();
     let statuses: Vec<JobStatus> = sqlx::query_scalar(
         "WITH expired AS (
-             SELECT id FROM jobs WHERE status = 'running' AND lease_until < now()
+             SELECT id FROM jobs WHERE status = 'running' AND lease_until < now() AND operation IS NULL
              ORDER BY lease_until LIMIT $1 FOR UPDATE SKIP LOCKED)
          UPDATE jobs j SET
              status = CASE WHEN j.attempt - j.deferrals >= j.max_attempts THEN 'failed' ELSE 'queued' END,
@@ -396,6 +436,7 @@ pub async fn rescue_expired(pool: &PgPool, limit: i64) -> Result<Rescued, sqlx::
     Ok(Rescued {
         requeued: statuses.len() as u64 - failed,
         failed,
+        repolled,
     })
 }
 

@@ -2,6 +2,8 @@
 //! named queries of each table in its own file.
 
 pub mod jobs;
+pub mod operations;
+pub mod outputs;
 pub mod rate_limits;
 pub mod webhook_deliveries;
 pub mod webhook_secrets;

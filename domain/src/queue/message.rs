@@ -13,6 +13,9 @@ pub struct JobMessage {
     /// Correlates the worker's logs with the request that created the job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<String>,
+    /// "Poll the provider operation this job waits on", rather than "run it".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub poll: bool,
 }
 
 impl JobMessage {

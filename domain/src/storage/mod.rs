@@ -6,6 +6,7 @@
 
 mod key;
 mod local;
+pub mod output_files;
 mod s3;
 mod tally;
 

@@ -100,6 +100,7 @@ impl Completer {
                     attempt: job.attempt,
                     output: json!({ "text": "webhook bench" }),
                     metrics: json!({}),
+                    keep_files_for: None,
                 };
                 let done = batches.succeed(run).await?;
                 anyhow::ensure!(done, "job {} was no longer running", job.id);

@@ -25,7 +25,7 @@ pub async fn get(
     let job = db::jobs::get(&state.pool, caller.project_id, parse_id(&id)?)
         .await?
         .ok_or_else(|| ApiError::not_found("job"))?;
-    Ok(Json(JobView::new(job, &state.settings.producer.public_url)))
+    Ok(Json(view(&state, job).await))
 }
 
 pub async fn cancel(
@@ -39,7 +39,7 @@ pub async fn cancel(
     if canceled_now {
         state.announcer.job_changed(&job);
     }
-    Ok(Json(JobView::new(job, &state.settings.producer.public_url)))
+    Ok(Json(view(&state, job).await))
 }
 
 #[derive(Deserialize)]
@@ -95,11 +95,18 @@ pub async fn list(
     } else {
         None
     };
-    let data: Vec<JobView> = jobs
-        .into_iter()
-        .map(|j| JobView::new(j, &state.settings.producer.public_url))
-        .collect();
+    let mut data: Vec<JobView> = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        data.push(view(&state, job).await);
+    }
     Ok(Json(
         json!({ "data": data, "has_more": has_more, "next_cursor": next_cursor }),
     ))
+}
+
+/// The job as clients see it, with fresh links to its files.
+pub async fn view(state: &AppState, job: electrons_domain::job::Job) -> JobView {
+    JobView::new(job, &state.settings.producer.public_url)
+        .with_links(&state.store, state.settings.storage.url_ttl)
+        .await
 }

@@ -1,4 +1,5 @@
 use axum::{extract::State, Json};
+use electrons_domain::job::Modality;
 use serde_json::{json, Value};
 
 use crate::{auth::Caller, state::AppState};
@@ -10,14 +11,22 @@ pub async fn list(State(state): State<AppState>, _caller: Caller) -> Json<Value>
     let data: Vec<Value> = models
         .into_iter()
         .map(|m| {
-            json!({
+            let mut model = json!({
                 "id": m.id,
                 "modality": m.modality,
                 "provider": m.provider,
-                "default_max_tokens": m.default_max_tokens,
-                "max_output_tokens": m.max_output_tokens,
-                "pricing": { "input_usd_per_mtok": m.input_usd_per_mtok, "output_usd_per_mtok": m.output_usd_per_mtok },
-            })
+                "api": m.api,
+            });
+            // Token limits and per-token prices only mean something for text.
+            if m.modality == Modality::Text {
+                model["default_max_tokens"] = json!(m.default_max_tokens);
+                model["max_output_tokens"] = json!(m.max_output_tokens);
+                model["pricing"] = json!({
+                    "input_usd_per_mtok": m.input_usd_per_mtok,
+                    "output_usd_per_mtok": m.output_usd_per_mtok,
+                });
+            }
+            model
         })
         .collect();
     Json(json!({ "data": data }))

@@ -4,7 +4,7 @@
 use axum::http::{HeaderMap, StatusCode};
 use electrons_domain::{
     catalog::Catalog,
-    input::TextInput,
+    input::JobInput,
     job::{Modality, Priority},
     webhook::AddressGuard,
 };
@@ -82,19 +82,18 @@ pub fn parse(body: &[u8], catalog: &Catalog) -> Result<Submission, ApiError> {
         .with_field("model")
     })?;
 
-    match model.modality {
-        Modality::Text => {
-            TextInput::parse(&request.input, catalog.text_limits(model))?;
-        }
-        other => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unsupported_modality",
-                format!("{other} jobs are not supported yet"),
-            )
-            .with_field("model"))
-        }
-    }
+    let Some(rules) = catalog.input_rules(model) else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unsupported_model",
+            format!(
+                "model {:?} is configured with a provider model this deployment cannot call",
+                model.id
+            ),
+        )
+        .with_field("model"));
+    };
+    JobInput::parse(&rules, &request.input)?;
 
     let metadata = match request.metadata {
         None | Some(Value::Null) => Value::Object(Default::default()),

@@ -21,7 +21,6 @@ use uuid::Uuid;
 
 use super::submission;
 use crate::{auth::Caller, error::ApiError, state::AppState};
-use electrons_domain::job_view::JobView;
 
 /// How often a waiting request re-reads its job in case a notification was lost.
 const WAIT_POLL: Duration = Duration::from_secs(1);
@@ -82,7 +81,7 @@ pub async fn submit(
         let job = match state.inserts.insert(new).await? {
             Inserted::Created(job) => job,
             Inserted::Existing(job) => {
-                let mut response = respond(&state, StatusCode::OK, job);
+                let mut response = respond(&state, StatusCode::OK, job).await;
                 response
                     .headers_mut()
                     .insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -103,6 +102,7 @@ pub async fn submit(
                 job_id: job.id,
                 attempt: job.attempt,
                 trace_id: Some(trace_id),
+                poll: false,
             },
             job.modality,
             job.priority,
@@ -115,22 +115,22 @@ pub async fn submit(
                 } else {
                     StatusCode::ACCEPTED
                 };
-                let mut response = respond(&state, status, job);
+                let mut response = respond(&state, status, job).await;
                 if let Ok(applied) = HeaderValue::from_str(&format!("wait={}", wait.as_secs())) {
                     response.headers_mut().insert("preference-applied", applied);
                 }
                 Ok(response)
             }
-            _ => Ok(respond(&state, StatusCode::ACCEPTED, job)),
+            _ => Ok(respond(&state, StatusCode::ACCEPTED, job).await),
         }
     }
     .instrument(span)
     .await
 }
 
-fn respond(state: &AppState, status: StatusCode, job: Job) -> Response {
+async fn respond(state: &AppState, status: StatusCode, job: Job) -> Response {
     let location = job_url(state, job.id);
-    let mut response = (status, Json(JobView::new(job, &state.settings.producer.public_url))).into_response();
+    let mut response = (status, Json(super::jobs::view(state, job).await)).into_response();
     if let Ok(location) = HeaderValue::from_str(&location) {
         response.headers_mut().insert("location", location);
     }

@@ -1,5 +1,6 @@
 //! Anthropic Messages, `POST /v1/messages`: headers, the answer and the error
-//! bodies. What a valid request is lives in `request.rs`.
+//! bodies (Anthropic's only endpoint, so it is its own [`Dialect`]). What a
+//! valid request is lives in `request.rs`.
 //!
 //! Errors are `{"type": "error", "error": {"type", "message"}, "request_id"}`;
 //! rate-limit headers are `anthropic-ratelimit-{requests,tokens,input-tokens,
@@ -22,7 +23,7 @@ use self::{
     rate_limits::{default_headers, INPUT_TOKENS_PER_MINUTE, OUTPUT_TOKENS_PER_MINUTE, REQUESTS_PER_MINUTE},
     request::MessagesRequest,
 };
-use super::{random_id, rejection::Rejection, text, Provider, Served, Usage};
+use super::{call::Call, random_id, rejection::Rejection, text, Dialect, Endpoint, Served, Usage};
 use crate::account::{Limit, Standing};
 
 /// Versions the real API accepts in `anthropic-version`.
@@ -30,16 +31,16 @@ const VERSIONS: &[&str] = &["2023-06-01", "2023-01-01"];
 
 pub struct AnthropicMessages;
 
-impl Provider for AnthropicMessages {
-    const ENDPOINT: &'static str = "anthropic.messages";
-    const MALFORMED: &'static str =
-        r#"{"id": "msg_01sim", "type": "message", "role": "assistant", "content": [{"type": "text", "te"#;
-    const LIMITS: &'static [Limit] = rate_limits::LIMITS;
-    const LIMIT_HEADER_PREFIX: &'static str = rate_limits::PREFIX;
+impl Endpoint for AnthropicMessages {
+    type Dialect = Self;
+    const NAME: &'static str = "anthropic.messages";
+    const MALFORMED: &'static [u8] =
+        br#"{"id": "msg_01sim", "type": "message", "role": "assistant", "content": [{"type": "text", "te"#;
 
-    fn respond(headers: &HeaderMap, body: Option<&Value>, prompt: &str) -> Result<Served, Rejection> {
-        check_headers(headers)?;
-        let body = body
+    fn respond(call: &Call, prompt: &str) -> Result<Served, Rejection> {
+        check_headers(call.headers)?;
+        let body = call
+            .body
             .and_then(Value::as_object)
             .ok_or_else(|| Rejection::bad_request("Request body must be a valid JSON object."))?;
         let request = MessagesRequest::parse(body)?;
@@ -47,9 +48,14 @@ impl Provider for AnthropicMessages {
     }
 
     /// The last user message, text blocks included: a directive may sit in any block.
-    fn prompt(body: &Value) -> Option<String> {
-        text::last_user_text(body.get("messages"))
+    fn prompt(call: &Call) -> Option<String> {
+        text::last_user_text(call.body?.get("messages"))
     }
+}
+
+impl Dialect for AnthropicMessages {
+    const LIMITS: &'static [Limit] = rate_limits::LIMITS;
+    const LIMIT_HEADER_PREFIX: &'static str = rate_limits::PREFIX;
 
     fn reject(rejection: &Rejection) -> Response {
         let kind = match rejection.status.as_u16() {

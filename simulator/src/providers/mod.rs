@@ -2,27 +2,49 @@
 //! request exactly as its real API does and answers in the real wire format;
 //! what they share — account limits, picking a fault, recording, latency,
 //! hanging — is the pipeline in this file, so every provider misbehaves the same way.
+//!
+//! An endpoint ([`Endpoint`]) says what a valid request is and what it gets; its
+//! provider's [`Dialect`] says how that provider words errors and rate limits,
+//! shared by all of the provider's endpoints.
 
 mod anthropic_messages;
+mod call;
+mod elevenlabs;
+mod google;
+mod ideogram;
+mod openai;
 mod openai_chat;
+mod openai_images;
+mod pexels;
 mod rejection;
+mod shotstack;
 mod text;
 
 use std::time::{Duration, Instant};
 
 use axum::{
     body::{Body, Bytes},
-    extract::State,
-    http::{HeaderMap, HeaderName, StatusCode},
+    extract::{RawQuery, State},
+    http::{header::CONTENT_LENGTH, HeaderMap, HeaderName, StatusCode},
     response::Response,
-    routing::post,
+    routing::{get, post},
     Router,
 };
 use chrono::Utc;
 use rand::{distr::Alphanumeric, Rng};
 use serde_json::Value;
 
-use self::{anthropic_messages::AnthropicMessages, openai_chat::OpenAiChat, rejection::Rejection};
+use self::{
+    anthropic_messages::AnthropicMessages,
+    call::{Call, Params},
+    elevenlabs::TextToSpeech,
+    ideogram::IdeogramGenerate,
+    openai_chat::OpenAiChat,
+    openai_images::OpenAiImages,
+    pexels::{PexelsPhotos, PexelsVideos},
+    rejection::Rejection,
+    shotstack::{RenderStatus, SubmitRender},
+};
 use crate::{
     account::{Admission, Limit, Standing},
     controls::Controls,
@@ -35,25 +57,25 @@ pub fn router() -> Router<Controls> {
     Router::new()
         .route("/v1/chat/completions", post(handle::<OpenAiChat>))
         .route("/v1/messages", post(handle::<AnthropicMessages>))
+        .route("/v1/images/generations", post(handle::<OpenAiImages>))
+        .route("/generate", post(handle::<IdeogramGenerate>))
+        .route("/v1/text-to-speech/{voice_id}", post(handle::<TextToSpeech>))
+        .route("/videos/search", get(handle::<PexelsVideos>))
+        .route("/v1/search", get(handle::<PexelsPhotos>))
+        .route("/edit/{env}/render", post(handle::<SubmitRender>))
+        .route("/{env}/render", post(handle::<SubmitRender>))
+        .route("/edit/{env}/render/{id}", get(handle::<RenderStatus>))
+        .route("/{env}/render/{id}", get(handle::<RenderStatus>))
+        .merge(google::router())
 }
 
-/// One provider endpoint: its request rules and how it words answers and errors.
-pub trait Provider {
-    /// The name requests are recorded under, e.g. `"openai.chat"`.
-    const ENDPOINT: &'static str;
-    /// A 200 body cut off mid-JSON, for `Fault::Malformed`.
-    const MALFORMED: &'static str;
-    /// The account limits this provider really has, in the order it reports them.
-    const LIMITS: &'static [Limit];
+/// How a provider words refusals, failures and rate limits, for all its endpoints.
+pub trait Dialect {
+    /// The account limits this provider really has, in the order it reports
+    /// them; none for providers whose limits the simulator does not model.
+    const LIMITS: &'static [Limit] = &[];
     /// What all its rate-limit headers start with.
-    const LIMIT_HEADER_PREFIX: &'static str;
-
-    /// Checks the request as the real API would; if it passes, the normal answer.
-    /// `body` is `None` when it was not JSON; `prompt` is [`Provider::prompt`] or "".
-    fn respond(headers: &HeaderMap, body: Option<&Value>, prompt: &str) -> Result<Served, Rejection>;
-
-    /// The text faults and the echo are read from (the last user message).
-    fn prompt(body: &Value) -> Option<String>;
+    const LIMIT_HEADER_PREFIX: &'static str = "";
 
     /// The provider's error response for a rejection.
     fn reject(rejection: &Rejection) -> Response;
@@ -65,7 +87,34 @@ pub trait Provider {
     fn rate_limited(retry_after_secs: Option<u64>, model: Option<&str>) -> Response;
 
     /// Its rate-limit headers for where an account stands.
-    fn limit_headers(standing: &Standing) -> HeaderMap;
+    fn limit_headers(_standing: &Standing) -> HeaderMap {
+        HeaderMap::new()
+    }
+}
+
+/// One provider endpoint: its request rules and its normal answer.
+pub trait Endpoint {
+    type Dialect: Dialect;
+    /// The name requests are recorded under, e.g. `"openai.chat"`.
+    const NAME: &'static str;
+    /// A 200 body cut off short, for `Fault::Malformed`: JSON cut mid-way, or
+    /// the first bytes of a binary answer.
+    const MALFORMED: &'static [u8];
+
+    /// Checks the request as the real API would; if it passes, the normal answer.
+    /// `prompt` is [`Endpoint::prompt`] or "". Files published and operations
+    /// started here exist even if a fault then replaces the answer; as nobody
+    /// learns their ids, that is as if they had never been made.
+    fn respond(call: &Call, prompt: &str) -> Result<Served, Rejection>;
+
+    /// The text faults and output directives are read from, and that is recorded.
+    fn prompt(call: &Call) -> Option<String>;
+
+    /// The model recorded for the request: the body's `model` unless the
+    /// endpoint names it elsewhere.
+    fn model(call: &Call) -> Option<String> {
+        call.body?.get("model")?.as_str().map(str::to_owned)
+    }
 }
 
 /// A normal answer and the usage it reports.
@@ -88,19 +137,28 @@ enum Answer {
     Hang,
 }
 
-async fn handle<P: Provider>(State(controls): State<Controls>, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle<E: Endpoint>(
+    State(controls): State<Controls>,
+    Params(params): Params,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let at = Utc::now();
+    let query = call::parse_query(query.as_deref());
     let body = serde_json::from_slice::<Value>(&body).ok();
-    let prompt = body.as_ref().and_then(P::prompt);
-    let model = body
-        .as_ref()
-        .and_then(|b| b.get("model"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let (answer, usage) = decide::<P>(&controls, &headers, body.as_ref(), prompt.as_deref(), model.as_deref());
-    let standing = controls
-        .account()
-        .settle(P::ENDPOINT, P::LIMITS, usage.output, Instant::now());
+    let call = Call {
+        controls: &controls,
+        headers: &headers,
+        params: &params,
+        query: &query,
+        body: body.as_ref(),
+    };
+    let prompt = E::prompt(&call);
+    let model = E::model(&call);
+    let (answer, usage) = decide::<E>(&call, prompt.as_deref(), model.as_deref());
+    let limits = <E::Dialect as Dialect>::LIMITS;
+    let standing = controls.account().settle(E::NAME, limits, usage.output, Instant::now());
     let status = match &answer {
         Answer::Now(response) | Answer::After(_, response) => response.status().as_u16(),
         Answer::Hang => 0,
@@ -109,7 +167,7 @@ async fn handle<P: Provider>(State(controls): State<Controls>, headers: HeaderMa
     let prompt = prompt.map(|p| p.chars().take(200).collect());
     controls.record(RecordedRequest {
         at,
-        endpoint: P::ENDPOINT.into(),
+        endpoint: E::NAME.into(),
         model,
         prompt,
         status,
@@ -126,15 +184,15 @@ async fn handle<P: Provider>(State(controls): State<Controls>, headers: HeaderMa
         Answer::Hang => {
             // Dropped with the connection if the client gives up first.
             controls.stopping().await;
-            P::reject(&Rejection::new(
+            E::Dialect::reject(&Rejection::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The simulator is shutting down.",
             ))
         }
     };
     match standing {
-        Some(standing) => with_limit_headers::<P>(response, &standing),
-        None => response,
+        Some(standing) if !standing.is_empty() => with_limit_headers::<E::Dialect>(response, &standing),
+        _ => response,
     }
 }
 
@@ -143,68 +201,68 @@ async fn handle<P: Provider>(State(controls): State<Controls>, headers: HeaderMa
 ///
 /// Only requests the real API would serve are charged to the account or get a
 /// fault: a scripted 500 is not spent on a request that was going to be a 400.
-fn decide<P: Provider>(
-    controls: &Controls,
-    headers: &HeaderMap,
-    body: Option<&Value>,
-    prompt: Option<&str>,
-    model: Option<&str>,
-) -> (Answer, Usage) {
-    let served = match P::respond(headers, body, prompt.unwrap_or_default()) {
+fn decide<E: Endpoint>(call: &Call, prompt: Option<&str>, model: Option<&str>) -> (Answer, Usage) {
+    let served = match E::respond(call, prompt.unwrap_or_default()) {
         Ok(served) => served,
-        Err(rejection) => return (Answer::Now(P::reject(&rejection)), Usage::default()),
+        Err(rejection) => return (Answer::Now(E::Dialect::reject(&rejection)), Usage::default()),
     };
-    let admission = controls
+    let limits = <E::Dialect as Dialect>::LIMITS;
+    let admission = call
+        .controls
         .account()
-        .admit(P::ENDPOINT, P::LIMITS, served.usage.input, Instant::now());
+        .admit(E::NAME, limits, served.usage.input, Instant::now());
     if let Admission::Refused { retry_after_secs } = admission {
         return (
-            Answer::Now(P::rate_limited(Some(retry_after_secs), model)),
+            Answer::Now(E::Dialect::rate_limited(Some(retry_after_secs), model)),
             Usage::default(),
         );
     }
-    match controls.next_fault(prompt.and_then(faults::directive)) {
+    match call.controls.next_fault(prompt.and_then(faults::directive)) {
         None => (Answer::Now(served.response), served.usage),
-        Some(fault) => faulted::<P>(fault, served, model),
+        Some(fault) => faulted::<E>(fault, served, model),
     }
 }
 
 /// The account's standing in place of the provider's static default-tier
 /// headers, so that only the limits that are set are reported.
-fn with_limit_headers<P: Provider>(mut response: Response, standing: &Standing) -> Response {
+fn with_limit_headers<D: Dialect>(mut response: Response, standing: &Standing) -> Response {
     let headers = response.headers_mut();
     let defaults: Vec<HeaderName> = headers
         .keys()
-        .filter(|name| name.as_str().starts_with(P::LIMIT_HEADER_PREFIX))
+        .filter(|name| name.as_str().starts_with(D::LIMIT_HEADER_PREFIX))
         .cloned()
         .collect();
     for name in defaults {
         headers.remove(name);
     }
-    headers.extend(P::limit_headers(standing));
+    headers.extend(D::limit_headers(standing));
     response
 }
 
-fn faulted<P: Provider>(fault: Fault, served: Served, model: Option<&str>) -> (Answer, Usage) {
+fn faulted<E: Endpoint>(fault: Fault, served: Served, model: Option<&str>) -> (Answer, Usage) {
     let none = Usage::default();
     match fault {
         Fault::Status { status } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let response = match status {
-                StatusCode::TOO_MANY_REQUESTS => P::rate_limited(None, model),
-                _ => P::reject(&P::failure(status, model)),
+                StatusCode::TOO_MANY_REQUESTS => E::Dialect::rate_limited(None, model),
+                _ => E::Dialect::reject(&E::Dialect::failure(status, model)),
             };
             (Answer::Now(response), none)
         }
-        Fault::RateLimit { retry_after_secs } => (Answer::Now(P::rate_limited(Some(retry_after_secs), model)), none),
+        Fault::RateLimit { retry_after_secs } => (
+            Answer::Now(E::Dialect::rate_limited(Some(retry_after_secs), model)),
+            none,
+        ),
         Fault::Hang => (Answer::Hang, none),
         Fault::Latency { ms } => (Answer::After(Duration::from_millis(ms), served.response), served.usage),
         Fault::Malformed => {
             // The real answer's status and headers, with its body cut short; the
             // reply was still generated, so its tokens count.
-            let (parts, _) = served.response.into_parts();
+            let (mut parts, _) = served.response.into_parts();
+            parts.headers.remove(CONTENT_LENGTH);
             (
-                Answer::Now(Response::from_parts(parts, Body::from(P::MALFORMED))),
+                Answer::Now(Response::from_parts(parts, Body::from(E::MALFORMED))),
                 served.usage,
             )
         }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::faults::strip_directives;
+use crate::directives::strip;
 
 /// How much of the prompt the reply echoes, in characters.
 const ECHO_CHARS: usize = 200;
@@ -25,7 +25,7 @@ pub struct Reply {
 /// `Simulated reply from {model}: {prompt}` (directives removed, 200 characters
 /// at most), cut to `max_tokens * 4` characters when it would exceed `max_tokens`.
 pub fn reply(model: &str, prompt: &str, max_tokens: Option<u64>) -> Reply {
-    let echo: String = strip_directives(prompt).chars().take(ECHO_CHARS).collect();
+    let echo: String = strip(prompt).chars().take(ECHO_CHARS).collect();
     let mut text = format!("Simulated reply from {model}: {echo}");
     let limit = max_tokens.unwrap_or(u64::MAX);
     let cut = tokens(&text) > limit;

@@ -1,5 +1,7 @@
 //! The `/_sim` HTTP API steers the same switches as `Controls`.
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
 
 use crate::{chat, openai, spawn_simulator};
@@ -27,7 +29,7 @@ async fn the_admin_api_scripts_configures_and_reports() {
     assert_eq!(openai(&sim, &chat("x")).await.status, 503);
     assert_eq!(openai(&sim, &chat("x")).await.status, 429);
 
-    let config = json!({ "latency_ms": 5, "default_fault": { "kind": "malformed" } });
+    let config = json!({ "latency_ms": 5, "default_fault": { "kind": "malformed" }, "operation_ms": 250 });
     let put = http
         .put(format!("{base}/_sim/config"))
         .json(&config)
@@ -36,6 +38,7 @@ async fn the_admin_api_scripts_configures_and_reports() {
         .expect("config");
     assert_eq!(put.status().as_u16(), 200);
     assert_eq!(put.json::<Value>().await.expect("json"), config);
+    assert_eq!(sim.controls().operation_duration(), Duration::from_millis(250));
     let malformed = openai(&sim, &chat("x")).await;
     assert!(
         serde_json::from_str::<Value>(&malformed.text).is_err(),
@@ -62,6 +65,18 @@ async fn the_admin_api_scripts_configures_and_reports() {
         .await
         .expect("bad config");
     assert_eq!(bad.status().as_u16(), 400);
+
+    let defaults = http
+        .put(format!("{base}/_sim/config"))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("config");
+    assert_eq!(
+        defaults.json::<Value>().await.expect("json"),
+        json!({ "latency_ms": 0, "default_fault": null, "operation_ms": 1000 }),
+        "a missing operation_ms means the default"
+    );
 
     http.post(format!("{base}/_sim/reset")).send().await.expect("reset");
     assert_eq!(sim.controls().request_count(), 0);

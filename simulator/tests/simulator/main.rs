@@ -4,8 +4,16 @@
 mod account_limits;
 mod anthropic_messages;
 mod control_api;
+mod elevenlabs;
 mod faults;
+mod formats;
+mod gemini_image;
+mod ideogram;
 mod openai_chat;
+mod openai_images;
+mod pexels;
+mod shotstack;
+mod veo;
 
 use std::time::Duration;
 
@@ -22,6 +30,8 @@ pub async fn spawn_simulator() -> SimulatorHandle {
 pub struct Seen {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
+    pub bytes: Vec<u8>,
+    /// The body as text (lossy for binary bodies).
     pub text: String,
 }
 
@@ -35,12 +45,25 @@ impl Seen {
     }
 
     async fn read(response: reqwest::Response) -> Self {
+        let (status, headers) = (response.status().as_u16(), response.headers().clone());
+        let bytes = response.bytes().await.expect("body").to_vec();
         Self {
-            status: response.status().as_u16(),
-            headers: response.headers().clone(),
-            text: response.text().await.expect("body"),
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes,
         }
     }
+}
+
+/// Sends a request and reads the whole answer.
+pub async fn send(request: reqwest::RequestBuilder) -> Seen {
+    Seen::read(request.send().await.expect("send")).await
+}
+
+/// Fetches a link an answer handed out, with no credentials.
+pub async fn fetch(url: &str) -> Seen {
+    send(reqwest::Client::new().get(url)).await
 }
 
 pub async fn openai(sim: &SimulatorHandle, body: &Value) -> Seen {
@@ -76,6 +99,21 @@ pub fn message(prompt: &str) -> Value {
         "max_tokens": 100,
         "messages": [{ "role": "user", "content": prompt }],
     })
+}
+
+/// Polls `url` with `key` in `header` until `done` says the body is final (or 5 s pass).
+pub async fn poll_until(url: &str, header: &str, key: &str, mut done: impl FnMut(&Value) -> bool) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let seen = send(reqwest::Client::new().get(url).header(header, key)).await;
+        assert_eq!(seen.status, 200, "{}", seen.text);
+        let body = seen.json();
+        if done(&body) {
+            return body;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "never done: {body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// A client that gives up quickly, for hangs.

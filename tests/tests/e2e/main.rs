@@ -6,6 +6,7 @@ mod cancel;
 mod crash;
 mod duplicates;
 mod idempotency;
+mod media;
 mod pipeline;
 mod rate_limits;
 mod retries;

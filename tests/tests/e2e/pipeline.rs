@@ -120,7 +120,29 @@ async fn lists_jobs_newest_first_with_a_cursor() {
         .collect();
     assert_eq!(
         names,
-        ["claude-3.5-haiku", "claude-3.5-sonnet", "gpt-4o", "gpt-4o-mini"]
+        [
+            "claude-3.5-haiku",
+            "claude-3.5-sonnet",
+            "dall-e-2",
+            "dall-e-3",
+            "flash-nano-banana",
+            "gpt-4o",
+            "gpt-4o-mini",
+            "ideogram-v2",
+            "multilingual-v2",
+            "pexels-photos",
+            "pexels-videos",
+            "shotstack-render",
+            "veo-3.1"
+        ]
     );
+    let modality = |id: &str| {
+        models["data"]
+            .as_array()
+            .and_then(|all| all.iter().find(|m| m["id"] == id))
+            .map(|m| m["modality"].clone())
+    };
+    assert_eq!(modality("veo-3.1"), Some(json!("video")));
+    assert_eq!(modality("multilingual-v2"), Some(json!("audio")));
     app.stop().await;
 }

@@ -43,8 +43,8 @@ async fn two_schedulers_relay_each_unpublished_job_once() {
 
     let mut settings = app.settings.clone();
     settings.scheduler.batch = 25;
-    roles::scheduler(&settings, app.pool.clone(), app.shutdown.clone());
-    roles::scheduler(&settings, app.pool.clone(), app.shutdown.clone());
+    roles::scheduler(&settings, app.pool.clone(), app.store.clone(), app.shutdown.clone());
+    roles::scheduler(&settings, app.pool.clone(), app.store.clone(), app.shutdown.clone());
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while unpublished().await > 0 {

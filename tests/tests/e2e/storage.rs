@@ -7,26 +7,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use electrons_domain::{
-    config::S3Settings,
     ids::JobId,
-    secret::Secret,
     storage::{ByteChunks, ObjectKey, ObjectStore, S3Store, StorageError},
 };
+use electrons_tests::s3_settings;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
 const MIB: usize = 1024 * 1024;
-
-fn s3_settings() -> S3Settings {
-    S3Settings {
-        endpoint: Some(std::env::var("DE_TEST_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:9000".into())),
-        bucket: format!("de-test-{}", uuid::Uuid::new_v4().simple()),
-        region: "us-east-1".into(),
-        path_style: true,
-        access_key_id: "test".into(),
-        secret_access_key: Secret::new("test-secret"),
-    }
-}
 
 async fn s3_store() -> ObjectStore {
     let settings = s3_settings();

@@ -6,7 +6,7 @@ mod anthropic;
 mod openai;
 
 use electrons_domain::{
-    catalog::{ModelConfig, ProviderConfig, ProviderKind},
+    catalog::{Api, ModelConfig, ProviderConfig},
     input::TextInput,
     limiter::Observation,
     secret::Secret,
@@ -46,10 +46,12 @@ pub struct Called {
     pub observation: Observation,
 }
 
-pub fn adapter(kind: ProviderKind) -> &'static dyn TextAdapter {
-    match kind {
-        ProviderKind::OpenAiChat => &openai::OpenAiChat,
-        ProviderKind::AnthropicMessages => &anthropic::AnthropicMessages,
+/// The adapter of a text API; only text models come here, and every text API
+/// but Anthropic's is OpenAI-compatible.
+pub fn adapter(api: Api) -> &'static dyn TextAdapter {
+    match api {
+        Api::AnthropicMessages => &anthropic::AnthropicMessages,
+        _ => &openai::OpenAiChat,
     }
 }
 
@@ -61,7 +63,7 @@ pub async fn generate(http: &Client, provider: &ProviderConfig, model: &ModelCon
             observation: Observation::default(),
         };
     };
-    let adapter = adapter(provider.kind);
+    let adapter = adapter(model.api);
     let request = adapter.request(http, provider, key, model, input);
     let response = match provider_call::send(request, provider.timeout, key).await {
         Ok(response) => response,

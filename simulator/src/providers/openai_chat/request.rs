@@ -4,7 +4,11 @@
 
 use serde_json::{Map, Value};
 
-use crate::providers::{rejection::Rejection, text};
+use crate::providers::{
+    openai::arguments::{decimal, integer, invalid_type, known_only, missing, present},
+    rejection::Rejection,
+    text,
+};
 
 /// Top-level arguments the real API knows; anything else is a 400.
 const KNOWN: &[&str] = &[
@@ -49,21 +53,7 @@ pub struct ChatRequest<'a> {
 
 impl<'a> ChatRequest<'a> {
     pub fn parse(body: &'a Map<String, Value>) -> Result<Self, Rejection> {
-        let unknown: Vec<&str> = body.keys().map(String::as_str).filter(|k| !KNOWN.contains(k)).collect();
-        match unknown.as_slice() {
-            [] => {}
-            [one] => {
-                return Err(Rejection::bad_request(format!(
-                    "Unrecognized request argument supplied: {one}"
-                )))
-            }
-            many => {
-                let list = many.join(", ");
-                return Err(Rejection::bad_request(format!(
-                    "Unrecognized request arguments supplied: {list}"
-                )));
-            }
-        }
+        known_only(body, KNOWN)?;
         let model = match present(body, "model") {
             None => return Err(Rejection::bad_request("you must provide a model parameter")),
             Some(Value::String(model)) => model.as_str(),
@@ -217,79 +207,6 @@ fn stop(body: &Map<String, Value>) -> Result<(), Rejection> {
         },
         Some(other) => Err(invalid_type("stop", "one of a string or array of strings", other)),
     }
-}
-
-/// An optional integer argument within `min..=max`.
-fn integer(body: &Map<String, Value>, field: &str, min: u64, max: Option<u64>) -> Result<Option<u64>, Rejection> {
-    let Some(value) = present(body, field) else {
-        return Ok(None);
-    };
-    let bound = |which: &str, code, relation, limit: u64| {
-        Rejection::bad_request(format!(
-            "Invalid '{field}': integer {which} value. Expected a value {relation} {limit}, but got {value} instead."
-        ))
-        .param(field)
-        .code(code)
-    };
-    match (value.as_u64(), value.as_i64()) {
-        (Some(n), _) if n < min => Err(bound("below minimum", "integer_below_min_value", ">=", min)),
-        (Some(n), _) => match max {
-            Some(max) if n > max => Err(bound("above maximum", "integer_above_max_value", "<=", max)),
-            _ => Ok(Some(n)),
-        },
-        (None, Some(_)) => Err(bound("below minimum", "integer_below_min_value", ">=", min)),
-        (None, None) => Err(invalid_type(field, "an integer", value)),
-    }
-}
-
-/// An optional number argument within `min..=max`.
-fn decimal(body: &Map<String, Value>, field: &str, min: f64, max: f64) -> Result<(), Rejection> {
-    let Some(value) = present(body, field) else {
-        return Ok(());
-    };
-    let Some(number) = value.as_f64() else {
-        return Err(invalid_type(field, "a decimal", value));
-    };
-    let (which, code, relation, limit) = if number < min {
-        ("below minimum", "decimal_below_min_value", ">=", min)
-    } else if number > max {
-        ("above maximum", "decimal_above_max_value", "<=", max)
-    } else {
-        return Ok(());
-    };
-    Err(Rejection::bad_request(format!(
-        "Invalid '{field}': decimal {which} value. Expected a value {relation} {limit}, but got {value} instead."
-    ))
-    .param(field)
-    .code(code))
-}
-
-/// The field's value, treating `null` as absent like the real API does.
-fn present<'v>(object: &'v Map<String, Value>, field: &str) -> Option<&'v Value> {
-    object.get(field).filter(|value| !value.is_null())
-}
-
-fn missing(param: &str) -> Rejection {
-    Rejection::bad_request(format!("Missing required parameter: '{param}'."))
-        .param(param)
-        .code("missing_required_parameter")
-}
-
-fn invalid_type(param: &str, expected: &str, got: &Value) -> Rejection {
-    let got = match got {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_f64() => "a decimal",
-        Value::Number(_) => "an integer",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    };
-    Rejection::bad_request(format!(
-        "Invalid type for '{param}': expected {expected}, but got {got} instead."
-    ))
-    .param(param)
-    .code("invalid_type")
 }
 
 #[cfg(test)]

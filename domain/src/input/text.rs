@@ -1,36 +1,11 @@
-//! Per-modality job inputs, parsed once at the edge into types that are valid by
-//! construction. Errors name the offending field (`input.temperature`) so clients
-//! can fix their request without guessing.
+//! Text-generation input: a prompt or a conversation, with sampling settings checked
+//! against the model's limits. How each provider wants the conversation is the
+//! worker's business.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct FieldError {
-    /// Stable code: `missing_field`, `invalid_field`.
-    pub code: &'static str,
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn missing(field: &str, message: impl Into<String>) -> Self {
-        Self {
-            code: "missing_field",
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self {
-            code: "invalid_field",
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+use super::{deserialize, FieldError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -76,18 +51,7 @@ pub struct TextInput {
 
 impl TextInput {
     pub fn parse(value: &Value, limits: TextLimits) -> Result<Self, FieldError> {
-        if !value.is_object() {
-            return Err(FieldError::invalid("input", "must be a JSON object"));
-        }
-        let input: TextInput = serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." || path.is_empty() {
-                "input".to_string()
-            } else {
-                format!("input.{path}")
-            };
-            FieldError::invalid(&field, e.into_inner().to_string())
-        })?;
+        let input: TextInput = deserialize(value)?;
         input.validate(limits)?;
         Ok(input)
     }

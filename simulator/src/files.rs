@@ -1,0 +1,100 @@
+//! The output files answers link to, and `GET /_sim/files/{id}.{ext}`, which
+//! serves them without authentication as a provider's CDN serves its signed
+//! links. A file is only a kind and an optional length (`media.rs` makes the
+//! bytes); `[[sim:file_404]]` links to an id that was never stored.
+
+use axum::{
+    extract::{Path, State},
+    http::{
+        header::{CONTENT_LENGTH, CONTENT_TYPE},
+        StatusCode,
+    },
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use serde_json::json;
+
+use crate::{controls::Controls, directives::FileAsk, media::Media, recent::Recent};
+
+/// How many files stay reachable; older links answer 404, like expired ones.
+const KEPT: usize = 200_000;
+
+/// A file an answer linked to.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct File {
+    pub media: Media,
+    /// Exactly this many bytes instead of the file's own length.
+    pub size: Option<u64>,
+}
+
+impl File {
+    /// The file as a `200` with its content type and length.
+    pub fn response(self) -> Response {
+        let (length, body) = self.media.body(self.size);
+        (
+            [
+                (CONTENT_TYPE, self.media.content_type().to_string()),
+                (CONTENT_LENGTH, length.to_string()),
+            ],
+            body,
+        )
+            .into_response()
+    }
+}
+
+pub struct Files {
+    stored: Recent<File>,
+}
+
+impl Default for Files {
+    fn default() -> Self {
+        Self {
+            stored: Recent::new(KEPT),
+        }
+    }
+}
+
+impl Files {
+    /// Stores a new `media` file as `ask` wants it and returns its id; for
+    /// [`FileAsk::Missing`] the id is simply never stored.
+    pub fn publish(&self, media: Media, ask: FileAsk) -> String {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let size = match ask {
+            FileAsk::Missing => return id,
+            FileAsk::Normal => None,
+            FileAsk::Bytes(size) => Some(size),
+        };
+        self.stored.insert(id.clone(), File { media, size });
+        id
+    }
+
+    /// [`Files::publish`], as a link under `/_sim/files` on `base`.
+    pub fn link(&self, base: &str, media: Media, ask: FileAsk) -> String {
+        let id = self.publish(media, ask);
+        format!("{base}/_sim/files/{id}.{}", media.extension())
+    }
+
+    pub fn get(&self, id: &str) -> Option<File> {
+        self.stored.get(id)
+    }
+}
+
+pub fn router() -> Router<Controls> {
+    Router::new().route("/_sim/files/{name}", get(serve))
+}
+
+async fn serve(State(controls): State<Controls>, Path(name): Path<String>) -> Response {
+    let file = name
+        .rsplit_once('.')
+        .and_then(|(id, extension)| Some((controls.files().get(id)?, extension)))
+        .filter(|(file, extension)| file.media.extension() == *extension);
+    match file {
+        Some((file, _)) => file.response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": "NoSuchKey", "message": "The specified key does not exist." })),
+        )
+            .into_response(),
+    }
+}

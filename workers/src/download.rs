@@ -1,0 +1,73 @@
+//! Copying a provider's output link into our storage: streamed straight from the
+//! response into the store (never held whole), stopped at the size cap, and
+//! classified when it fails — a 404 or 410 will not come back, a 5xx or a
+//! broken connection may.
+
+use electrons_domain::{
+    secret::Secret,
+    storage::{ByteChunks, ObjectKey, StorageError, StoredObject},
+};
+use futures::{StreamExt, TryStreamExt};
+
+use crate::outputs::{Destination, OutputError};
+
+pub async fn copy(
+    to: &Destination<'_>,
+    key: &ObjectKey,
+    url: &str,
+    auth: Option<(&'static str, &Secret)>,
+    expected_type: &str,
+) -> Result<StoredObject, OutputError> {
+    let host = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "an unreadable address".into());
+    let unavailable = |reason: String, retryable: bool| OutputError::Unavailable {
+        host: host.clone(),
+        reason,
+        retryable,
+    };
+    let mut request = to.http.get(url).timeout(to.download_timeout);
+    if let Some((header, key)) = auth {
+        request = request.header(header, key.expose());
+    }
+    let response = request.send().await.map_err(|e| {
+        let reason = if e.is_timeout() {
+            format!("no answer within {:?}", to.download_timeout)
+        } else {
+            crate::provider_call::without_url(&e)
+        };
+        unavailable(reason, true)
+    })?;
+    let status = response.status();
+    if matches!(status.as_u16(), 404 | 410) {
+        return Err(OutputError::Gone {
+            host,
+            status: status.as_u16(),
+        });
+    }
+    if !status.is_success() {
+        let retryable = status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408;
+        return Err(unavailable(format!("it answered {status}"), retryable));
+    }
+    if response.content_length().is_some_and(|n| n > to.max_bytes) {
+        return Err(OutputError::TooLarge { limit: to.max_bytes });
+    }
+    let content_type = served_type(&response).unwrap_or_else(|| expected_type.to_string());
+    let body: ByteChunks = response.bytes_stream().map_err(std::io::Error::other).boxed();
+    to.store
+        .put(key, &content_type, body, to.max_bytes)
+        .await
+        .map_err(|error| match error {
+            StorageError::Source(e) => unavailable(format!("the download broke off: {e}"), true),
+            other => OutputError::from_storage(other),
+        })
+}
+
+/// The type the provider served the file as, unless it only said "bytes".
+fn served_type(response: &reqwest::Response) -> Option<String> {
+    let value = response.headers().get(reqwest::header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = value.split(';').next()?.trim().to_ascii_lowercase();
+    let generic = essence.is_empty() || essence == "application/octet-stream" || essence == "binary/octet-stream";
+    (!generic).then_some(essence)
+}

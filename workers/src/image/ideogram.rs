@@ -1,0 +1,93 @@
+//! Ideogram generate (v2): `POST /generate` with an `Api-Key` header and an
+//! `image_request`. Answers with links that expire, copied into storage.
+
+use electrons_domain::{
+    catalog::{ModelConfig, ProviderConfig},
+    input::{ideogram_aspect, ImageInput},
+    secret::Secret,
+};
+use reqwest::Client;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::openai::header;
+use crate::{
+    outputs::{OutputSource, Outputs, SourceBody},
+    produce::Produced,
+    provider_call::{self, ProviderError},
+};
+
+#[derive(Deserialize)]
+struct Response {
+    data: Vec<Image>,
+}
+
+#[derive(Deserialize)]
+struct Image {
+    url: Option<String>,
+    prompt: Option<String>,
+    resolution: Option<String>,
+    seed: Option<i64>,
+    is_image_safe: Option<bool>,
+}
+
+pub async fn generate(
+    http: &Client,
+    provider: &ProviderConfig,
+    key: &Secret,
+    model: &ModelConfig,
+    input: &ImageInput,
+) -> Result<Produced, ProviderError> {
+    let mut request = json!({
+        "prompt": input.prompt,
+        "model": model.provider_model,
+        "num_images": input.count(),
+    });
+    if let Some(aspect) = input.aspect_ratio.as_deref().and_then(ideogram_aspect) {
+        request["aspect_ratio"] = json!(aspect);
+    }
+    if let Some(magic) = &input.magic_prompt {
+        request["magic_prompt_option"] = json!(magic.to_ascii_uppercase());
+    }
+    if let Some(seed) = input.seed {
+        request["seed"] = json!(seed);
+    }
+    if let Some(negative) = &input.negative_prompt {
+        request["negative_prompt"] = json!(negative);
+    }
+    let request = http
+        .post(format!("{}/generate", provider.base_url))
+        .header("Api-Key", key.expose())
+        .json(&json!({ "image_request": request }));
+    let (parsed, headers): (Response, _) = provider_call::send_json(request, provider.timeout, key).await?;
+    let mut sources = Vec::new();
+    let mut images = Vec::new();
+    for image in parsed.data {
+        images.push(json!({
+            "prompt": image.prompt,
+            "resolution": image.resolution,
+            "seed": image.seed,
+            "is_image_safe": image.is_image_safe,
+        }));
+        // Ideogram withholds the link of an image its safety check flagged.
+        if let Some(url) = image.url {
+            sources.push(OutputSource {
+                name: format!("image-{}.png", sources.len() + 1),
+                content_type: "image/png".into(),
+                body: SourceBody::Url { url, auth: None },
+            });
+        }
+    }
+    if sources.is_empty() {
+        return Err(ProviderError::Refused(
+            "Ideogram returned no image (its safety check withholds flagged images)".into(),
+        ));
+    }
+    let mut details = Map::new();
+    details.insert("images".into(), Value::Array(images));
+    Ok(Produced::Files(Outputs {
+        sources,
+        details,
+        provider_request_id: header(&headers, "x-request-id"),
+    }))
+}

@@ -1,0 +1,91 @@
+//! OpenAI Images (`POST /v1/images/generations`) for `dall-e-3` and `dall-e-2`.
+//! Links are asked for rather than base64, so images stream into storage.
+
+use electrons_domain::{
+    catalog::{ModelConfig, ProviderConfig},
+    input::ImageInput,
+    secret::Secret,
+};
+use reqwest::Client;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::{
+    outputs::{OutputSource, Outputs, SourceBody},
+    produce::Produced,
+    provider_call::{self, ProviderError},
+};
+
+#[derive(Deserialize)]
+struct Response {
+    created: Option<i64>,
+    data: Vec<Image>,
+}
+
+#[derive(Deserialize)]
+struct Image {
+    url: Option<String>,
+    revised_prompt: Option<String>,
+}
+
+pub async fn generate(
+    http: &Client,
+    provider: &ProviderConfig,
+    key: &Secret,
+    model: &ModelConfig,
+    input: &ImageInput,
+) -> Result<Produced, ProviderError> {
+    let mut body = json!({
+        "model": model.provider_model,
+        "prompt": input.prompt,
+        "n": input.count(),
+        "response_format": "url",
+    });
+    for (field, value) in [
+        ("size", &input.size),
+        ("quality", &input.quality),
+        ("style", &input.style),
+    ] {
+        if let Some(value) = value {
+            body[field] = json!(value);
+        }
+    }
+    let request = http
+        .post(format!("{}/v1/images/generations", provider.base_url))
+        .bearer_auth(key.expose())
+        .json(&body);
+    let (parsed, headers): (Response, _) = provider_call::send_json(request, provider.timeout, key).await?;
+    let request_id = header(&headers, "x-request-id");
+    let mut sources = Vec::with_capacity(parsed.data.len());
+    let mut revised = Vec::new();
+    for (i, image) in parsed.data.into_iter().enumerate() {
+        let url = image
+            .url
+            .ok_or_else(|| ProviderError::Malformed(format!("image {} has no url", i + 1)))?;
+        sources.push(OutputSource {
+            name: format!("image-{}.png", i + 1),
+            content_type: "image/png".into(),
+            body: SourceBody::Url { url, auth: None },
+        });
+        revised.extend(image.revised_prompt);
+    }
+    if sources.is_empty() {
+        return Err(ProviderError::Refused("the answer held no images".into()));
+    }
+    let mut details = Map::new();
+    if !revised.is_empty() {
+        details.insert("revised_prompts".into(), json!(revised));
+    }
+    if let Some(created) = parsed.created {
+        details.insert("created".into(), Value::from(created));
+    }
+    Ok(Produced::Files(Outputs {
+        sources,
+        details,
+        provider_request_id: request_id,
+    }))
+}
+
+pub(crate) fn header(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers.get(name)?.to_str().ok().map(str::to_owned)
+}

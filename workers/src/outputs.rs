@@ -1,0 +1,209 @@
+//! A provider's binary outputs on their way into our storage: links it returned
+//! (copied, so they outlive the provider's expiry), bytes it sent inline, or a
+//! response body to stream. Each lands under the job's key prefix, counted,
+//! hashed and capped; if one fails, those already stored are deleted again.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use electrons_domain::{
+    ids::JobId,
+    job::JobError,
+    secret::Secret,
+    storage::{output_files, ByteChunks, ObjectKey, ObjectStore, StorageError, StoredObject},
+};
+use futures::{StreamExt, TryStreamExt};
+use reqwest::Client;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::download;
+
+/// What a call produced: where each file comes from, and what else the
+/// provider said that the client may want (revised prompts, seeds, search results).
+pub struct Outputs {
+    pub sources: Vec<OutputSource>,
+    /// Merged into the job's `output` beside `files`.
+    pub details: Map<String, Value>,
+    pub provider_request_id: Option<String>,
+}
+
+pub struct OutputSource {
+    /// The file's name under the job (`image-1.png`).
+    pub name: String,
+    pub content_type: String,
+    pub body: SourceBody,
+}
+
+pub enum SourceBody {
+    /// A link to fetch, with the header that authorizes it if it needs one.
+    Url {
+        url: String,
+        auth: Option<(&'static str, Secret)>,
+    },
+    Bytes(Bytes),
+    /// An answer still being received.
+    Stream(reqwest::Response),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("the provider's output at {host} answered {status}; nothing was stored")]
+    Gone { host: String, status: u16 },
+    #[error("the provider's output at {host} could not be fetched: {reason}")]
+    Unavailable {
+        host: String,
+        reason: String,
+        retryable: bool,
+    },
+    #[error("the provider's output is larger than the {limit}-byte limit (DE_OUTPUT_MAX_BYTES); nothing was stored")]
+    TooLarge { limit: u64 },
+    #[error("storing the output failed: {0}")]
+    Storage(String),
+    #[error("the provider's output has an unusable name: {0}")]
+    BadName(String),
+}
+
+impl OutputError {
+    pub fn retryable(&self) -> bool {
+        match self {
+            Self::Unavailable { retryable, .. } => *retryable,
+            Self::Storage(_) => true,
+            Self::Gone { .. } | Self::TooLarge { .. } | Self::BadName(_) => false,
+        }
+    }
+
+    pub fn to_job_error(&self) -> JobError {
+        let code = match self {
+            Self::Gone { .. } => "output_unavailable",
+            Self::Unavailable { .. } => "output_download_failed",
+            Self::TooLarge { .. } => "output_too_large",
+            Self::Storage(_) | Self::BadName(_) => "storage_error",
+        };
+        JobError {
+            code: code.into(),
+            message: self.to_string(),
+            provider_status: match self {
+                Self::Gone { status, .. } => Some(*status),
+                _ => None,
+            },
+            retryable: self.retryable(),
+        }
+    }
+
+    pub(crate) fn from_storage(error: StorageError) -> Self {
+        match error {
+            StorageError::TooLarge { limit } => Self::TooLarge { limit },
+            other => Self::Storage(other.to_string()),
+        }
+    }
+}
+
+/// Where outputs go and how big and slow they may be.
+pub struct Destination<'a> {
+    pub store: &'a ObjectStore,
+    pub http: &'a Client,
+    pub project: Uuid,
+    pub job: JobId,
+    pub max_bytes: u64,
+    pub download_timeout: Duration,
+}
+
+/// What was stored, and how long it took.
+pub struct Stored {
+    pub files: Vec<StoredObject>,
+    pub took: Duration,
+}
+
+impl Stored {
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.bytes).sum()
+    }
+
+    /// The job's `output`: `files`, beside the provider's details.
+    pub fn output(&self, details: Map<String, Value>) -> Value {
+        let mut output = Map::new();
+        output.insert(
+            "files".into(),
+            Value::Array(self.files.iter().map(output_files::file_entry).collect()),
+        );
+        for (name, value) in details {
+            output.entry(name).or_insert(value);
+        }
+        Value::Object(output)
+    }
+}
+
+/// Stores every source in turn; on the first failure deletes what this run stored.
+pub async fn store_all(to: &Destination<'_>, sources: Vec<OutputSource>) -> Result<Stored, OutputError> {
+    let started = Instant::now();
+    let mut files = Vec::with_capacity(sources.len());
+    for source in sources {
+        match store_one(to, source).await {
+            Ok(file) => files.push(file),
+            Err(error) => {
+                discard(to.store, &files).await;
+                return Err(error);
+            }
+        }
+    }
+    Ok(Stored {
+        files,
+        took: started.elapsed(),
+    })
+}
+
+async fn store_one(to: &Destination<'_>, source: OutputSource) -> Result<StoredObject, OutputError> {
+    let key = ObjectKey::output(to.project, to.job, &source.name).map_err(|e| OutputError::BadName(e.0))?;
+    match source.body {
+        SourceBody::Url { url, auth } => {
+            download::copy(
+                to,
+                &key,
+                &url,
+                auth.as_ref().map(|(h, k)| (*h, k)),
+                &source.content_type,
+            )
+            .await
+        }
+        SourceBody::Bytes(bytes) => {
+            let body: ByteChunks = futures::stream::once(async move { Ok(bytes) }).boxed();
+            to.store
+                .put(&key, &source.content_type, body, to.max_bytes)
+                .await
+                .map_err(OutputError::from_storage)
+        }
+        SourceBody::Stream(response) => {
+            let body: ByteChunks = response.bytes_stream().map_err(std::io::Error::other).boxed();
+            let stored = tokio::time::timeout(
+                to.download_timeout,
+                to.store.put(&key, &source.content_type, body, to.max_bytes),
+            )
+            .await
+            .map_err(|_| OutputError::Unavailable {
+                host: "the provider".into(),
+                reason: format!("the answer took longer than {:?} to arrive", to.download_timeout),
+                retryable: true,
+            })?;
+            stored.map_err(|error| match error {
+                StorageError::Source(e) => OutputError::Unavailable {
+                    host: "the provider".into(),
+                    reason: format!("the answer broke off: {e}"),
+                    retryable: true,
+                },
+                other => OutputError::from_storage(other),
+            })
+        }
+    }
+}
+
+/// Deletes files a failed run stored, so nothing is left that no job lists.
+pub async fn discard(store: &ObjectStore, files: &[StoredObject]) {
+    for file in files {
+        if let Ok(key) = ObjectKey::parse(&file.key) {
+            if let Err(error) = store.delete(&key).await {
+                tracing::warn!(%error, %key, "could not delete a partly stored output");
+            }
+        }
+    }
+}

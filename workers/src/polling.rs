@@ -1,0 +1,170 @@
+//! One poll of a long-running provider operation (a Shotstack render, a Veo
+//! generation). The job holds no worker while the provider works: the scheduler
+//! publishes a poll message when the job's `poll_at` comes, the worker that takes
+//! it polls once under a short lease, then either schedules the next poll (a
+//! little later each time), stores the result and succeeds, or fails the job
+//! with the provider's reason. A worker that dies mid-poll leaves an expired
+//! lease, and the scheduler has the operation polled again — never resubmitted.
+
+use std::time::{Duration, Instant};
+
+use electrons_domain::{
+    db,
+    job::{Job, JobError},
+    limiter::{Reservation, Scope},
+    operation::Operation,
+    queue::{Disposition, JobMessage},
+};
+use tracing::Instrument;
+
+use crate::{
+    outcome,
+    produce::{self, Progress},
+    runner::{self, acquire, lease_for, status_of},
+    WorkerContext,
+};
+
+/// Unanswered polls in a row (timeouts, 5xx) after which the job fails.
+const MAX_FAILED_POLLS: u32 = 10;
+
+pub async fn poll(context: &WorkerContext, message: JobMessage) -> Disposition {
+    let catalog = context.catalog.get().await;
+    let settings = &context.settings;
+    let lease = lease_for(&catalog) + settings.storage.download_timeout + settings.worker.lease_margin;
+    let job = match db::operations::claim_poll(&context.pool, message.job_id, message.attempt, lease).await {
+        Ok(Some(job)) => job,
+        Ok(None) => {
+            tracing::debug!("poll already taken, or the job finished; dropping the message");
+            return Disposition::Ack;
+        }
+        Err(error) => {
+            tracing::error!(%error, "could not take the poll");
+            return Disposition::Requeue;
+        }
+    };
+    let Some(mut operation) = job.operation.clone().map(|op| op.0) else {
+        return Disposition::Ack;
+    };
+    let claimed_at = Instant::now();
+    let run = match runner::runnable(context, &catalog, &job).await {
+        Ok(run) => run,
+        Err(disposition) => return disposition,
+    };
+    if operation.is_overdue() {
+        let message = format!(
+            "the provider had not finished operation {} by its deadline {} (DE_OPERATION_TIMEOUT_SECS); last status: {}",
+            operation.id,
+            operation.deadline.to_rfc3339(),
+            operation.status.as_deref().unwrap_or("unknown"),
+        );
+        return fail(context, &job, "operation_timeout", message, None).await;
+    }
+
+    // Status polls count against the provider's own limits, not the model's
+    // generation limits (providers meter them apart).
+    let scope = Scope {
+        model: String::new(),
+        ..run.scope.clone()
+    };
+    let reservation = Reservation {
+        holder: job.id.0,
+        priority: job.priority,
+        input_tokens: 0,
+        output_tokens: 0,
+    };
+    let waited = Instant::now();
+    let grant = match acquire(context, &scope, reservation).await {
+        Ok(grant) => grant,
+        Err(retry_in) => return poll_later(context, &job, &operation, retry_in).await,
+    };
+    let token_wait = waited.elapsed();
+    let called = Instant::now();
+    let polled = produce::poll(&context.http, run.provider, run.model, &run.input, &operation.id)
+        .instrument(tracing::info_span!("provider_poll", provider = %run.provider.id, operation = %operation.id))
+        .await;
+    drop(grant);
+    operation.polls += 1;
+    match polled {
+        Ok(Progress::Pending { status }) => {
+            tracing::debug!(status = status.as_deref().unwrap_or("?"), "operation still running");
+            operation.status = status;
+            operation.failed_polls = 0;
+            let next = operation.next_poll_in(settings.worker.operation_poll, settings.worker.operation_poll_max);
+            poll_later(context, &job, &operation, next).await
+        }
+        Ok(Progress::Done(outputs)) => {
+            tracing::info!(polls = operation.polls, "operation finished; storing its outputs");
+            let timing = outcome::Timing {
+                claimed_at,
+                token_wait,
+                provider_time: (chrono::Utc::now() - operation.submitted_at)
+                    .to_std()
+                    .unwrap_or_default(),
+                store_time: None,
+            };
+            match runner::store_outputs(context, &job, outputs, timing).await {
+                Ok(disposition) => disposition,
+                // The result stays with the provider: fetch it again at the next
+                // poll rather than rerun the job (which would render it again).
+                Err((error, _)) if error.retryable() && operation.failed_polls + 1 < MAX_FAILED_POLLS => {
+                    operation.failed_polls += 1;
+                    tracing::warn!(%error, "storing the operation's result failed; trying again at the next poll");
+                    let next =
+                        operation.next_poll_in(settings.worker.operation_poll, settings.worker.operation_poll_max);
+                    poll_later(context, &job, &operation, next).await
+                }
+                Err((error, timing)) => outcome::fail(context, &job, &error.to_job_error(), timing.metrics(&job)).await,
+            }
+        }
+        Ok(Progress::Failed { reason }) => {
+            tracing::warn!(%reason, "the provider failed the operation");
+            let message = format!("{} failed the operation: {reason}", run.provider.id);
+            fail(context, &job, "provider_operation_failed", message, None).await
+        }
+        Err(error) if status_of(&error) == 429 => {
+            let after = runner::pause_fleet(context, &scope, &error).await;
+            poll_later(context, &job, &operation, after).await
+        }
+        Err(error) if error.retryable() && operation.failed_polls + 1 < MAX_FAILED_POLLS => {
+            operation.failed_polls += 1;
+            tracing::warn!(%error, failed_polls = operation.failed_polls, took = ?called.elapsed(), "poll failed; polling again later");
+            let next = operation.next_poll_in(settings.worker.operation_poll, settings.worker.operation_poll_max);
+            poll_later(context, &job, &operation, next).await
+        }
+        Err(error) => {
+            tracing::warn!(%error, "polling the operation failed; the job fails");
+            let job_error = error.to_job_error();
+            fail(
+                context,
+                &job,
+                &job_error.code,
+                job_error.message,
+                job_error.provider_status,
+            )
+            .await
+        }
+    }
+}
+
+async fn poll_later(context: &WorkerContext, job: &Job, operation: &Operation, delay: Duration) -> Disposition {
+    match db::operations::poll_later(&context.pool, job.id, job.attempt, operation, delay).await {
+        Ok(_) => Disposition::Ack,
+        Err(error) => outcome::committed_nothing(error),
+    }
+}
+
+async fn fail(
+    context: &WorkerContext,
+    job: &Job,
+    code: &str,
+    message: String,
+    provider_status: Option<u16>,
+) -> Disposition {
+    let error = JobError {
+        code: code.into(),
+        message,
+        provider_status,
+        retryable: false,
+    };
+    outcome::fail(context, job, &error, serde_json::json!({})).await
+}

@@ -1,0 +1,113 @@
+//! One provider call for any modality: picks the adapter for the model's API and
+//! says what came back — text, outputs to store, or an operation the provider is
+//! still working on (to be polled).
+
+use electrons_domain::{
+    catalog::{Api, ModelConfig, ProviderConfig},
+    input::JobInput,
+    limiter::Observation,
+};
+use reqwest::Client;
+
+use crate::{
+    audio, image, media,
+    outputs::Outputs,
+    text::{self, TextCompletion},
+    video, ProviderError,
+};
+
+pub enum Produced {
+    Text(TextCompletion),
+    Files(Outputs),
+    /// The provider accepted the work and gave it this id; poll it for the result.
+    Operation {
+        id: String,
+    },
+}
+
+/// One call's result, and the provider's report on its limits if it answered.
+pub struct Called {
+    pub result: Result<Produced, ProviderError>,
+    pub observation: Observation,
+}
+
+impl Called {
+    fn without_report(result: Result<Produced, ProviderError>) -> Self {
+        Self {
+            result,
+            observation: Observation::default(),
+        }
+    }
+}
+
+/// Calls the provider once. The caller holds a grant from its limits.
+pub async fn call(http: &Client, provider: &ProviderConfig, model: &ModelConfig, input: &JobInput) -> Called {
+    if let JobInput::Text(input) = input {
+        let called = text::generate(http, provider, model, input).await;
+        return Called {
+            result: called.result.map(Produced::Text),
+            observation: called.observation,
+        };
+    }
+    let Some(key) = provider.api_key.as_ref() else {
+        return Called::without_report(Err(ProviderError::NotConfigured(provider.id.clone())));
+    };
+    let result = match (model.api, input) {
+        (Api::OpenAiImages, JobInput::Image(input)) => image::openai::generate(http, provider, key, model, input).await,
+        (Api::IdeogramGenerate, JobInput::Image(input)) => {
+            image::ideogram::generate(http, provider, key, model, input).await
+        }
+        (Api::GeminiImage, JobInput::Image(input)) => image::gemini::generate(http, provider, key, model, input).await,
+        (Api::ElevenLabsSpeech, JobInput::Speech(input)) => {
+            audio::elevenlabs::speak(http, provider, key, model, input).await
+        }
+        (Api::PexelsVideos | Api::PexelsPhotos, JobInput::Stock(input)) => {
+            let (result, observation) = media::pexels::search(http, provider, key, model, input).await;
+            return Called { result, observation };
+        }
+        (Api::ShotstackRender, JobInput::Render(input)) => {
+            video::shotstack::submit(http, provider, key, model, input).await
+        }
+        (Api::GeminiVeo, JobInput::Video(input)) => video::veo::submit(http, provider, key, model, input).await,
+        _ => Err(mismatch(model)),
+    };
+    Called::without_report(result)
+}
+
+/// What polling a long-running operation found.
+pub enum Progress {
+    /// Still working; the provider's word for where it is.
+    Pending {
+        status: Option<String>,
+    },
+    Done(Outputs),
+    /// The provider gave up on it, with its reason.
+    Failed {
+        reason: String,
+    },
+}
+
+/// Polls a long-running operation once. The caller holds a grant from the provider's limits.
+pub async fn poll(
+    http: &Client,
+    provider: &ProviderConfig,
+    model: &ModelConfig,
+    input: &JobInput,
+    operation_id: &str,
+) -> Result<Progress, ProviderError> {
+    let Some(key) = provider.api_key.as_ref() else {
+        return Err(ProviderError::NotConfigured(provider.id.clone()));
+    };
+    match (model.api, input) {
+        (Api::ShotstackRender, JobInput::Render(input)) => {
+            video::shotstack::poll(http, provider, key, model, input, operation_id).await
+        }
+        (Api::GeminiVeo, JobInput::Video(_)) => video::veo::poll(http, provider, key, operation_id).await,
+        _ => Err(mismatch(model)),
+    }
+}
+
+fn mismatch(model: &ModelConfig) -> ProviderError {
+    // The catalog derives the input rules from the same API, so this is a bug.
+    ProviderError::Refused(format!("model {} cannot take this input", model.id))
+}
