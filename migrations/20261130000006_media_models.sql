@@ -7,12 +7,14 @@
 -- worker polls once, then sets the next `poll_at` or finishes the job.
 ALTER TABLE jobs ADD COLUMN operation JSONB;
 ALTER TABLE jobs ADD COLUMN poll_at TIMESTAMPTZ;
+-- Counts published poll messages; a message claims the poll only while it is the
+-- latest, so copies (a republish, a broker redelivery) cannot poll out of turn.
+ALTER TABLE jobs ADD COLUMN poll_seq INTEGER NOT NULL DEFAULT 0;
 -- When the job's stored files are deleted (DE_OUTPUT_RETENTION_SECS after it
 -- succeeded); NULL once they are, or when there is nothing to delete.
 ALTER TABLE jobs ADD COLUMN outputs_expire_at TIMESTAMPTZ;
-
-CREATE INDEX jobs_polls ON jobs (poll_at) WHERE poll_at IS NOT NULL;
-CREATE INDEX jobs_output_expiry ON jobs (outputs_expire_at) WHERE outputs_expire_at IS NOT NULL;
+-- Their indexes are built in the next two migrations, concurrently, so that
+-- adding them to a large jobs table does not stop submits and claims.
 
 -- OpenAI images use the `openai` provider (its key and base URL); the model's
 -- modality picks the Images API. Gemini image and Veo share the `gemini` provider.

@@ -27,6 +27,13 @@ pub async fn run(
     let mut tick = tokio::time::interval(settings.tick);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     tracing::info!(tick = ?settings.tick, "scheduler running");
+    tokio::spawn(retention::run(
+        pool.clone(),
+        store,
+        settings.tick,
+        settings.batch,
+        shutdown.clone(),
+    ));
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -37,7 +44,6 @@ pub async fn run(
         polls::run(&pool, &publisher, settings.batch).await;
         rescue::run_deliveries(&pool, settings.batch).await;
         webhook_relay::run(&pool, &publisher, settings.batch).await;
-        retention::run(&pool, &store, settings.batch).await;
     }
     tracing::info!("scheduler stopped");
 }

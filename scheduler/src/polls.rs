@@ -1,11 +1,16 @@
 //! Publishes poll messages for jobs waiting on a provider operation whose
-//! `poll_at` has come. The rows stay locked until the broker confirmed, so two
-//! schedulers never publish the same poll; a confirmed poll's `poll_at` moves
-//! `REPUBLISH_AFTER` on, so a message lost with a broker is published again.
+//! `poll_at` has come. Each due poll is first claimed and numbered in one
+//! committed statement (so two schedulers never publish the same one, and the
+//! worker taking the message sees its number); its `poll_at` moves
+//! `REPUBLISH_AFTER` on, so a message lost with a broker is published again,
+//! and an unconfirmed one is due again at once.
 
 use std::time::Duration;
 
-use electrons_domain::{db, queue::Publisher};
+use electrons_domain::{
+    db::{self, jobs::DueJob},
+    queue::Publisher,
+};
 use sqlx::PgPool;
 
 /// Longer than a poll message waits in a healthy queue; the worker clears
@@ -29,15 +34,15 @@ async fn publish_batch(pool: &PgPool, publisher: &Publisher, batch: i64) -> Resu
     if !publisher.is_connected().await {
         return Ok(0);
     }
-    let mut tx = pool.begin().await?;
-    let due = db::operations::lock_due_polls(&mut tx, batch).await?;
+    let due = db::operations::claim_due_polls(pool, batch, REPUBLISH_AFTER).await?;
     if due.is_empty() {
-        tx.commit().await?;
         return Ok(0);
     }
     let published = crate::relay::publish_confirmed(publisher, &due, true).await;
-    db::operations::published(&mut tx, &published, REPUBLISH_AFTER).await?;
-    tx.commit().await?;
+    let unconfirmed: Vec<DueJob> = due.iter().filter(|p| !published.contains(&p.id)).cloned().collect();
+    if !unconfirmed.is_empty() {
+        db::operations::unpublished(pool, &unconfirmed).await?;
+    }
     tracing::debug!(polls = published.len(), "published operation polls");
-    Ok(published.len())
+    Ok(due.len())
 }

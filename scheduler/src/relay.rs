@@ -53,6 +53,7 @@ pub(crate) async fn publish_confirmed(publisher: &Publisher, due: &[DueJob], pol
             attempt: job.attempt,
             trace_id: None,
             poll,
+            poll_seq: job.poll_seq,
         };
         publisher
             .publish(&message, job.modality, job.priority)

@@ -1,38 +1,77 @@
 //! Deletes jobs' stored files once their retention (`DE_OUTPUT_RETENTION_SECS`)
 //! ends, and marks each file `deleted_at` in the job's output so clients see
-//! why its link is gone. A job whose deletion fails keeps its expiry and is
-//! tried again next tick.
+//! why its link is gone. Runs as a task of its own, so slow or failing deletes
+//! never hold up the scheduler's other work, and holds no rows while it talks
+//! to the store: a job is claimed by pushing its expiry on (it comes due again
+//! then if its deletion fails), its objects deleted, then it is marked.
+
+use std::time::Duration;
 
 use chrono::Utc;
-use electrons_domain::{db, storage::output_files, storage::ObjectStore};
+use electrons_domain::{
+    db,
+    ids::JobId,
+    storage::{output_files, ObjectStore},
+    Shutdown,
+};
+use futures::{stream, StreamExt};
+use serde_json::Value;
 use sqlx::PgPool;
 
-pub async fn run(pool: &PgPool, store: &ObjectStore, batch: i64) {
-    match delete_batch(pool, store, batch).await {
-        Ok(0) => {}
-        Ok(jobs) => tracing::info!(jobs, "deleted outputs past their retention"),
-        Err(error) => tracing::error!(%error, "output retention failed"),
+/// When a job whose deletion failed is tried again.
+const RETRY_AFTER: Duration = Duration::from_secs(600);
+/// The longest one delete may take.
+const DELETE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Deletes in flight at once.
+const PARALLEL: usize = 16;
+
+pub async fn run(pool: PgPool, store: ObjectStore, every: Duration, batch: i64, shutdown: Shutdown) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        loop {
+            match db::outputs::claim_expired(&pool, batch, RETRY_AFTER).await {
+                Ok(jobs) if jobs.is_empty() => break,
+                Ok(jobs) => {
+                    let claimed = jobs.len();
+                    let deleted = stream::iter(jobs)
+                        .map(|(job, output)| delete_job(&pool, &store, job, output))
+                        .buffer_unordered(PARALLEL)
+                        .filter(|done| std::future::ready(*done))
+                        .count()
+                        .await;
+                    tracing::info!(deleted, claimed, "deleted outputs past their retention");
+                    if (claimed as i64) < batch {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, "output retention failed");
+                    break;
+                }
+            }
+        }
     }
 }
 
-async fn delete_batch(pool: &PgPool, store: &ObjectStore, batch: i64) -> Result<usize, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let expired = db::outputs::lock_expired(&mut tx, batch).await?;
-    let mut deleted = 0;
-    for (job, output) in expired {
-        let mut complete = true;
-        for key in output_files::live_keys(&output) {
-            if let Err(error) = store.delete(&key).await {
-                tracing::warn!(%error, %key, job_id = %job, "could not delete an expired output; trying again later");
-                complete = false;
-                break;
-            }
-        }
-        if complete {
-            db::outputs::mark_deleted(&mut tx, job, &output_files::mark_deleted(output, Utc::now())).await?;
-            deleted += 1;
+async fn delete_job(pool: &PgPool, store: &ObjectStore, job: JobId, output: Value) -> bool {
+    for key in output_files::live_keys(&output) {
+        let failure = match tokio::time::timeout(DELETE_TIMEOUT, store.delete(&key)).await {
+            Ok(Ok(())) => continue,
+            Ok(Err(error)) => error.to_string(),
+            Err(_) => format!("no answer within {DELETE_TIMEOUT:?}"),
+        };
+        tracing::warn!(%failure, %key, job_id = %job, ?RETRY_AFTER, "could not delete an expired output; trying again later");
+        return false;
+    }
+    let marked = output_files::mark_deleted(output, Utc::now());
+    match db::outputs::mark_deleted(pool, job, &marked).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(%error, job_id = %job, "could not mark outputs deleted; trying again later");
+            false
         }
     }
-    tx.commit().await?;
-    Ok(deleted)
 }

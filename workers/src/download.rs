@@ -11,6 +11,8 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::outputs::{Destination, OutputError};
 
+const MAX_REDIRECTS: usize = 10;
+
 pub async fn copy(
     to: &Destination<'_>,
     key: &ObjectKey,
@@ -27,18 +29,7 @@ pub async fn copy(
         reason,
         retryable,
     };
-    let mut request = to.http.get(url).timeout(to.download_timeout);
-    if let Some((header, key)) = auth {
-        request = request.header(header, key.expose());
-    }
-    let response = request.send().await.map_err(|e| {
-        let reason = if e.is_timeout() {
-            format!("no answer within {:?}", to.download_timeout)
-        } else {
-            crate::provider_call::without_url(&e)
-        };
-        unavailable(reason, true)
-    })?;
+    let response = fetch(to, url, auth).await.map_err(|reason| unavailable(reason, true))?;
     let status = response.status();
     if matches!(status.as_u16(), 404 | 410) {
         return Err(OutputError::Gone {
@@ -62,6 +53,57 @@ pub async fn copy(
             StorageError::Source(e) => unavailable(format!("the download broke off: {e}"), true),
             other => OutputError::from_storage(other),
         })
+}
+
+/// GETs `url`. A link that needs the provider's key is fetched without automatic
+/// redirects: a redirect keeps the key only while it stays on the link's own
+/// origin, so the key never reaches a CDN or any other host.
+async fn fetch(
+    to: &Destination<'_>,
+    url: &str,
+    auth: Option<(&'static str, &Secret)>,
+) -> Result<reqwest::Response, String> {
+    let failed = |e: reqwest::Error| {
+        if e.is_timeout() {
+            format!("no answer within {:?}", to.download_timeout)
+        } else {
+            crate::provider_call::without_url(&e)
+        }
+    };
+    let Some((header, key)) = auth else {
+        return to
+            .http
+            .get(url)
+            .timeout(to.download_timeout)
+            .send()
+            .await
+            .map_err(failed);
+    };
+    let origin = url::Url::parse(url)
+        .map_err(|e| format!("unreadable link: {e}"))?
+        .origin();
+    let mut current = url.to_string();
+    for _ in 0..MAX_REDIRECTS {
+        let target = url::Url::parse(&current).map_err(|e| format!("unreadable redirect: {e}"))?;
+        let mut request = to.http_unredirected.get(target.clone()).timeout(to.download_timeout);
+        if target.origin() == origin {
+            request = request.header(header, key.expose());
+        }
+        let response = request.send().await.map_err(failed)?;
+        if !response.status().is_redirection() {
+            return Ok(response);
+        }
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .ok_or_else(|| format!("it answered {} without a Location", response.status()))?;
+        current = target
+            .join(location)
+            .map_err(|e| format!("unreadable redirect: {e}"))?
+            .to_string();
+    }
+    Err(format!("more than {MAX_REDIRECTS} redirects"))
 }
 
 /// The type the provider served the file as, unless it only said "bytes".

@@ -50,6 +50,8 @@ pub struct WorkerContext {
     pub catalog: CatalogHandle,
     pub limiter: Limiter,
     pub http: reqwest::Client,
+    /// The same without following redirects, for downloads that carry a key.
+    pub http_unredirected: reqwest::Client,
     pub retry: RetryPolicy,
     /// Hands jobs' webhook events to delivery once committed.
     pub announcer: Announcer,
@@ -66,9 +68,14 @@ impl WorkerContext {
         publisher: Publisher,
         store: ObjectStore,
     ) -> Self {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("distributed-electrons/", env!("CARGO_PKG_VERSION")))
-            .pool_max_idle_per_host(1024)
+        let client = || {
+            reqwest::Client::builder()
+                .user_agent(concat!("distributed-electrons/", env!("CARGO_PKG_VERSION")))
+                .pool_max_idle_per_host(1024)
+        };
+        let http = client().build().unwrap_or_else(|_| reqwest::Client::new());
+        let http_unredirected = client()
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
         Self {
@@ -78,6 +85,7 @@ impl WorkerContext {
             pool,
             catalog,
             http,
+            http_unredirected,
             store,
             retry: RetryPolicy::new(&settings.jobs),
             settings: settings.clone(),

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use electrons_domain::{
+    db,
     ids::JobId,
     job::JobError,
     secret::Secret,
@@ -15,6 +16,7 @@ use electrons_domain::{
 use futures::{StreamExt, TryStreamExt};
 use reqwest::Client;
 use serde_json::{Map, Value};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::download;
@@ -62,6 +64,9 @@ pub enum OutputError {
     Storage(String),
     #[error("the provider's output has an unusable name: {0}")]
     BadName(String),
+    /// The job was canceled or taken over while its outputs were stored.
+    #[error("the job was canceled or taken over while its outputs were stored")]
+    Lost,
 }
 
 impl OutputError {
@@ -69,7 +74,7 @@ impl OutputError {
         match self {
             Self::Unavailable { retryable, .. } => *retryable,
             Self::Storage(_) => true,
-            Self::Gone { .. } | Self::TooLarge { .. } | Self::BadName(_) => false,
+            Self::Gone { .. } | Self::TooLarge { .. } | Self::BadName(_) | Self::Lost => false,
         }
     }
 
@@ -78,7 +83,7 @@ impl OutputError {
             Self::Gone { .. } => "output_unavailable",
             Self::Unavailable { .. } => "output_download_failed",
             Self::TooLarge { .. } => "output_too_large",
-            Self::Storage(_) | Self::BadName(_) => "storage_error",
+            Self::Storage(_) | Self::BadName(_) | Self::Lost => "storage_error",
         };
         JobError {
             code: code.into(),
@@ -103,10 +108,17 @@ impl OutputError {
 pub struct Destination<'a> {
     pub store: &'a ObjectStore,
     pub http: &'a Client,
+    /// For links that need the provider's key: redirects are followed by hand,
+    /// so the key never goes to another host.
+    pub http_unredirected: &'a Client,
+    pub pool: &'a PgPool,
     pub project: Uuid,
     pub job: JobId,
+    /// The run storing them; its lease is renewed before each file.
+    pub attempt: i32,
     pub max_bytes: u64,
     pub download_timeout: Duration,
+    pub lease_margin: Duration,
 }
 
 /// What was stored, and how long it took.
@@ -134,12 +146,27 @@ impl Stored {
     }
 }
 
-/// Stores every source in turn; on the first failure deletes what this run stored.
+/// Stores every source in turn, under a run name of its own, renewing the
+/// job's lease before each (so a slow store is never taken for a dead worker);
+/// on the first failure deletes what this run stored.
 pub async fn store_all(to: &Destination<'_>, sources: Vec<OutputSource>) -> Result<Stored, OutputError> {
     let started = Instant::now();
+    let run = Uuid::new_v4().simple().to_string()[..12].to_string();
     let mut files = Vec::with_capacity(sources.len());
     for source in sources {
-        match store_one(to, source).await {
+        let stored = match renew_lease(to).await {
+            Ok(()) => tokio::time::timeout(to.download_timeout, store_one(to, &run, source))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(OutputError::Unavailable {
+                        host: "storage".into(),
+                        reason: format!("storing one output took longer than {:?}", to.download_timeout),
+                        retryable: true,
+                    })
+                }),
+            Err(error) => Err(error),
+        };
+        match stored {
             Ok(file) => files.push(file),
             Err(error) => {
                 discard(to.store, &files).await;
@@ -153,8 +180,19 @@ pub async fn store_all(to: &Destination<'_>, sources: Vec<OutputSource>) -> Resu
     })
 }
 
-async fn store_one(to: &Destination<'_>, source: OutputSource) -> Result<StoredObject, OutputError> {
-    let key = ObjectKey::output(to.project, to.job, &source.name).map_err(|e| OutputError::BadName(e.0))?;
+async fn renew_lease(to: &Destination<'_>) -> Result<(), OutputError> {
+    let lease = to.download_timeout + to.lease_margin;
+    match db::jobs::extend_lease(to.pool, to.job, to.attempt, lease).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(OutputError::Lost),
+        Err(error) => Err(OutputError::Storage(format!(
+            "could not renew the job's lease: {error}"
+        ))),
+    }
+}
+
+async fn store_one(to: &Destination<'_>, run: &str, source: OutputSource) -> Result<StoredObject, OutputError> {
+    let key = ObjectKey::output(to.project, to.job, run, &source.name).map_err(|e| OutputError::BadName(e.0))?;
     match source.body {
         SourceBody::Url { url, auth } => {
             download::copy(
@@ -175,16 +213,7 @@ async fn store_one(to: &Destination<'_>, source: OutputSource) -> Result<StoredO
         }
         SourceBody::Stream(response) => {
             let body: ByteChunks = response.bytes_stream().map_err(std::io::Error::other).boxed();
-            let stored = tokio::time::timeout(
-                to.download_timeout,
-                to.store.put(&key, &source.content_type, body, to.max_bytes),
-            )
-            .await
-            .map_err(|_| OutputError::Unavailable {
-                host: "the provider".into(),
-                reason: format!("the answer took longer than {:?} to arrive", to.download_timeout),
-                retryable: true,
-            })?;
+            let stored = to.store.put(&key, &source.content_type, body, to.max_bytes).await;
             stored.map_err(|error| match error {
                 StorageError::Source(e) => OutputError::Unavailable {
                     host: "the provider".into(),

@@ -31,10 +31,15 @@ pub async fn poll(context: &WorkerContext, message: JobMessage) -> Disposition {
     let catalog = context.catalog.get().await;
     let settings = &context.settings;
     let lease = lease_for(&catalog) + settings.storage.download_timeout + settings.worker.lease_margin;
-    let job = match db::operations::claim_poll(&context.pool, message.job_id, message.attempt, lease).await {
+    let job = match db::operations::claim_poll(&context.pool, message.job_id, message.attempt, message.poll_seq, lease)
+        .await
+    {
         Ok(Some(job)) => job,
         Ok(None) => {
-            tracing::debug!("poll already taken, or the job finished; dropping the message");
+            tracing::debug!(
+                poll_seq = message.poll_seq,
+                "poll already taken, superseded, or the job finished; dropping the message"
+            );
             return Disposition::Ack;
         }
         Err(error) => {

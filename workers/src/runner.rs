@@ -167,8 +167,16 @@ async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
             outcome::succeed_text(context, &job, run.model, completion, timing).await
         }
         Produced::Files(outputs) => {
-            drop(grant);
-            store_and_succeed(context, &job, outputs, timing).await
+            // An answer still streaming in (speech) is a call in progress: it
+            // keeps its concurrency slot until it is stored.
+            let streaming = outputs
+                .sources
+                .iter()
+                .any(|s| matches!(s.body, outputs::SourceBody::Stream(_)));
+            let held = streaming.then_some(grant);
+            let disposition = store_and_succeed(context, &job, outputs, timing).await;
+            drop(held);
+            disposition
         }
         Produced::Operation { id } => {
             drop(grant);
@@ -197,9 +205,9 @@ async fn store_and_succeed(
     }
 }
 
-/// Copies the outputs into storage (the lease first grows by the time that may
-/// take), then commits the job with its files. A storage failure is handed back
-/// with the timing, for the caller to decide between retrying and failing.
+/// Copies the outputs into storage (renewing the lease as it goes), then commits
+/// the job with its files. A storage failure is handed back with the timing,
+/// for the caller to decide between retrying and failing.
 pub(crate) async fn store_outputs(
     context: &WorkerContext,
     job: &Job,
@@ -207,28 +215,27 @@ pub(crate) async fn store_outputs(
     mut timing: outcome::Timing,
 ) -> Result<Disposition, (outputs::OutputError, outcome::Timing)> {
     let storage = &context.settings.storage;
-    let lease = storage.download_timeout + context.settings.worker.lease_margin;
-    match db::jobs::extend_lease(&context.pool, job.id, job.attempt, lease).await {
-        Ok(true) => {}
-        Ok(false) => {
-            tracing::warn!("job was canceled or taken over while running; its outputs are not stored");
-            return Ok(Disposition::Ack);
-        }
-        Err(error) => return Ok(outcome::committed_nothing(error)),
-    }
     let destination = Destination {
         store: &context.store,
         http: &context.http,
+        http_unredirected: &context.http_unredirected,
+        pool: &context.pool,
         project: job.project_id,
         job: job.id,
+        attempt: job.attempt,
         max_bytes: storage.max_output_bytes,
         download_timeout: storage.download_timeout,
+        lease_margin: context.settings.worker.lease_margin,
     };
     let stored = match outputs::store_all(&destination, produced.sources)
         .instrument(tracing::info_span!("store_outputs"))
         .await
     {
         Ok(stored) => stored,
+        Err(outputs::OutputError::Lost) => {
+            tracing::warn!("job was canceled or taken over while its outputs were stored; they are discarded");
+            return Ok(Disposition::Ack);
+        }
         Err(error) => return Err((error, timing)),
     };
     timing.store_time = Some(stored.took);

@@ -366,6 +366,9 @@ pub struct DueJob {
     pub attempt: i32,
     pub modality: Modality,
     pub priority: Priority,
+    /// The number of the poll message to publish (polls only).
+    #[sqlx(default)]
+    pub poll_seq: i32,
 }
 
 /// Locks up to `limit` queued jobs whose publish is due. Concurrent schedulers skip

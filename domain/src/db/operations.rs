@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use sqlx::{types::Json, PgPool, Postgres, Transaction};
+use sqlx::{types::Json, PgPool};
 use uuid::Uuid;
 
 use super::jobs::{DueJob, COLUMNS};
@@ -36,19 +36,27 @@ pub async fn wait_for(
     Ok(done.rows_affected() == 1)
 }
 
-/// Takes a poll message's job for one poll. A duplicate message finds the poll
-/// taken (`poll_at` cleared) and gets `None`, as does a message for a job that
-/// finished or was canceled meanwhile.
-pub async fn claim_poll(pool: &PgPool, id: JobId, attempt: i32, lease: Duration) -> Result<Option<Job>, sqlx::Error> {
+/// Takes a poll message's job for one poll. Only the latest poll message may:
+/// a copy or an older one gets `None` (as does a second delivery of the latest,
+/// which finds the poll taken), and so does a message for a job that finished
+/// or was canceled meanwhile.
+pub async fn claim_poll(
+    pool: &PgPool,
+    id: JobId,
+    attempt: i32,
+    poll_seq: i32,
+    lease: Duration,
+) -> Result<Option<Job>, sqlx::Error> {
     sqlx::query_as(&format!(
         "UPDATE jobs SET poll_at = NULL, lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
          WHERE id = $1 AND attempt = $2 AND status = 'running' AND operation IS NOT NULL
-           AND poll_at IS NOT NULL
+           AND poll_at IS NOT NULL AND poll_seq = $4
          RETURNING {COLUMNS}"
     ))
     .bind(id.0)
     .bind(attempt)
     .bind(lease.as_millis() as f64)
+    .bind(poll_seq)
     .fetch_optional(pool)
     .await
 }
@@ -75,32 +83,34 @@ pub async fn poll_later(
     Ok(done.rows_affected() == 1)
 }
 
-/// Locks up to `limit` jobs whose poll is due, skipping other schedulers' rows.
-/// The caller publishes their poll messages, then `published` in the same
-/// transaction.
-pub async fn lock_due_polls(tx: &mut Transaction<'_, Postgres>, limit: i64) -> Result<Vec<DueJob>, sqlx::Error> {
+/// Takes up to `limit` jobs whose poll is due, numbering their next poll
+/// message (`poll_seq` + 1) and pushing `poll_at` `republish_after` on, so a
+/// message lost with a broker is published again. Committed before anything is
+/// published: the worker that takes the message must see its number.
+pub async fn claim_due_polls(pool: &PgPool, limit: i64, republish_after: Duration) -> Result<Vec<DueJob>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, attempt, modality, priority FROM jobs
-         WHERE poll_at <= now() AND status = 'running'
-         ORDER BY poll_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+        "UPDATE jobs SET poll_seq = poll_seq + 1, poll_at = now() + $2 * interval '1 millisecond'
+         WHERE id IN (SELECT id FROM jobs WHERE poll_at <= now() AND status = 'running'
+                      ORDER BY poll_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING id, attempt, modality, priority, poll_seq",
     )
     .bind(limit)
-    .fetch_all(&mut **tx)
+    .bind(republish_after.as_millis() as f64)
+    .fetch_all(pool)
     .await
 }
 
-/// Poll messages for these jobs are with the broker. Should one be lost, the job
-/// is published again after `republish_after`.
-pub async fn published(
-    tx: &mut Transaction<'_, Postgres>,
-    ids: &[JobId],
-    republish_after: Duration,
-) -> Result<(), sqlx::Error> {
-    let ids: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
-    sqlx::query("UPDATE jobs SET poll_at = now() + $2 * interval '1 millisecond' WHERE id = ANY($1)")
-        .bind(&ids)
-        .bind(republish_after.as_millis() as f64)
-        .execute(&mut **tx)
-        .await?;
+/// These polls' messages were not confirmed by the broker: due again now.
+pub async fn unpublished(pool: &PgPool, polls: &[DueJob]) -> Result<(), sqlx::Error> {
+    let ids: Vec<Uuid> = polls.iter().map(|p| p.id.0).collect();
+    let seqs: Vec<i32> = polls.iter().map(|p| p.poll_seq).collect();
+    sqlx::query(
+        "UPDATE jobs j SET poll_at = now() FROM unnest($1::uuid[], $2::int[]) AS u(id, seq)
+         WHERE j.id = u.id AND j.poll_seq = u.seq AND j.poll_at IS NOT NULL",
+    )
+    .bind(&ids)
+    .bind(&seqs)
+    .execute(pool)
+    .await?;
     Ok(())
 }

@@ -16,6 +16,13 @@ pub struct JobMessage {
     /// "Poll the provider operation this job waits on", rather than "run it".
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub poll: bool,
+    /// Which poll message of the job this is; only the latest may poll.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub poll_seq: i32,
+}
+
+fn is_zero(n: &i32) -> bool {
+    *n == 0
 }
 
 impl JobMessage {

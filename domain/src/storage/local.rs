@@ -207,7 +207,7 @@ mod tests {
     async fn stores_hashes_links_and_deletes() {
         let root = scratch();
         let store = LocalStore::open(&root, "http://127.0.0.1:8080/").await.expect("open");
-        let key = ObjectKey::output(uuid::Uuid::new_v4(), JobId::new(), "a.txt").expect("key");
+        let key = ObjectKey::output(uuid::Uuid::new_v4(), JobId::new(), "run-1", "a.txt").expect("key");
         let stored = store
             .put(&key, "text/plain", chunks(vec![b"hello ", b"world"]), 1024)
             .await
@@ -232,7 +232,7 @@ mod tests {
             store.verify(&key, expires + 1, &query["signature"]),
             Err(LinkError::BadSignature)
         );
-        let other = ObjectKey::output(uuid::Uuid::new_v4(), JobId::new(), "a.txt").expect("key");
+        let other = ObjectKey::output(uuid::Uuid::new_v4(), JobId::new(), "run-1", "a.txt").expect("key");
         assert_eq!(
             store.verify(&other, expires, &query["signature"]),
             Err(LinkError::BadSignature)
@@ -257,7 +257,7 @@ mod tests {
     async fn an_output_over_the_limit_or_cut_short_leaves_nothing() {
         let root = scratch();
         let store = LocalStore::open(&root, "http://127.0.0.1:8080").await.expect("open");
-        let key = ObjectKey::output(uuid::Uuid::new_v4(), JobId::new(), "big.bin").expect("key");
+        let key = ObjectKey::output(uuid::Uuid::new_v4(), JobId::new(), "run-1", "big.bin").expect("key");
         let too_large = store
             .put(&key, "application/octet-stream", chunks(vec![b"12345", b"67890"]), 8)
             .await;

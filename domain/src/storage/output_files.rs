@@ -82,7 +82,7 @@ mod tests {
 
     #[test]
     fn deleted_files_lose_their_keys_to_retention() {
-        let prefix = format!("projects/{}/jobs/{}", uuid::Uuid::nil(), uuid::Uuid::max());
+        let prefix = format!("projects/{}/jobs/{}/r1", uuid::Uuid::nil(), uuid::Uuid::max());
         let output = json!({"files": [
             {"key": format!("{prefix}/image-1.png"), "content_type": "image/png", "bytes": 3, "sha256": "ab"},
             {"key": format!("{prefix}/image-2.png"), "content_type": "image/png", "bytes": 3, "sha256": "cd",

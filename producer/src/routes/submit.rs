@@ -103,6 +103,7 @@ pub async fn submit(
                 attempt: job.attempt,
                 trace_id: Some(trace_id),
                 poll: false,
+                poll_seq: 0,
             },
             job.modality,
             job.priority,

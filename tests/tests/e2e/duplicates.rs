@@ -33,6 +33,7 @@ async fn the_same_message_twice_runs_the_job_once() {
         attempt: 0,
         trace_id: None,
         poll: false,
+        poll_seq: 0,
     };
     publisher
         .publish(&copy, Modality::Text, Priority::Normal)

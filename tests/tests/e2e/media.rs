@@ -230,6 +230,37 @@ async fn renders_are_polled_until_done_without_holding_a_worker() {
 }
 
 #[tokio::test]
+async fn a_stale_poll_message_cannot_poll_out_of_turn() {
+    let app = TestApp::spawn().await;
+    app.sim.controls().set_operation_duration(Duration::from_secs(60));
+    let (_, job) = app
+        .submit(&json!({ "model": "shotstack-render", "input": { "timeline": timeline("Slow") } }))
+        .await;
+    let id: electrons_domain::ids::JobId = job["id"].as_str().expect("id").parse().expect("job id");
+    let deadline = tokio::time::Instant::now() + FINISH;
+    // Once it has been polled, a poll message is waiting its turn (poll_at set).
+    let (attempt, seq) = loop {
+        let row: Option<(i32, i32)> = sqlx::query_as(
+            "SELECT attempt, poll_seq FROM jobs WHERE id = $1 AND poll_seq > 0 AND poll_at > now() + interval '100 ms'",
+        )
+        .bind(id.0)
+        .fetch_optional(&app.pool)
+        .await
+        .expect("job");
+        if let Some(row) = row {
+            break row;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never polled");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let stale = electrons_domain::db::operations::claim_poll(&app.pool, id, attempt, seq - 1, Duration::from_secs(5))
+        .await
+        .expect("claim");
+    assert!(stale.is_none(), "an earlier poll message took the poll");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn veo_videos_are_polled_then_fetched_with_the_key() {
     let app = TestApp::spawn().await;
     app.sim.controls().set_operation_duration(Duration::from_millis(600));

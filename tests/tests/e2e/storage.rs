@@ -28,7 +28,7 @@ async fn s3_store() -> ObjectStore {
 }
 
 fn key(name: &str) -> ObjectKey {
-    ObjectKey::output(uuid::Uuid::new_v4(), JobId::new(), name).expect("valid key")
+    ObjectKey::output(uuid::Uuid::new_v4(), JobId::new(), "run-1", name).expect("valid key")
 }
 
 /// `total` bytes of a repeating pattern, in chunks of `chunk` bytes.
