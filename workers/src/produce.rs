@@ -49,6 +49,12 @@ pub async fn call(http: &Client, provider: &ProviderConfig, model: &ModelConfig,
             observation: called.observation,
         };
     }
+    // Boxed: the media adapters' futures are larger than the text ones, and
+    // every job in flight would otherwise carry their size.
+    Box::pin(call_media(http, provider, model, input)).await
+}
+
+async fn call_media(http: &Client, provider: &ProviderConfig, model: &ModelConfig, input: &JobInput) -> Called {
     let Some(key) = provider.api_key.as_ref() else {
         return Called::without_report(Err(ProviderError::NotConfigured(provider.id.clone())));
     };

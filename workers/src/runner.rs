@@ -41,7 +41,10 @@ pub async fn handle(context: &WorkerContext, payload: &[u8]) -> Disposition {
         span.record("trace_id", trace_id.as_str());
     }
     if message.poll {
-        return polling::poll(context, message).instrument(span).await;
+        // Boxed, as the storage path below: a future is as large as its largest
+        // await, and every job in flight holds one; the rare, heavy paths
+        // (polls, storing outputs) would otherwise enlarge them all.
+        return Box::pin(polling::poll(context, message)).instrument(span).await;
     }
     run(context, message).instrument(span).await
 }
@@ -174,7 +177,7 @@ async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
                 .iter()
                 .any(|s| matches!(s.body, outputs::SourceBody::Stream(_)));
             let held = streaming.then_some(grant);
-            let disposition = store_and_succeed(context, &job, outputs, timing).await;
+            let disposition = Box::pin(store_and_succeed(context, &job, outputs, timing)).await;
             drop(held);
             disposition
         }
