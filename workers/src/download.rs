@@ -5,7 +5,7 @@
 
 use electrons_domain::{
     secret::Secret,
-    storage::{ByteChunks, ObjectKey, StorageError, StoredObject},
+    storage::{ByteChunks, ObjectKey, StoredObject},
 };
 use futures::{StreamExt, TryStreamExt};
 
@@ -49,10 +49,7 @@ pub async fn copy(
     to.store
         .put(key, &content_type, body, to.max_bytes)
         .await
-        .map_err(|error| match error {
-            StorageError::Source(e) => unavailable(format!("the download broke off: {e}"), true),
-            other => OutputError::from_storage(other),
-        })
+        .map_err(|e| OutputError::from_storage(e, &host))
 }
 
 /// GETs `url`. A link that needs the provider's key is fetched without automatic

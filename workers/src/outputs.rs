@@ -96,9 +96,16 @@ impl OutputError {
         }
     }
 
-    pub(crate) fn from_storage(error: StorageError) -> Self {
+    /// A failed store of a body coming from `host`: the source breaking off may
+    /// pass (retryable), the cap will not.
+    pub(crate) fn from_storage(error: StorageError, host: &str) -> Self {
         match error {
             StorageError::TooLarge { limit } => Self::TooLarge { limit },
+            StorageError::Source(e) => Self::Unavailable {
+                host: host.to_string(),
+                reason: format!("the transfer broke off: {e}"),
+                retryable: true,
+            },
             other => Self::Storage(other.to_string()),
         }
     }
@@ -209,19 +216,14 @@ async fn store_one(to: &Destination<'_>, run: &str, source: OutputSource) -> Res
             to.store
                 .put(&key, &source.content_type, body, to.max_bytes)
                 .await
-                .map_err(OutputError::from_storage)
+                .map_err(|e| OutputError::from_storage(e, "the provider"))
         }
         SourceBody::Stream(response) => {
             let body: ByteChunks = response.bytes_stream().map_err(std::io::Error::other).boxed();
-            let stored = to.store.put(&key, &source.content_type, body, to.max_bytes).await;
-            stored.map_err(|error| match error {
-                StorageError::Source(e) => OutputError::Unavailable {
-                    host: "the provider".into(),
-                    reason: format!("the answer broke off: {e}"),
-                    retryable: true,
-                },
-                other => OutputError::from_storage(other),
-            })
+            to.store
+                .put(&key, &source.content_type, body, to.max_bytes)
+                .await
+                .map_err(|e| OutputError::from_storage(e, "the provider"))
         }
     }
 }

@@ -20,7 +20,7 @@ use tracing::Instrument;
 use crate::{
     outcome,
     produce::{self, Progress},
-    runner::{self, acquire, lease_for, status_of},
+    runner::{self, acquire, fail_unrunnable, lease_for, status_of},
     WorkerContext,
 };
 
@@ -30,7 +30,8 @@ const MAX_FAILED_POLLS: u32 = 10;
 pub async fn poll(context: &WorkerContext, message: JobMessage) -> Disposition {
     let catalog = context.catalog.get().await;
     let settings = &context.settings;
-    let lease = lease_for(&catalog) + settings.storage.download_timeout + settings.worker.lease_margin;
+    // Covers the poll; storing a result renews it file by file.
+    let lease = lease_for(&catalog) + settings.worker.lease_margin;
     let job = match db::operations::claim_poll(&context.pool, message.job_id, message.attempt, message.poll_seq, lease)
         .await
     {
@@ -62,7 +63,7 @@ pub async fn poll(context: &WorkerContext, message: JobMessage) -> Disposition {
             operation.deadline.to_rfc3339(),
             operation.status.as_deref().unwrap_or("unknown"),
         );
-        return fail(context, &job, "operation_timeout", message, None).await;
+        return fail_unrunnable(context, &job, "operation_timeout", &message).await;
     }
 
     // Status polls count against the provider's own limits, not the model's
@@ -124,7 +125,7 @@ pub async fn poll(context: &WorkerContext, message: JobMessage) -> Disposition {
         Ok(Progress::Failed { reason }) => {
             tracing::warn!(%reason, "the provider failed the operation");
             let message = format!("{} failed the operation: {reason}", run.provider.id);
-            fail(context, &job, "provider_operation_failed", message, None).await
+            fail_unrunnable(context, &job, "provider_operation_failed", &message).await
         }
         Err(error) if status_of(&error) == 429 => {
             let after = runner::pause_fleet(context, &scope, &error).await;
@@ -138,15 +139,11 @@ pub async fn poll(context: &WorkerContext, message: JobMessage) -> Disposition {
         }
         Err(error) => {
             tracing::warn!(%error, "polling the operation failed; the job fails");
-            let job_error = error.to_job_error();
-            fail(
-                context,
-                &job,
-                &job_error.code,
-                job_error.message,
-                job_error.provider_status,
-            )
-            .await
+            let job_error = JobError {
+                retryable: false,
+                ..error.to_job_error()
+            };
+            outcome::fail(context, &job, &job_error, serde_json::json!({})).await
         }
     }
 }
@@ -156,20 +153,4 @@ async fn poll_later(context: &WorkerContext, job: &Job, operation: &Operation, d
         Ok(_) => Disposition::Ack,
         Err(error) => outcome::committed_nothing(error),
     }
-}
-
-async fn fail(
-    context: &WorkerContext,
-    job: &Job,
-    code: &str,
-    message: String,
-    provider_status: Option<u16>,
-) -> Disposition {
-    let error = JobError {
-        code: code.into(),
-        message,
-        provider_status,
-        retryable: false,
-    };
-    outcome::fail(context, job, &error, serde_json::json!({})).await
 }

@@ -141,6 +141,11 @@ pub async fn send_streaming(
     Err(status_error(&answer, error_message(&answer.body), key))
 }
 
+/// A response header as text, if it is there and readable.
+pub fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get(name)?.to_str().ok().map(str::to_owned)
+}
+
 /// The human message in a provider's JSON error body, whichever of the usual
 /// shapes it has: `{"error": {"message"}}` (OpenAI, Gemini), `{"detail": …}`
 /// (Ideogram, ElevenLabs), `{"message"}` / `{"error": "…"}` (Shotstack, Pexels).

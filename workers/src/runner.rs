@@ -301,6 +301,8 @@ pub(crate) fn status_of(error: &ProviderError) -> u16 {
     }
 }
 
+/// Fails the job for good with `code`: nothing about it would go differently
+/// on another attempt.
 pub(crate) async fn fail_unrunnable(context: &WorkerContext, job: &Job, code: &str, message: &str) -> Disposition {
     let error = JobError {
         code: code.into(),

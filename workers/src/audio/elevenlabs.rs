@@ -10,7 +10,6 @@ use reqwest::Client;
 use serde_json::{json, Map};
 
 use crate::{
-    image::openai::header,
     outputs::{OutputSource, Outputs, SourceBody},
     produce::Produced,
     provider_call::{self, ProviderError},
@@ -50,7 +49,7 @@ pub async fn speak(
         .json(&body);
     let response = provider_call::send_streaming(request, provider.timeout, key).await?;
     let (content_type, extension) = speech_format_media(format);
-    let request_id = header(response.headers(), "request-id");
+    let request_id = provider_call::header(response.headers(), "request-id");
     let mut details = Map::new();
     details.insert("voice".into(), json!(voice));
     details.insert("format".into(), json!(format));

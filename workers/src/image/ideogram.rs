@@ -10,7 +10,6 @@ use reqwest::Client;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::openai::header;
 use crate::{
     outputs::{OutputSource, Outputs, SourceBody},
     produce::Produced,
@@ -88,6 +87,6 @@ pub async fn generate(
     Ok(Produced::Files(Outputs {
         sources,
         details,
-        provider_request_id: header(&headers, "x-request-id"),
+        provider_request_id: provider_call::header(&headers, "x-request-id"),
     }))
 }

@@ -55,7 +55,7 @@ pub async fn generate(
         .bearer_auth(key.expose())
         .json(&body);
     let (parsed, headers): (Response, _) = provider_call::send_json(request, provider.timeout, key).await?;
-    let request_id = header(&headers, "x-request-id");
+    let request_id = provider_call::header(&headers, "x-request-id");
     let mut sources = Vec::with_capacity(parsed.data.len());
     let mut revised = Vec::new();
     for (i, image) in parsed.data.into_iter().enumerate() {
@@ -84,8 +84,4 @@ pub async fn generate(
         details,
         provider_request_id: request_id,
     }))
-}
-
-pub(crate) fn header(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
-    headers.get(name)?.to_str().ok().map(str::to_owned)
 }

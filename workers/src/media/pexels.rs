@@ -13,7 +13,6 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::{
-    image::openai::header,
     outputs::{OutputSource, Outputs, SourceBody},
     produce::Produced,
     provider_call::{self, ProviderError, ProviderResponse},
@@ -145,7 +144,7 @@ fn answer(
     Ok(Produced::Files(Outputs {
         sources,
         details,
-        provider_request_id: header(&response.headers, "x-request-id"),
+        provider_request_id: provider_call::header(&response.headers, "x-request-id"),
     }))
 }
 
