@@ -2,15 +2,20 @@
 # Starts a real S3-protocol server for the tests: moto's server (PyPI), which
 # this project did not write, in memory on 127.0.0.1:${DE_TEST_S3_PORT:-9000}.
 # Installed once into a virtualenv under the user's cache (moto 5.2.5: 5.2.1
-# answers CompleteMultipartUpload with the wrong XML root). Idempotent: a
-# server already answering on the port is reused.
+# answers CompleteMultipartUpload with the wrong XML root), with python3-venv and
+# curl from the OS packages when missing. Idempotent: a server already answering
+# on the port is reused.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+LOG_TAG=s3
+. deploy/lib.sh
 
 PORT="${DE_TEST_S3_PORT:-9000}"
 MOTO_VERSION="5.2.5"
 VENV="${XDG_CACHE_HOME:-$HOME/.cache}/de-moto-$MOTO_VERSION"
 LOG="${TMPDIR:-/tmp}/de-moto-$PORT.log"
-log() { printf '\033[1m[s3]\033[0m %s\n' "$*"; }
+
+apt_install curl:curl
 answering() { curl -sf -o /dev/null "http://127.0.0.1:$PORT/moto-api/"; }
 
 if answering; then
@@ -19,20 +24,15 @@ if answering; then
 fi
 
 if [ ! -x "$VENV/bin/moto_server" ]; then
-  if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-    SUDO=""; if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-    log "installing python3-venv"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
-  fi
-  log "installing moto[server]==$MOTO_VERSION into $VENV"
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_get_install python3-venv
+  log "installing moto[server]==$MOTO_VERSION into $VENV (PyPI)"
   rm -rf "$VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
 
 log "starting moto on 127.0.0.1:$PORT (log: $LOG)"
-nohup setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 < /dev/null &
+nohup setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 </dev/null &
 for _ in $(seq 100); do
   if answering; then
     log "moto serving S3 on 127.0.0.1:$PORT"

@@ -109,9 +109,12 @@ impl WorkerProcess {
     /// SIGTERM, then wait for the exit status.
     pub async fn terminate(&mut self) -> std::io::Result<std::process::ExitStatus> {
         if let Some(pid) = self.child.id() {
-            std::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status()?;
+            let pid = libc::pid_t::try_from(pid).map_err(std::io::Error::other)?;
+            // SAFETY: kill(2) takes plain integers; the pid is our own child's,
+            // not yet reaped (we hold its handle), so it names no other process.
+            if unsafe { libc::kill(pid, libc::SIGTERM) } != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
         }
         self.child.wait().await
     }
