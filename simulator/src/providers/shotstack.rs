@@ -10,12 +10,16 @@
 //!   if a string in the edit asked for `[[sim:operation_fail]]` (default error:
 //!   [`DEFAULT_FAILURE`]). The submitted edit comes back as `data`.
 //!
-//! A bad edit is a 400 `{"success": false, "message": "Bad Request", "response":
-//! {"error": {"name": "ValidationError", "details": [{"message", "path", "type"}]}}}`;
+//! A bad edit (`edit.rs`: an unknown asset type or key, an asset without its
+//! required field, a clip with `duration` for `length`, …) is a 400
+//! `{"success": false, "message": "Bad Request", "response": {"error": {"name":
+//! "ValidationError", "details": [{"message", "path", "type"}]}}}`;
 //! what the AWS gateway in front answers itself (a missing key, 429, 5xx) is
 //! `{"message": "Forbidden"}` and the like.
 
+mod assets;
 mod edit;
+mod timeline;
 
 use std::time::Duration;
 

@@ -104,3 +104,45 @@ async fn bad_values_are_refused() {
         assert_eq!(seen.json()["error"]["type"], "invalid_request_error");
     }
 }
+
+/// What DE refuses at submit for Claude models because Anthropic refuses it:
+/// the simulator refuses it too, as a 400 `invalid_request_error`.
+#[tokio::test]
+async fn whitespace_and_too_many_tokens_are_refused_like_anthropic() {
+    let sim = spawn_simulator().await;
+    let user = |text: &str| json!([{ "role": "user", "content": text }]);
+    let prefill = json!([{ "role": "user", "content": "hi" }, { "role": "assistant", "content": "Sure, " }]);
+    let cases = [
+        (
+            json!({ "model": "m", "max_tokens": 5, "messages": user("x"), "stop_sequences": ["\n"] }),
+            "stop_sequences: each stop sequence must contain non-whitespace",
+        ),
+        (
+            json!({ "model": "m", "max_tokens": 5, "messages": user("x"), "stop_sequences": [""] }),
+            "stop_sequences: each stop sequence must be non-empty",
+        ),
+        (
+            json!({ "model": "m", "max_tokens": 5, "messages": user(" \t ") }),
+            "messages: text content blocks must contain non-whitespace text",
+        ),
+        (
+            json!({ "model": "m", "max_tokens": 5, "messages": prefill }),
+            "messages: final assistant content cannot end with trailing whitespace",
+        ),
+        (
+            json!({ "model": "claude-3-5-haiku-20241022", "max_tokens": 8193, "messages": user("x") }),
+            "max_tokens: 8193 > 8192, which is the maximum allowed number of output tokens for claude-3-5-haiku-20241022",
+        ),
+    ];
+    for (body, message) in &cases {
+        let seen = anthropic(&sim, body).await;
+        assert_eq!(seen.status, 400, "{body} → {}", seen.text);
+        let answer = seen.json();
+        assert_eq!(answer["type"], "error");
+        assert_eq!(
+            answer["error"],
+            json!({ "type": "invalid_request_error", "message": message }),
+            "{body}"
+        );
+    }
+}

@@ -132,3 +132,45 @@ async fn optional_arguments_may_be_null() {
     body["seed"] = json!(7);
     assert_eq!(openai(&sim, &body).await.status, 200);
 }
+
+/// What DE refuses at submit because OpenAI refuses it: the simulator must
+/// refuse it too, in OpenAI's shape, or an end-to-end test could not catch a gap.
+#[tokio::test]
+async fn an_empty_stop_list_and_too_many_tokens_are_refused_like_openai() {
+    let sim = spawn_simulator().await;
+    let mut empty_stop = chat("x");
+    empty_stop["stop"] = json!([]);
+    let seen = openai(&sim, &empty_stop).await;
+    assert_eq!(seen.status, 400, "{}", seen.text);
+    assert_eq!(
+        seen.json(),
+        json!({ "error": {
+            "message": "Invalid 'stop': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+            "type": "invalid_request_error",
+            "param": "stop",
+            "code": "empty_array",
+        } })
+    );
+
+    let mut too_many = chat("x");
+    too_many["model"] = json!("gpt-4o");
+    too_many["max_tokens"] = json!(20_000);
+    let seen = openai(&sim, &too_many).await;
+    assert_eq!(seen.status, 400, "{}", seen.text);
+    assert_eq!(
+        seen.json(),
+        json!({ "error": {
+            "message": "max_tokens is too large: 20000. This model supports at most 16384 completion tokens, whereas you provided 20000.",
+            "type": "invalid_request_error",
+            "param": "max_tokens",
+            "code": "invalid_value",
+        } })
+    );
+
+    // OpenAI takes a newline as a stop sequence, unlike Anthropic.
+    let mut newline = chat("x");
+    newline["stop"] = json!(["\n"]);
+    newline["max_tokens"] = json!(16_384);
+    newline["model"] = json!("gpt-4o");
+    assert_eq!(openai(&sim, &newline).await.status, 200);
+}

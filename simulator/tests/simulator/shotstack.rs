@@ -226,3 +226,97 @@ async fn faults_output_files_and_counts() {
     let polls = summary.iter().filter(|(e, _)| e == "shotstack.status").count();
     assert_eq!((renders, polls), (4, 2), "{summary:?}");
 }
+
+/// What DE refuses at submit because Shotstack's schema refuses it: the
+/// simulator refuses it too, as a 400 `ValidationError` naming the path.
+#[tokio::test]
+async fn schema_breaches_are_validation_errors() {
+    let sim = spawn_simulator().await;
+    let with_clip = |clip: Value| {
+        let mut body = edit("x");
+        body["timeline"]["tracks"][1]["clips"] = json!([clip]);
+        body
+    };
+    let src = "https://example.com/a.mp4";
+    let mut soundtrack = edit("x");
+    soundtrack["timeline"]["soundtrack"] = json!({ "src": "https://example.com/a.mp3", "effect": "fade" });
+    let mut fonts = edit("x");
+    fonts["timeline"]["fonts"] = json!([{}]);
+    let mut cache = edit("x");
+    cache["timeline"]["cache"] = json!("no");
+    let mut track = edit("x");
+    track["timeline"]["tracks"][0]["name"] = json!("titles");
+    let cases = [
+        (
+            with_clip(json!({ "asset": { "type": "videoo", "src": src }, "start": 0, "length": 1 })),
+            "timeline.tracks[1].clips[0].asset.type",
+            "any.only",
+        ),
+        (
+            with_clip(json!({ "asset": { "type": "video", "src": src }, "start": 0, "duration": 1 })),
+            "timeline.tracks[1].clips[0].duration",
+            "object.unknown",
+        ),
+        (
+            with_clip(json!({ "asset": { "type": "title" }, "start": 0, "length": 1 })),
+            "timeline.tracks[1].clips[0].asset.text",
+            "any.required",
+        ),
+        (
+            with_clip(json!({ "asset": { "type": "html" }, "start": 0, "length": 1 })),
+            "timeline.tracks[1].clips[0].asset.html",
+            "any.required",
+        ),
+        (
+            with_clip(json!({ "asset": { "type": "luma" }, "start": 0, "length": 1 })),
+            "timeline.tracks[1].clips[0].asset.src",
+            "any.required",
+        ),
+        (
+            with_clip(json!({ "asset": { "type": "video" }, "start": 0, "length": 1 })),
+            "timeline.tracks[1].clips[0].asset",
+            "object.missing",
+        ),
+        (track, "timeline.tracks[0].name", "object.unknown"),
+        (soundtrack, "timeline.soundtrack.effect", "any.only"),
+        (fonts, "timeline.fonts[0].src", "any.required"),
+        (cache, "timeline.cache", "boolean.base"),
+    ];
+    for (body, path, kind) in cases {
+        let seen = submit(&sim, "/edit/stage/render", &body).await;
+        assert_eq!(seen.status, 400, "{path}: {}", seen.text);
+        let answer = seen.json();
+        assert_eq!(
+            (&answer["success"], &answer["message"]),
+            (&json!(false), &json!("Bad Request"))
+        );
+        let error = &answer["response"]["error"];
+        assert_eq!(error["name"], "ValidationError");
+        let detail = &error["details"][0];
+        assert_eq!(detail["type"], kind, "{path}: {detail}");
+        assert!(
+            detail["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(&format!("\"{path}\" "))),
+            "{detail}"
+        );
+        assert_eq!(detail["path"], json!(joi_path(path)), "{detail}");
+    }
+
+    let mut aliased = with_clip(
+        json!({ "asset": { "type": "video", "src": src }, "start": "alias://intro", "length": "alias://intro" }),
+    );
+    aliased["timeline"]["tracks"][0]["clips"][0]["alias"] = json!("intro");
+    render_id(&submit(&sim, "/edit/stage/render", &aliased).await);
+}
+
+/// `timeline.tracks[1].clips` as Joi's path array.
+fn joi_path(path: &str) -> Vec<Value> {
+    path.split(['.', '['])
+        .filter(|part| !part.is_empty())
+        .map(|part| match part.strip_suffix(']').map(str::parse::<u64>) {
+            Some(Ok(index)) => json!(index),
+            _ => json!(part),
+        })
+        .collect()
+}

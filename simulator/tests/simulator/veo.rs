@@ -188,3 +188,53 @@ async fn the_operation_duration_is_configurable_over_http() {
     let done = poll_until(&quick, "x-goog-api-key", KEY, |_| true).await;
     assert_eq!(done["done"], true, "the directive wins over the configuration");
 }
+
+/// What DE refuses at submit because the Gemini API refuses it: the simulator
+/// refuses it too, as a 400 `INVALID_ARGUMENT`.
+#[tokio::test]
+async fn durations_resolutions_and_seeds_are_refused_like_the_gemini_api() {
+    let sim = spawn_simulator().await;
+    let with = |parameters: Value| {
+        let mut body = video("x");
+        if let (Some(to), Some(from)) = (body["parameters"].as_object_mut(), parameters.as_object()) {
+            to.extend(from.clone());
+        }
+        body
+    };
+    let cases = [
+        (json!({ "durationSeconds": 5 }), "out of bound"),
+        (json!({ "durationSeconds": 7 }), "out of bound"),
+        (
+            json!({ "resolution": "1080p", "durationSeconds": 4 }),
+            "only supported with a `durationSeconds` of 8",
+        ),
+        (
+            json!({ "resolution": "1080p", "durationSeconds": 6 }),
+            "only supported with a `durationSeconds` of 8",
+        ),
+        (json!({ "seed": 42 }), "seed isn't supported by this model"),
+    ];
+    for (parameters, says) in cases {
+        let seen = submit(&sim, &with(parameters.clone())).await;
+        assert_eq!(seen.status, 400, "{parameters} → {}", seen.text);
+        let error = &seen.json()["error"];
+        assert_eq!(
+            (&error["code"], &error["status"]),
+            (&json!(400), &json!("INVALID_ARGUMENT"))
+        );
+        assert!(
+            error["message"].as_str().is_some_and(|m| m.contains(says)),
+            "{parameters} → {error}"
+        );
+    }
+    for parameters in [
+        json!({ "resolution": "1080p", "durationSeconds": 8 }),
+        json!({ "durationSeconds": 6 }),
+    ] {
+        assert_eq!(
+            submit(&sim, &with(parameters.clone())).await.status,
+            200,
+            "{parameters}"
+        );
+    }
+}

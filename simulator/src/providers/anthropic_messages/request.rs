@@ -24,6 +24,12 @@ const KNOWN: &[&str] = &[
     "thinking",
     "service_tier",
 ];
+/// Output-token ceilings of the models DE's catalog ships; another model gets
+/// none, as the simulator cannot know it.
+const OUTPUT_LIMITS: &[(&str, u64)] = &[
+    ("claude-3-5-sonnet-20241022", 8192),
+    ("claude-3-5-haiku-20241022", 8192),
+];
 const BLOCKS: &[&str] = &[
     "text",
     "image",
@@ -58,6 +64,13 @@ impl<'a> MessagesRequest<'a> {
             None => return Err(bad("max_tokens", "Field required")),
             Some(value) => at_least("max_tokens", value, 1)?,
         };
+        if let Some(&(_, limit)) = OUTPUT_LIMITS.iter().find(|(name, _)| *name == model) {
+            if max_tokens > limit {
+                return Err(Rejection::bad_request(format!(
+                    "max_tokens: {max_tokens} > {limit}, which is the maximum allowed number of output tokens for {model}"
+                )));
+            }
+        }
         let input_tokens = messages(body.get("messages"))? + system(body.get("system"))?;
         number(body, "temperature", 0.0, 1.0)?;
         number(body, "top_p", 0.0, 1.0)?;
@@ -65,7 +78,7 @@ impl<'a> MessagesRequest<'a> {
             at_least("top_k", top_k, 0)?;
         }
         if let Some(stops) = body.get("stop_sequences") {
-            strings("stop_sequences", stops)?;
+            stop_sequences(stops)?;
         }
         options(body, max_tokens)?;
         Ok(Self {
@@ -120,6 +133,9 @@ fn message(i: usize, message: &Value, last: bool) -> Result<u64, Rejection> {
             "messages",
             "final assistant content cannot end with trailing whitespace",
         )),
+        // A string is one text block, and blocks need visible text (an empty
+        // final assistant turn is the exception, a prefill).
+        Value::String(text) if !text.is_empty() && text.trim().is_empty() => Err(whitespace_only()),
         Value::String(text) => Ok(text::tokens(text)),
         Value::Array(blocks) if blocks.is_empty() && !final_assistant => Err(non_empty(&path)),
         Value::Array(blocks) => self::blocks(&format!("{path}.content"), blocks, BLOCKS),
@@ -152,6 +168,7 @@ fn blocks(path: &str, blocks: &[Value], allowed: &[&str]) -> Result<u64, Rejecti
                 Some(Value::String(text)) if text.is_empty() => {
                     return Err(bad("messages", "text content blocks must be non-empty"))
                 }
+                Some(Value::String(text)) if text.trim().is_empty() => return Err(whitespace_only()),
                 Some(Value::String(text)) => tokens += text::tokens(text),
                 Some(_) => return Err(bad(&format!("{path}.text.text"), "Input should be a valid string")),
             }
@@ -243,14 +260,27 @@ fn at_least(field: &str, value: &Value, min: u64) -> Result<u64, Rejection> {
     }
 }
 
-fn strings(field: &str, value: &Value) -> Result<(), Rejection> {
+/// A list of strings, each with a visible character: `["\n"]`, common with
+/// OpenAI, is a 400 here.
+fn stop_sequences(value: &Value) -> Result<(), Rejection> {
     let Value::Array(items) = value else {
-        return Err(bad(field, "Input should be a valid list"));
+        return Err(bad("stop_sequences", "Input should be a valid list"));
     };
-    match items.iter().position(|item| !item.is_string()) {
-        Some(i) => Err(bad(&format!("{field}.{i}"), "Input should be a valid string")),
-        None => Ok(()),
+    for (i, item) in items.iter().enumerate() {
+        match item.as_str() {
+            None => return Err(bad(&format!("stop_sequences.{i}"), "Input should be a valid string")),
+            Some("") => return Err(bad("stop_sequences", "each stop sequence must be non-empty")),
+            Some(stop) if stop.trim().is_empty() => {
+                return Err(bad("stop_sequences", "each stop sequence must contain non-whitespace"))
+            }
+            Some(_) => {}
+        }
     }
+    Ok(())
+}
+
+fn whitespace_only() -> Rejection {
+    bad("messages", "text content blocks must contain non-whitespace text")
 }
 
 fn non_empty(path: &str) -> Rejection {
@@ -334,5 +364,45 @@ mod tests {
         let trailing =
             json!({ "messages": [{ "role": "user", "content": "x" }, { "role": "assistant", "content": "a " }] });
         assert!(with(trailing).is_err());
+    }
+
+    #[test]
+    fn whitespace_is_refused_where_anthropic_refuses_it() {
+        let error = |extra| with(extra).err().unwrap_or_default();
+        assert_eq!(
+            error(json!({ "stop_sequences": ["END", "\n"] })),
+            "stop_sequences: each stop sequence must contain non-whitespace"
+        );
+        assert_eq!(
+            error(json!({ "stop_sequences": [""] })),
+            "stop_sequences: each stop sequence must be non-empty"
+        );
+        let blank = "messages: text content blocks must contain non-whitespace text";
+        assert_eq!(
+            error(json!({ "messages": [{ "role": "user", "content": " \n" }] })),
+            blank
+        );
+        assert_eq!(
+            error(json!({ "messages": [{ "role": "user", "content": [{ "type": "text", "text": "  " }] }] })),
+            blank
+        );
+        assert_eq!(error(json!({ "system": [{ "type": "text", "text": "\t" }] })), blank);
+        assert!(
+            with(json!({ "stop_sequences": [" END "], "messages": [{ "role": "user", "content": " hi " }] })).is_ok()
+        );
+    }
+
+    #[test]
+    fn known_models_have_an_output_ceiling() {
+        let body = |model: &str, max_tokens: u64| json!({ "model": model, "max_tokens": max_tokens, "messages": [{ "role": "user", "content": "x" }] });
+        assert_eq!(
+            parse(body("claude-3-5-sonnet-20241022", 10_000)),
+            Err("max_tokens: 10000 > 8192, which is the maximum allowed number of output tokens for claude-3-5-sonnet-20241022".into())
+        );
+        assert_eq!(parse(body("claude-3-5-haiku-20241022", 8192)), Ok((8192, 1)));
+        assert!(
+            parse(body("m", 100_000)).is_ok(),
+            "no ceiling for a model DE does not ship"
+        );
     }
 }

@@ -31,6 +31,10 @@ pub const DEFAULT_FAILURE: &str = "The prompt could not be processed: it was blo
 const FAILED_CODE: u16 = 3;
 const RESPONSE_TYPE: &str = "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse";
 const PERSON_GENERATION: &[&str] = &["allow_all", "allow_adult", "dont_allow"];
+const DURATIONS: &[u64] = &[4, 6, 8];
+/// 1080p and 4k are rendered as 8-second clips only.
+const FULL_LENGTH_RESOLUTIONS: &[&str] = &["1080p", "4k"];
+const FULL_LENGTH: u64 = 8;
 
 pub struct PredictLongRunning;
 
@@ -111,14 +115,16 @@ impl VideoRequest {
             Some(_) => return Err(Rejection::bad_request("parameters must be an object.")),
         };
         choice(parameters, "aspectRatio", &["16:9", "9:16"])?;
-        choice(parameters, "resolution", &["720p", "1080p"])?;
+        choice(parameters, "resolution", &["720p", "1080p", "4k"])?;
         choice(parameters, "personGeneration", PERSON_GENERATION)?;
-        if let Some(seconds) = parameters.get("durationSeconds").filter(|v| !v.is_null()) {
-            if !seconds.as_u64().is_some_and(|s| (4..=8).contains(&s)) {
-                return Err(Rejection::bad_request(format!(
-                    "The number value for `durationSeconds` is out of bound. Please provide a value between 4 and 8, inclusive. Got: {seconds}."
-                )));
-            }
+        duration(parameters)?;
+        // The Gemini API takes no seed for Veo (Vertex AI does); worded as it
+        // refuses another parameter a model does not take (`durationSeconds isn't
+        // supported by this model…`, reported for Veo 3 preview).
+        if parameters.get("seed").is_some_and(|v| !v.is_null()) {
+            return Err(Rejection::bad_request(
+                "seed isn't supported by this model. Please remove it or refer to the Gemini API documentation for supported usage.",
+            ));
         }
         if parameters
             .get("negativePrompt")
@@ -133,6 +139,28 @@ impl VideoRequest {
             })?,
         };
         Ok(Self { samples })
+    }
+}
+
+/// `durationSeconds`: 4, 6 or 8, and 8 for 1080p and 4k. Veo answers 5 with the
+/// same "out of bound" wording as 30 (seen for veo-3.1); the resolution rule's
+/// wording is the simulator's own.
+fn duration(parameters: &Map<String, Value>) -> Result<(), Rejection> {
+    let seconds = match parameters.get("durationSeconds").filter(|v| !v.is_null()) {
+        None => FULL_LENGTH,
+        Some(seconds) => seconds.as_u64().filter(|s| DURATIONS.contains(s)).ok_or_else(|| {
+            Rejection::bad_request(
+                "The number value for `durationSeconds` is out of bound. Please provide a value between 4 and 8, inclusive.",
+            )
+        })?,
+    };
+    match parameters.get("resolution").and_then(Value::as_str) {
+        Some(resolution) if FULL_LENGTH_RESOLUTIONS.contains(&resolution) && seconds != FULL_LENGTH => {
+            Err(Rejection::bad_request(format!(
+                "The {resolution} resolution is only supported with a `durationSeconds` of {FULL_LENGTH}. Got: {seconds}."
+            )))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -248,6 +276,18 @@ mod tests {
         let with = |parameters: Value| json!({ "instances": [{ "prompt": "x" }], "parameters": parameters });
         assert!(refused(with(json!({ "aspectRatio": "1:1" }))).starts_with("Unsupported aspectRatio"));
         assert!(refused(with(json!({ "durationSeconds": 30 }))).contains("between 4 and 8"));
+        for seconds in [5, 7] {
+            assert!(refused(with(json!({ "durationSeconds": seconds }))).contains("out of bound"));
+        }
+        for resolution in ["1080p", "4k"] {
+            assert!(refused(with(json!({ "resolution": resolution, "durationSeconds": 6 }))).contains("only supported"));
+            assert!(
+                VideoRequest::parse(Some(&with(json!({ "resolution": resolution })))).is_ok(),
+                "8 s by default"
+            );
+        }
+        assert!(VideoRequest::parse(Some(&with(json!({ "resolution": "720p", "durationSeconds": 4 })))).is_ok());
+        assert!(refused(with(json!({ "seed": 7 }))).starts_with("seed isn't supported"));
         assert!(refused(with(json!({ "sampleCount": 9 }))).contains("sampleCount"));
     }
 }

@@ -42,6 +42,9 @@ const KNOWN: &[&str] = &[
     "audio",
 ];
 const ROLES: &str = "'system', 'assistant', 'user', 'tool', and 'developer'";
+/// Completion-token ceilings of the models DE's catalog ships; another model
+/// gets none, as the simulator cannot know it.
+const OUTPUT_LIMITS: &[(&str, u64)] = &[("gpt-4o", 16_384), ("gpt-4o-mini", 16_384)];
 
 /// A request the real API would serve, reduced to what the answer needs.
 pub struct ChatRequest<'a> {
@@ -60,7 +63,7 @@ impl<'a> ChatRequest<'a> {
             Some(other) => return Err(invalid_type("model", "a string", other)),
         };
         let input_tokens = messages(body.get("messages"))?;
-        let max_tokens = integer(body, "max_completion_tokens", 1, None)?.or(integer(body, "max_tokens", 1, None)?);
+        let max_tokens = output_tokens(body, model)?;
         let n = integer(body, "n", 1, Some(128))?.unwrap_or(1);
         decimal(body, "temperature", 0.0, 2.0)?;
         decimal(body, "top_p", 0.0, 1.0)?;
@@ -192,9 +195,38 @@ fn content(path: &str, content: &Value, allowed: &[&str]) -> Result<(), Rejectio
     Ok(())
 }
 
+/// `max_completion_tokens` (or the older `max_tokens`): at least 1, and at most
+/// the model's ceiling, worded as OpenAI words it (`max_tokens is too large:
+/// 20000. This model supports at most 16384 completion tokens, whereas you
+/// provided 20000.`, `code: invalid_value`).
+fn output_tokens(body: &Map<String, Value>, model: &str) -> Result<Option<u64>, Rejection> {
+    let completion = integer(body, "max_completion_tokens", 1, None)?;
+    let legacy = integer(body, "max_tokens", 1, None)?;
+    let (field, tokens) = match (completion, legacy) {
+        (Some(tokens), _) => ("max_completion_tokens", tokens),
+        (None, Some(tokens)) => ("max_tokens", tokens),
+        (None, None) => return Ok(None),
+    };
+    match OUTPUT_LIMITS.iter().find(|(name, _)| *name == model) {
+        Some(&(_, limit)) if tokens > limit => Err(Rejection::bad_request(format!(
+            "{field} is too large: {tokens}. This model supports at most {limit} completion tokens, whereas you provided {tokens}."
+        ))
+        .param(field)
+        .code("invalid_value")),
+        _ => Ok(Some(tokens)),
+    }
+}
+
+/// `stop`: a string, or 1 to 4 strings (`StopConfiguration`). Whitespace-only
+/// sequences are fine here (`"\n"` is common), unlike at Anthropic.
 fn stop(body: &Map<String, Value>) -> Result<(), Rejection> {
     match present(body, "stop") {
         None | Some(Value::String(_)) => Ok(()),
+        Some(Value::Array(stops)) if stops.is_empty() => Err(Rejection::bad_request(
+            "Invalid 'stop': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+        )
+        .param("stop")
+        .code("empty_array")),
         Some(Value::Array(stops)) if stops.len() > 4 => Err(Rejection::bad_request(format!(
             "Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length {} instead.",
             stops.len()
@@ -255,6 +287,7 @@ mod tests {
         assert!(base(json!({ "max_tokens": 0 })).contains("integer below minimum value"));
         assert!(base(json!({ "max_tokens": -3 })).contains("integer below minimum value"));
         assert!(base(json!({ "stop": ["a", "b", "c", "d", "e"] })).contains("array too long"));
+        assert!(base(json!({ "stop": [] })).starts_with("Invalid 'stop': empty array."));
         assert!(base(json!({ "stream": true })).contains("stream=true"));
         assert!(base(json!({ "messages": [] })).contains("empty array"));
         assert!(base(json!({ "messages": [{ "role": "bot", "content": "x" }] })).starts_with("Invalid value: 'bot'"));
@@ -276,5 +309,28 @@ mod tests {
             { "role": "tool", "tool_call_id": "1", "content": "sunny" },
         ] });
         assert!(parse(body).is_ok());
+    }
+
+    #[test]
+    fn known_models_have_an_output_ceiling() {
+        let body = |model: &str, field: &str, tokens: u64| json!({ "model": model, "messages": [{ "role": "user", "content": "x" }], field: tokens });
+        assert_eq!(
+            parse(body("gpt-4o", "max_tokens", 20_000)),
+            Err("max_tokens is too large: 20000. This model supports at most 16384 completion tokens, whereas you provided 20000.".into())
+        );
+        assert!(parse(body("gpt-4o-mini", "max_completion_tokens", 16_385))
+            .is_err_and(|e| e.starts_with("max_completion_tokens is too large: 16385.")));
+        assert_eq!(
+            parse(body("gpt-4o", "max_tokens", 16_384)).map(|r| r.1),
+            Ok(Some(16_384))
+        );
+        assert!(
+            parse(body("m", "max_tokens", 1_000_000)).is_ok(),
+            "no ceiling for a model DE does not ship"
+        );
+        assert!(
+            parse(json!({ "model": "gpt-4o", "messages": [{ "role": "user", "content": "x" }], "stop": ["\n"] }))
+                .is_ok()
+        );
     }
 }

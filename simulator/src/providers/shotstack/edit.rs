@@ -1,10 +1,12 @@
 //! What Shotstack accepts as an edit, checked the way its Joi schema does and
 //! worded as Joi words it (`"timeline.tracks[0].clips" must contain at least 1
 //! items`), with the offending path as the rejection's `param` and the Joi
-//! error type (`array.min`) as its `code`.
+//! error type (`array.min`) as its `code`. The timeline is in `timeline.rs`,
+//! its assets in `assets.rs`; the output is here.
 
 use serde_json::{Map, Value};
 
+use super::timeline;
 use crate::{media::Media, providers::rejection::Rejection};
 
 const FORMATS: &[&str] = &["mp4", "gif", "jpg", "png", "bmp", "mp3"];
@@ -31,20 +33,7 @@ impl Edit {
         let Some(body) = body.and_then(Value::as_object) else {
             return Err(joi("value", "object.base", "must be of type object"));
         };
-        let timeline = object(body, "timeline", "timeline")?;
-        let tracks = list(timeline, "tracks", "timeline.tracks")?;
-        let mut duration = 0.0_f64;
-        for (t, track) in tracks.iter().enumerate() {
-            let path = format!("timeline.tracks[{t}]");
-            let track = track
-                .as_object()
-                .ok_or_else(|| joi(&path, "object.base", "must be of type object"))?;
-            let clips = list(track, "clips", &format!("{path}.clips"))?;
-            for (c, clip) in clips.iter().enumerate() {
-                let path = format!("{path}.clips[{c}]");
-                duration = duration.max(self::clip(clip, &path)?);
-            }
-        }
+        let duration = timeline::parse(object(body, "timeline", "timeline")?)?;
         let output = object(body, "output", "output")?;
         let format = match output.get("format") {
             None => return Err(joi("output.format", "any.required", "is required")),
@@ -79,38 +68,11 @@ impl Edit {
     }
 }
 
-/// Checks one clip; returns where it ends (0 when its timing is automatic).
-fn clip(clip: &Value, path: &str) -> Result<f64, Rejection> {
-    let clip = clip
-        .as_object()
-        .ok_or_else(|| joi(path, "object.base", "must be of type object"))?;
-    let asset = object(clip, "asset", &format!("{path}.asset"))?;
-    match asset.get("type") {
-        Some(Value::String(_)) => {}
-        None => return Err(joi(&format!("{path}.asset.type"), "any.required", "is required")),
-        Some(_) => return Err(joi(&format!("{path}.asset.type"), "string.base", "must be a string")),
-    }
-    let start = timing(clip, "start", path, &["auto"], 0.0)?;
-    let length = timing(clip, "length", path, &["auto", "end"], f64::MIN_POSITIVE)?;
-    Ok(start + length)
-}
-
-/// A clip's `start` or `length`: a number of at least `min`, or one of `words`.
-fn timing(clip: &Map<String, Value>, field: &str, path: &str, words: &[&str], min: f64) -> Result<f64, Rejection> {
-    let path = format!("{path}.{field}");
-    match clip.get(field) {
-        None => Err(joi(&path, "any.required", "is required")),
-        Some(Value::String(word)) if words.contains(&word.as_str()) => Ok(0.0),
-        Some(value) => match value.as_f64() {
-            Some(n) if n >= min => Ok(n),
-            Some(_) if min > 0.0 => Err(joi(&path, "number.greater", "must be greater than 0")),
-            Some(_) => Err(joi(&path, "number.min", "must be greater than or equal to 0")),
-            None => Err(joi(&path, "number.base", "must be a number")),
-        },
-    }
-}
-
-fn object<'v>(parent: &'v Map<String, Value>, field: &str, path: &str) -> Result<&'v Map<String, Value>, Rejection> {
+pub(super) fn object<'v>(
+    parent: &'v Map<String, Value>,
+    field: &str,
+    path: &str,
+) -> Result<&'v Map<String, Value>, Rejection> {
     match parent.get(field) {
         Some(Value::Object(object)) => Ok(object),
         None => Err(joi(path, "any.required", "is required")),
@@ -118,7 +80,7 @@ fn object<'v>(parent: &'v Map<String, Value>, field: &str, path: &str) -> Result
     }
 }
 
-fn list<'v>(parent: &'v Map<String, Value>, field: &str, path: &str) -> Result<&'v [Value], Rejection> {
+pub(super) fn list<'v>(parent: &'v Map<String, Value>, field: &str, path: &str) -> Result<&'v [Value], Rejection> {
     match parent.get(field) {
         Some(Value::Array(list)) if !list.is_empty() => Ok(list),
         Some(Value::Array(_)) => Err(joi(path, "array.min", "must contain at least 1 items")),
@@ -136,7 +98,7 @@ fn resolution_error() -> Rejection {
     )
 }
 
-fn joi(path: &str, kind: &'static str, says: &str) -> Rejection {
+pub(super) fn joi(path: &str, kind: &'static str, says: &str) -> Rejection {
     Rejection::bad_request(format!("\"{path}\" {says}"))
         .param(path)
         .code(kind)
@@ -202,7 +164,7 @@ mod tests {
                 Some("any.required")
             ))
         );
-        let clip = json!({ "asset": { "type": "video" }, "start": 0, "length": 1 });
+        let clip = json!({ "asset": { "type": "video", "src": "https://example.com/a.mp4" }, "start": 0, "length": 1 });
         assert_eq!(
             refused(edit(json!([]), json!({ "format": "mp4" }))).map(|r| r.0),
             Some("\"timeline.tracks[0].clips\" must contain at least 1 items".into())
