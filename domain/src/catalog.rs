@@ -249,6 +249,7 @@ impl Catalog {
         TextLimits {
             max_output_tokens: model.max_output_tokens,
             max_temperature,
+            api: model.api,
         }
     }
 }

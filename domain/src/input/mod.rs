@@ -152,6 +152,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::catalog::Api;
 
     #[test]
     fn picks_the_input_type_from_the_rules() {
@@ -160,6 +161,7 @@ mod tests {
                 InputRules::Text(TextLimits {
                     max_output_tokens: 100,
                     max_temperature: 1.0,
+                    api: Api::OpenAiChat,
                 }),
                 json!({"prompt": "hi"}),
             ),
@@ -205,6 +207,7 @@ mod tests {
                 InputRules::Text(TextLimits {
                     max_output_tokens: 100,
                     max_temperature: 1.0,
+                    api: Api::OpenAiChat,
                 }),
                 json!({"messages": [{"role": "user"}]}),
                 "input.messages[0].content",

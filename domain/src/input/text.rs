@@ -1,11 +1,18 @@
 //! Text-generation input: a prompt or a conversation, with sampling settings checked
-//! against the model's limits. How each provider wants the conversation is the
-//! worker's business.
+//! against the model's limits and against what its provider refuses (OpenAI wants
+//! 1 to 4 stop sequences; Anthropic refuses whitespace-only stop sequences and a
+//! final assistant turn ending in whitespace). How each provider wants the
+//! conversation is the worker's business.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{deserialize, FieldError};
+use crate::catalog::Api;
+
+/// OpenAI's `stop` takes 1 to 4 sequences (`StopConfiguration`, `minItems: 1,
+/// maxItems: 4`); Anthropic documents no maximum, so 4 suits both.
+const MAX_STOP_SEQUENCES: usize = 4;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -26,6 +33,10 @@ pub struct ChatMessage {
 pub struct TextLimits {
     pub max_output_tokens: u32,
     pub max_temperature: f64,
+    /// The wire format the model is called with: some refusals are one API's
+    /// own (Anthropic's whitespace rules), and refusing them for every model
+    /// would turn away requests the other API serves (`stop: ["\n"]` on OpenAI).
+    pub api: Api,
 }
 
 /// Input of a text-generation job. `prompt` is the common case; `messages` carries
@@ -57,28 +68,13 @@ impl TextInput {
     }
 
     fn validate(&self, limits: TextLimits) -> Result<(), FieldError> {
-        match (&self.prompt, &self.messages) {
-            (None, None) => {
-                return Err(FieldError::missing(
-                    "input.prompt",
-                    "give a prompt (or a messages list)",
-                ))
-            }
-            (Some(p), _) if p.trim().is_empty() => {
-                return Err(FieldError::invalid("input.prompt", "must not be empty"))
-            }
-            (None, Some(m)) if m.is_empty() => {
-                return Err(FieldError::invalid("input.messages", "must hold at least one message"))
-            }
-            _ => {}
-        }
-        if let Some(messages) = &self.messages {
-            if let Some(i) = messages.iter().position(|m| m.content.is_empty()) {
-                return Err(FieldError::invalid(
-                    &format!("input.messages[{i}].content"),
-                    "must not be empty",
-                ));
-            }
+        self.check_turns(limits.api)?;
+        if self.system.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            // Nothing is lost by refusing it, and Anthropic refuses blank system text blocks.
+            return Err(FieldError::invalid(
+                "input.system",
+                "must not be empty; leave system out for none",
+            ));
         }
         if let Some(max) = self.max_tokens {
             if max == 0 || max > limits.max_output_tokens {
@@ -96,14 +92,56 @@ impl TextInput {
                 ));
             }
         }
+        // Claude models from Sonnet/Haiku 4.5 and Opus 4.1 on refuse `temperature`
+        // with `top_p`; the seeded Claude 3.5 models take both, so the pair is
+        // allowed. A model that refuses it needs its own flag in `TextLimits`.
         if let Some(p) = self.top_p {
             if !(0.0..=1.0).contains(&p) {
                 return Err(FieldError::invalid("input.top_p", "must be between 0 and 1"));
             }
         }
         if let Some(stop) = &self.stop {
-            if stop.len() > 4 {
-                return Err(FieldError::invalid("input.stop", "at most 4 stop sequences"));
+            check_stop(stop, limits.api)?;
+        }
+        Ok(())
+    }
+
+    /// A prompt, or a conversation whose every turn has visible text. Both APIs
+    /// take the turns as given, so a blank turn is refused for every model:
+    /// Anthropic answers 400 (`text content blocks must contain non-whitespace
+    /// text`), and for OpenAI it carries nothing.
+    fn check_turns(&self, api: Api) -> Result<(), FieldError> {
+        match (&self.prompt, &self.messages) {
+            (None, None) => {
+                return Err(FieldError::missing(
+                    "input.prompt",
+                    "give a prompt (or a messages list)",
+                ))
+            }
+            (Some(p), _) if p.trim().is_empty() => {
+                return Err(FieldError::invalid("input.prompt", "must not be empty"))
+            }
+            (None, Some(m)) if m.is_empty() => {
+                return Err(FieldError::invalid("input.messages", "must hold at least one message"))
+            }
+            _ => {}
+        }
+        let messages = self.messages.as_deref().unwrap_or_default();
+        if let Some(i) = messages.iter().position(|m| m.content.trim().is_empty()) {
+            return Err(FieldError::invalid(
+                &format!("input.messages[{i}].content"),
+                "must contain non-whitespace text",
+            ));
+        }
+        // Without a prompt the last message is the last turn sent. Anthropic
+        // continues a final assistant turn (prefill) and refuses one that ends in
+        // whitespace (`final assistant content cannot end with trailing whitespace`).
+        if let (None, Api::AnthropicMessages, Some(last)) = (&self.prompt, api, messages.last()) {
+            if last.role == ChatRole::Assistant && last.content.ends_with(char::is_whitespace) {
+                return Err(FieldError::invalid(
+                    &format!("input.messages[{}].content", messages.len() - 1),
+                    "the final assistant message must not end with whitespace for this model",
+                ));
             }
         }
         Ok(())
@@ -122,6 +160,32 @@ impl TextInput {
     }
 }
 
+/// `stop`: 1 to 4 sequences, none empty. An empty list is an OpenAI 400
+/// (`minItems: 1`) and means nothing anywhere, as does an empty sequence. A
+/// whitespace-only sequence (`"\n"`, common with OpenAI) is refused for Anthropic
+/// only (`stop_sequences: each stop sequence must contain non-whitespace`).
+fn check_stop(stop: &[String], api: Api) -> Result<(), FieldError> {
+    if stop.is_empty() || stop.len() > MAX_STOP_SEQUENCES {
+        return Err(FieldError::invalid(
+            "input.stop",
+            format!("must hold 1 to {MAX_STOP_SEQUENCES} stop sequences; leave stop out for none"),
+        ));
+    }
+    for (i, sequence) in stop.iter().enumerate() {
+        let field = format!("input.stop[{i}]");
+        if sequence.is_empty() {
+            return Err(FieldError::invalid(&field, "must not be empty"));
+        }
+        if api == Api::AnthropicMessages && sequence.trim().is_empty() {
+            return Err(FieldError::invalid(
+                &field,
+                "must contain a non-whitespace character for this model",
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -131,7 +195,17 @@ mod tests {
     const LIMITS: TextLimits = TextLimits {
         max_output_tokens: 4096,
         max_temperature: 1.0,
+        api: Api::OpenAiChat,
     };
+    const ANTHROPIC: TextLimits = TextLimits {
+        api: Api::AnthropicMessages,
+        ..LIMITS
+    };
+
+    fn refused(value: Value, limits: TextLimits) -> (String, &'static str) {
+        let err = TextInput::parse(&value, limits).expect_err("invalid");
+        (err.field, err.code)
+    }
 
     #[test]
     fn accepts_a_prompt() {
@@ -170,6 +244,77 @@ mod tests {
         for (value, field, code) in cases {
             let err = TextInput::parse(&value, LIMITS).expect_err("invalid");
             assert_eq!((err.field.as_str(), err.code), (field, code), "{value}: {err}");
+        }
+    }
+
+    #[test]
+    fn refuses_what_every_provider_refuses_or_ignores() {
+        let stops = |stop: Value| json!({"prompt": "x", "stop": stop});
+        let cases = [
+            (stops(json!([])), "input.stop"),
+            (stops(json!(["a", "b", "c", "d", "e"])), "input.stop"),
+            (stops(json!(["END", ""])), "input.stop[1]"),
+            (
+                json!({"messages": [{"role": "user", "content": " \n\t"}]}),
+                "input.messages[0].content",
+            ),
+            (
+                json!({"prompt": "x", "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": ""}]}),
+                "input.messages[1].content",
+            ),
+            (json!({"prompt": "x", "system": "  "}), "input.system"),
+            (json!({"prompt": "x", "system": ""}), "input.system"),
+        ];
+        for (value, field) in cases {
+            for limits in [LIMITS, ANTHROPIC] {
+                assert_eq!(
+                    refused(value.clone(), limits),
+                    (field.into(), "invalid_field"),
+                    "{value}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_what_only_anthropic_refuses() {
+        let cases = [
+            (json!({"prompt": "x", "stop": ["END", "\n"]}), "input.stop[1]"),
+            (json!({"prompt": "x", "stop": [" "]}), "input.stop[0]"),
+            (
+                json!({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Sure, "}]}),
+                "input.messages[1].content",
+            ),
+            (
+                json!({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Sure\n"}]}),
+                "input.messages[1].content",
+            ),
+        ];
+        for (value, field) in cases {
+            assert_eq!(
+                refused(value.clone(), ANTHROPIC),
+                (field.into(), "invalid_field"),
+                "{value}"
+            );
+            TextInput::parse(&value, LIMITS).expect("OpenAI serves it");
+        }
+    }
+
+    #[test]
+    fn accepts_what_the_providers_serve() {
+        let cases = [
+            json!({"prompt": "x", "stop": ["END", " END "], "system": "be brief"}),
+            // A prefill without trailing whitespace; whitespace inside is fine.
+            json!({"messages": [{"role": "user", "content": " hi "}, {"role": "assistant", "content": "Sure, here"}]}),
+            // With a prompt, the assistant turn is not the last one sent.
+            json!({"prompt": "go on", "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Sure, "}]}),
+            // The seeded Claude models take both (only Claude 4.5 and later refuse the pair).
+            json!({"prompt": "x", "temperature": 0.5, "top_p": 0.9}),
+        ];
+        for value in cases {
+            for limits in [LIMITS, ANTHROPIC] {
+                TextInput::parse(&value, limits).unwrap_or_else(|e| panic!("{value}: {e}"));
+            }
         }
     }
 }

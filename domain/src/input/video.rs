@@ -18,6 +18,13 @@ pub struct VideoRules {
     pub default_duration: u32,
     pub aspect_ratios: &'static [&'static str],
     pub resolutions: &'static [&'static str],
+    /// Whether the API takes `seed`. Veo on the Gemini Developer API does not:
+    /// Google's own SDK refuses it there ("seed parameter is only supported in
+    /// Gemini Enterprise Agent Platform mode, not in Gemini Developer API mode",
+    /// google-genai `_GenerateVideosConfig_to_mldev`, unchanged since Veo 2), while
+    /// it forwards `durationSeconds`, which it once refused the same way, now that
+    /// the API takes it. Vertex AI takes `seed`.
+    pub takes_seed: bool,
 }
 
 impl VideoRules {
@@ -27,6 +34,7 @@ impl VideoRules {
         default_duration: 8,
         aspect_ratios: &["16:9", "9:16"],
         resolutions: &["720p", "1080p"],
+        takes_seed: false,
     };
 }
 
@@ -75,6 +83,12 @@ impl VideoInput {
         if let Some(ratio) = &self.aspect_ratio {
             check_one_of("input.aspect_ratio", &ratio.as_str(), rules.aspect_ratios, "")?;
         }
+        if self.seed.is_some() && !rules.takes_seed {
+            return Err(FieldError::invalid(
+                "input.seed",
+                "Veo on the Gemini API does not take a seed (only Vertex AI does); leave seed out",
+            ));
+        }
         if let Some(resolution) = &self.resolution {
             check_one_of("input.resolution", &resolution.as_str(), rules.resolutions, "")?;
             let duration = self.duration_seconds.unwrap_or(rules.default_duration);
@@ -105,7 +119,7 @@ mod tests {
         assert_eq!((input.duration(), input.aspect_ratio()), (8, "16:9"));
         let value = json!({
             "prompt": "waves", "negative_prompt": "people", "duration_seconds": 4,
-            "aspect_ratio": "9:16", "resolution": "720p", "seed": 4_294_967_295u32,
+            "aspect_ratio": "9:16", "resolution": "720p",
         });
         let input = VideoInput::parse(&value, VEO).expect("valid");
         assert_eq!((input.duration(), input.aspect_ratio()), (4, "9:16"));
@@ -159,11 +173,24 @@ mod tests {
                 "input.seed",
                 "invalid_field",
             ),
+            (json!({"prompt": "x", "seed": 7}), "input.seed", "invalid_field"),
             (json!({"prompt": "x", "fps": 24}), "input.fps", "invalid_field"),
         ];
         for (value, field, code) in cases {
             let err = VideoInput::parse(&value, VEO).expect_err("invalid");
             assert_eq!((err.field.as_str(), err.code), (field, code), "{value}: {err}");
         }
+    }
+
+    #[test]
+    fn a_seed_passes_where_the_api_takes_it() {
+        let vertex = VideoRules {
+            takes_seed: true,
+            ..VideoRules::VEO_3_1
+        };
+        let input = VideoInput::parse(&json!({"prompt": "x", "seed": 4_294_967_295u32}), &vertex).expect("valid");
+        assert_eq!(input.seed, Some(4_294_967_295));
+        let err = VideoInput::parse(&json!({"prompt": "x", "seed": 0}), VEO).expect_err("no seed on the Gemini API");
+        assert!(err.message.contains("leave seed out"), "{err}");
     }
 }

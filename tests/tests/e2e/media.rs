@@ -519,7 +519,7 @@ async fn each_modality_refuses_bad_input_naming_the_field() {
             "input.timeline.tracks",
         ),
         (
-            json!({ "model": "shotstack-render", "input": { "timeline": { "tracks": [{ "clips": [{ "asset": { "type": "video" }, "start": 0, "length": -1 }] }] } } }),
+            json!({ "model": "shotstack-render", "input": { "timeline": { "tracks": [{ "clips": [{ "asset": { "type": "video", "src": "https://example.com/a.mp4" }, "start": 0, "length": -1 }] }] } } }),
             "input.timeline.tracks[0].clips[0].length",
         ),
         (

@@ -152,3 +152,132 @@ async fn requests_without_a_valid_key_are_refused() {
     assert_eq!(app.job_rows().await, 0);
     app.stop().await;
 }
+
+/// Values each provider's API reference refuses with a 4xx: DE answers 422
+/// naming the field, writes no job and calls no provider. The simulator refuses
+/// the same requests (simulator tests), so neither side can drift unseen.
+#[tokio::test]
+async fn values_the_provider_would_refuse_are_refused_at_submit() {
+    let app = TestApp::spawn().await;
+    let text = |model: &str, input: Value| json!({ "model": model, "input": input });
+    let render = |clips: Value| json!({ "model": "shotstack-render", "input": { "timeline": { "tracks": [{ "clips": clips }] } } });
+    let around = |key: &str, value: Value| {
+        let mut body = render(json!([{ "asset": { "type": "title", "text": "Hi" }, "start": 0, "length": 2 }]));
+        body["input"]["timeline"][key] = value;
+        body
+    };
+    let title = json!({ "asset": { "type": "title", "text": "Hi" }, "start": 0, "length": 2 });
+    let src = "https://example.com/a.mp4";
+    let c0 = "input.timeline.tracks[0].clips[0]";
+    let (invalid, missing) = ("invalid_field", "missing_field");
+    let cases = [
+        (
+            text("gpt-4o", json!({ "prompt": "x", "stop": [] })),
+            invalid,
+            "input.stop".to_string(),
+        ),
+        (
+            text("gpt-4o", json!({ "prompt": "x", "stop": ["END", ""] })),
+            invalid,
+            "input.stop[1]".into(),
+        ),
+        (
+            text("claude-3.5-haiku", json!({ "prompt": "x", "stop": ["\n"] })),
+            invalid,
+            "input.stop[0]".into(),
+        ),
+        (
+            text("gpt-4o", json!({ "messages": [{ "role": "user", "content": "  \n" }] })),
+            invalid,
+            "input.messages[0].content".into(),
+        ),
+        (
+            text(
+                "claude-3.5-sonnet",
+                json!({ "messages": [
+                { "role": "user", "content": "Name a colour" },
+                { "role": "assistant", "content": "Sure, " },
+            ] }),
+            ),
+            invalid,
+            "input.messages[1].content".into(),
+        ),
+        (
+            text("gpt-4o-mini", json!({ "prompt": "x", "system": " " })),
+            invalid,
+            "input.system".into(),
+        ),
+        (
+            render(json!([{ "asset": { "type": "videoo", "src": src }, "start": 0, "length": 2 }])),
+            invalid,
+            format!("{c0}.asset.type"),
+        ),
+        (
+            render(json!([title, { "asset": { "type": "video", "src": src }, "start": 2, "duration": 5 }])),
+            invalid,
+            "input.timeline.tracks[0].clips[1].duration".into(),
+        ),
+        (
+            render(json!([{ "asset": { "type": "title" }, "start": 0, "length": 2 }])),
+            missing,
+            format!("{c0}.asset.text"),
+        ),
+        (
+            render(json!([{ "asset": { "type": "html", "css": "p {}" }, "start": 0, "length": 2 }])),
+            missing,
+            format!("{c0}.asset.html"),
+        ),
+        (
+            render(json!([{ "asset": { "type": "luma" }, "start": 0, "length": 2 }])),
+            missing,
+            format!("{c0}.asset.src"),
+        ),
+        (
+            render(json!([{ "asset": { "type": "video" }, "start": 0, "length": 2 }])),
+            missing,
+            format!("{c0}.asset.src"),
+        ),
+        (
+            json!({ "model": "shotstack-render", "input": { "timeline": { "tracks": [{ "clips": [title], "name": "x" }] } } }),
+            invalid,
+            "input.timeline.tracks[0].name".into(),
+        ),
+        (
+            around("soundtrack", json!({ "effect": "fadeIn" })),
+            missing,
+            "input.timeline.soundtrack.src".into(),
+        ),
+        (
+            around(
+                "soundtrack",
+                json!({ "src": "https://example.com/a.mp3", "effect": "fade" }),
+            ),
+            invalid,
+            "input.timeline.soundtrack.effect".into(),
+        ),
+        (
+            around("fonts", json!([{}])),
+            missing,
+            "input.timeline.fonts[0].src".into(),
+        ),
+        (around("cache", json!("no")), invalid, "input.timeline.cache".into()),
+        (
+            text("veo-3.1", json!({ "prompt": "waves", "seed": 42 })),
+            invalid,
+            "input.seed".into(),
+        ),
+    ];
+    for (body, code, field) in &cases {
+        let (status, answer) = app.submit(body).await;
+        assert_error(
+            status,
+            &answer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            Some(field.as_str()),
+        );
+    }
+    assert_eq!(app.job_rows().await, 0, "no refused request may create a job");
+    assert_eq!(app.sim.controls().request_count(), 0, "no provider was called");
+    app.stop().await;
+}

@@ -1,17 +1,18 @@
 //! Video-render input (Shotstack): a timeline of tracks and clips plus output
-//! settings. The timeline passes through to Shotstack as JSON, but its skeleton
-//! (tracks, clips, asset type, start, length) is checked here so a malformed edit
-//! is refused at submission rather than failing minutes later at the provider.
-//! Asset details (URLs, fonts, effects) are Shotstack's to judge.
+//! settings. The timeline passes through to Shotstack as JSON, but what its
+//! schema requires (tracks, clips and their keys, asset types and their required
+//! fields, timings, soundtrack, fonts) is checked here (`timeline.rs`,
+//! `assets.rs`), so an edit Shotstack would refuse is refused at submission
+//! rather than failing later at the provider. Asset styling (fonts, colours,
+//! effects) is Shotstack's to judge.
+
+mod assets;
+mod timeline;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::{check_one_of, deserialize, FieldError};
-
-const MAX_TRACKS: usize = 50;
-const MAX_CLIPS: usize = 500;
-const TIMELINE_KEYS: &[&str] = &["tracks", "soundtrack", "background", "fonts", "cache"];
 
 const DEFAULT_FORMAT: &str = "mp4";
 const DEFAULT_RESOLUTION: &str = "sd";
@@ -46,7 +47,7 @@ pub struct RenderOutput {
 impl RenderInput {
     pub fn parse(value: &Value) -> Result<Self, FieldError> {
         let input: RenderInput = deserialize(value)?;
-        validate_timeline(&input.timeline)?;
+        timeline::validate(&input.timeline)?;
         if let Some(output) = &input.output {
             output.validate()?;
         }
@@ -114,110 +115,6 @@ pub fn render_format_media(format: &str) -> (&'static str, &'static str) {
         "bmp" => ("image/bmp", "bmp"),
         _ => ("video/mp4", "mp4"),
     }
-}
-
-fn validate_timeline(timeline: &Value) -> Result<(), FieldError> {
-    let Some(timeline) = timeline.as_object() else {
-        return Err(FieldError::invalid(
-            "input.timeline",
-            "must be an object with a tracks list",
-        ));
-    };
-    if let Some(key) = timeline.keys().find(|k| !TIMELINE_KEYS.contains(&k.as_str())) {
-        return Err(FieldError::invalid(
-            &format!("input.timeline.{key}"),
-            format!("is not a timeline field; allowed: {}", TIMELINE_KEYS.join(", ")),
-        ));
-    }
-    let tracks = list(timeline, "input.timeline", "tracks", MAX_TRACKS)?;
-    for (i, track) in tracks.iter().enumerate() {
-        let field = format!("input.timeline.tracks[{i}]");
-        let Some(track) = track.as_object() else {
-            return Err(FieldError::invalid(&field, "must be an object with a clips list"));
-        };
-        let clips = list(track, &field, "clips", MAX_CLIPS)?;
-        for (j, clip) in clips.iter().enumerate() {
-            validate_clip(&format!("{field}.clips[{j}]"), clip)?;
-        }
-    }
-    Ok(())
-}
-
-/// The non-empty list `object[key]`, at most `max` long.
-fn list<'a>(object: &'a Map<String, Value>, parent: &str, key: &str, max: usize) -> Result<&'a [Value], FieldError> {
-    let field = format!("{parent}.{key}");
-    match object.get(key) {
-        None => Err(FieldError::missing(&field, format!("{key} is required"))),
-        Some(Value::Array(items)) if items.is_empty() => {
-            Err(FieldError::invalid(&field, "must hold at least one entry"))
-        }
-        Some(Value::Array(items)) if items.len() > max => {
-            Err(FieldError::invalid(&field, format!("must hold at most {max} entries")))
-        }
-        Some(Value::Array(items)) => Ok(items),
-        Some(_) => Err(FieldError::invalid(&field, "must be a list")),
-    }
-}
-
-fn validate_clip(field: &str, clip: &Value) -> Result<(), FieldError> {
-    let Some(clip) = clip.as_object() else {
-        return Err(FieldError::invalid(
-            field,
-            "must be an object with asset, start and length",
-        ));
-    };
-    let asset_field = format!("{field}.asset");
-    match clip.get("asset") {
-        None => return Err(FieldError::missing(&asset_field, "asset is required")),
-        Some(Value::Object(asset)) => {
-            let type_field = format!("{asset_field}.type");
-            match asset.get("type") {
-                None => return Err(FieldError::missing(&type_field, "type is required")),
-                Some(Value::String(kind)) if !kind.trim().is_empty() => {}
-                Some(_) => {
-                    return Err(FieldError::invalid(
-                        &type_field,
-                        "must be the asset type, e.g. video, image, title, audio",
-                    ))
-                }
-            }
-        }
-        Some(_) => return Err(FieldError::invalid(&asset_field, "must be an object with a type")),
-    }
-    check_time(field, clip, "start", false, &["auto"])?;
-    check_time(field, clip, "length", true, &["auto", "end"])
-}
-
-/// `clip[key]`: a number of seconds (> 0 if `positive`, else ≥ 0) or one of `words`.
-fn check_time(
-    parent: &str,
-    clip: &Map<String, Value>,
-    key: &str,
-    positive: bool,
-    words: &[&str],
-) -> Result<(), FieldError> {
-    let field = format!("{parent}.{key}");
-    let valid = match clip.get(key) {
-        None => return Err(FieldError::missing(&field, format!("{key} is required"))),
-        Some(Value::Number(n)) => n
-            .as_f64()
-            .is_some_and(|s| s.is_finite() && (s > 0.0 || (!positive && s == 0.0))),
-        Some(Value::String(s)) => words.contains(&s.as_str()),
-        Some(_) => false,
-    };
-    if valid {
-        return Ok(());
-    }
-    let bound = if positive { "above 0" } else { "0 or more" };
-    let words = words
-        .iter()
-        .map(|w| format!("\"{w}\""))
-        .collect::<Vec<_>>()
-        .join(" or ");
-    Err(FieldError::invalid(
-        &field,
-        format!("must be a number of seconds {bound}, or {words}"),
-    ))
 }
 
 #[cfg(test)]
@@ -335,7 +232,7 @@ mod tests {
                 "invalid_field",
             ),
             (
-                edit(vec![json!({"asset": {"type": "video"}, "length": 1})]),
+                edit(vec![json!({"asset": {"type": "title", "text": "t"}, "length": 1})]),
                 format!("{c0}.start"),
                 "missing_field",
             ),
@@ -350,7 +247,7 @@ mod tests {
                 "invalid_field",
             ),
             (
-                edit(vec![json!({"asset": {"type": "video"}, "start": 0})]),
+                edit(vec![json!({"asset": {"type": "title", "text": "t"}, "start": 0})]),
                 format!("{c0}.length"),
                 "missing_field",
             ),
