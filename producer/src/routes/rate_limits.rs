@@ -11,7 +11,7 @@ use axum::{
 use electrons_domain::db::rate_limits::{self, RateLimitConfig};
 use serde_json::{json, Value};
 
-use super::json_body;
+use super::json_body::{self, JsonBody};
 use crate::{auth::Admin, error::ApiError, state::AppState};
 
 pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Json<Value>, ApiError> {
@@ -34,7 +34,7 @@ pub async fn put(
     State(state): State<AppState>,
     _admin: Admin,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     validate_id(&id)?;
     let config: RateLimitConfig = json_body::parse(&body)?;

@@ -3,8 +3,7 @@
 use std::time::Duration;
 
 use axum::{
-    body::Bytes,
-    extract::{rejection::BytesRejection, State},
+    extract::State,
     http::{HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
@@ -19,7 +18,7 @@ use tokio::sync::broadcast;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::submission;
+use super::{json_body::JsonBody, submission};
 use crate::{auth::Caller, error::ApiError, state::AppState};
 
 /// How often a waiting request re-reads its job in case a notification was lost.
@@ -29,19 +28,8 @@ pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("the body exceeds {} bytes", state.settings.producer.body_limit_bytes),
-            )
-        } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", rejection.body_text())
-        }
-    })?;
     let idempotency_key = submission::idempotency_key(&headers)?;
     let wait = submission::prefer_wait(&headers)?.map(|s| Duration::from_secs(s).min(state.settings.producer.max_wait));
     let catalog = state.catalog.get().await;

@@ -7,7 +7,7 @@ use electrons_domain::db::webhook_deliveries;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::json_body;
+use super::json_body::{self, JsonBody};
 use crate::{auth::Caller, error::ApiError, state::AppState};
 
 #[derive(Deserialize)]
@@ -26,7 +26,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
 pub async fn enable(
     State(state): State<AppState>,
     caller: Caller,
-    body: axum::body::Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let enable: Enable = json_body::parse(&body)?;
     let redelivered =

@@ -10,7 +10,7 @@ use electrons_domain::db::webhook_secrets;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::json_body;
+use super::json_body::{self, JsonBody};
 use crate::{auth::Caller, error::ApiError, state::AppState};
 
 const DEFAULT_OVERLAP: Duration = Duration::from_secs(24 * 3600);
@@ -30,7 +30,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller) -> Result<Json<V
 pub async fn rotate(
     State(state): State<AppState>,
     caller: Caller,
-    body: axum::body::Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let rotation: Rotation = if body.iter().all(u8::is_ascii_whitespace) {
         Rotation::default()

@@ -281,3 +281,104 @@ async fn values_the_provider_would_refuse_are_refused_at_submit() {
     assert_eq!(app.sim.controls().request_count(), 0, "no provider was called");
     app.stop().await;
 }
+
+/// A body must say it is JSON: `text/plain` (or no `Content-Type` at all) is a
+/// 415 that writes nothing, on every route that takes a body; a `charset`
+/// parameter is fine, and routes that take no body need no `Content-Type`.
+#[tokio::test]
+async fn bodies_not_labelled_json_are_refused_with_415() {
+    let app = TestApp::with(Options {
+        worker: false,
+        ..Default::default()
+    })
+    .await;
+    let submit = json!({ "model": "gpt-4o-mini", "input": { "prompt": "x" } }).to_string();
+    let send = |method: reqwest::Method, path: &str, content_type: Option<&str>, body: Option<String>| {
+        let token = if path.starts_with("/v1/admin") {
+            app.settings
+                .producer
+                .admin_token
+                .as_ref()
+                .expect("admin token")
+                .expose()
+                .to_string()
+        } else {
+            app.api_key.clone()
+        };
+        let mut request = app
+            .http
+            .request(method, format!("{}{path}", app.base_url))
+            .bearer_auth(token);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        async move {
+            let response = request.send().await.expect("send");
+            let status = response.status();
+            (status, response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+
+    let routes = [
+        (reqwest::Method::POST, "/v1/jobs", submit.clone()),
+        (
+            reqwest::Method::POST,
+            "/v1/webhook-secret/rotate",
+            json!({}).to_string(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/webhook-endpoints/enable",
+            json!({ "url": "https://example.com/hook" }).to_string(),
+        ),
+        (
+            reqwest::Method::PUT,
+            "/v1/admin/rate-limits/test-limit",
+            json!({ "provider": "openai", "requests_per_interval": 60, "request_interval_ms": 60000 }).to_string(),
+        ),
+    ];
+    for (method, path, body) in &routes {
+        for content_type in [Some("text/plain"), Some("application/merge-patch+json"), None] {
+            let (status, error) = send(method.clone(), path, content_type, Some(body.clone())).await;
+            assert_error(
+                status,
+                &error,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                Some("Content-Type"),
+            );
+        }
+    }
+    assert_eq!(app.job_rows().await, 0, "a refused body creates no job");
+    let secrets: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_secrets")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(secrets, 0, "a refused rotation creates no secret");
+    let limits: i64 = sqlx::query_scalar("SELECT count(*) FROM rate_limits WHERE id = 'test-limit'")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(limits, 0, "a refused PUT sets no limit");
+
+    let (status, job) = send(
+        reqwest::Method::POST,
+        "/v1/jobs",
+        Some("application/json; charset=utf-8"),
+        Some(submit),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(app.job_rows().await, 1);
+
+    // No body, no Content-Type: the routes that take none, and the optional one.
+    let id = job["id"].as_str().expect("id");
+    let (status, canceled) = app.post(&format!("/v1/jobs/{id}/cancel")).await;
+    assert_eq!(status, StatusCode::OK, "{canceled}");
+    let (status, rotated) = app.post("/v1/webhook-secret/rotate").await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    app.stop().await;
+}
