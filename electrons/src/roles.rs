@@ -1,5 +1,10 @@
 //! Starting roles. Each returns a handle that completes when the role has shut
 //! down after `shutdown` fired; the process (or test) decides which to run.
+//!
+//! A role's shutdown runs in order: stop taking work, finish (and ack) what is
+//! in flight, close the consumer's channel and connection, then the publisher's
+//! (`Publisher::close`), so the last jobs' publishes still go out and nothing
+//! is left for lapin to close on its own. Each logs `<role> stopped` at the end.
 
 use std::net::SocketAddr;
 
@@ -73,18 +78,16 @@ pub async fn producer(
             .with_context(|| format!("binding {}", settings.producer.http_addr))?,
     };
     let addr = listener.local_addr()?;
-    let publisher = Publisher::start(
-        &settings.broker.url,
-        Topology::new(&settings.broker),
-        "producer",
-        shutdown.clone(),
-    );
     let store = store(settings).await?;
-    let state = electrons_producer::state(settings, pool, catalog, publisher, store, shutdown.clone());
+    let publisher = publisher(settings, "producer");
+    let state = electrons_producer::state(settings, pool, catalog, publisher.clone(), store, shutdown.clone());
     let handle = tokio::spawn(async move {
+        // Requests in flight finish first; what they publish, then.
         if let Err(error) = electrons_producer::serve(state, listener, shutdown).await {
-            tracing::error!(%error, "producer stopped");
+            tracing::error!(%error, "producer failed");
         }
+        publisher.close().await;
+        tracing::info!("producer stopped");
     });
     Ok(ProducerRole { addr, handle })
 }
@@ -105,35 +108,44 @@ pub fn worker(
     store: ObjectStore,
     shutdown: Shutdown,
 ) -> JoinHandle<()> {
-    let publisher = Publisher::start(
-        &settings.broker.url,
-        Topology::new(&settings.broker),
-        "worker",
-        shutdown.clone(),
-    );
-    let context = electrons_workers::WorkerContext::new(settings, pool, catalog, publisher, store);
-    tokio::spawn(electrons_workers::run(context, shutdown))
+    let publisher = publisher(settings, "worker");
+    let context = electrons_workers::WorkerContext::new(settings, pool, catalog, publisher.clone(), store);
+    tokio::spawn(async move {
+        // Returns once the jobs in flight are acked and the consumer is closed.
+        electrons_workers::run(context, shutdown).await;
+        publisher.close().await;
+        tracing::info!("worker stopped");
+    })
 }
 
 pub fn webhooks(settings: &Settings, pool: PgPool, store: ObjectStore, shutdown: Shutdown) -> JoinHandle<()> {
     let context = electrons_webhooks::WebhookContext::new(settings, pool, store);
-    tokio::spawn(electrons_webhooks::run(context, shutdown))
+    tokio::spawn(async move {
+        electrons_webhooks::run(context, shutdown).await;
+        tracing::info!("webhook deliverer stopped");
+    })
 }
 
 pub fn scheduler(settings: &Settings, pool: PgPool, store: ObjectStore, shutdown: Shutdown) -> JoinHandle<()> {
-    let publisher = Publisher::start(
+    let publisher = publisher(settings, "scheduler");
+    let run = electrons_scheduler::run(settings.scheduler.clone(), pool, publisher.clone(), store, shutdown);
+    tokio::spawn(async move {
+        // Returns after the tick in progress.
+        run.await;
+        publisher.close().await;
+        tracing::info!("scheduler stopped");
+    })
+}
+
+/// A role's publisher. Not stopped by the role's shutdown token: the role closes
+/// it once its own work is done, which may still publish.
+fn publisher(settings: &Settings, role: &str) -> Publisher {
+    Publisher::start(
         &settings.broker.url,
         Topology::new(&settings.broker),
-        "scheduler",
-        shutdown.clone(),
-    );
-    tokio::spawn(electrons_scheduler::run(
-        settings.scheduler.clone(),
-        pool,
-        publisher,
-        store,
-        shutdown,
-    ))
+        role,
+        Shutdown::new(),
+    )
 }
 
 /// Cancels `shutdown` on SIGTERM or Ctrl-C.

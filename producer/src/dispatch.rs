@@ -34,7 +34,8 @@ impl Dispatcher {
     pub fn dispatch(&self, message: JobMessage, modality: Modality, priority: Priority) {
         let publisher = self.publisher.clone();
         let confirmed = self.confirmed.clone();
-        tokio::spawn(async move {
+        // Through the publisher, so closing it lets this publish finish first.
+        self.publisher.spawn(async move {
             match publisher.publish(&message, modality, priority).await {
                 Ok(()) => {
                     // If the channel is full the scheduler will publish a duplicate,

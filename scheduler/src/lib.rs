@@ -45,5 +45,4 @@ pub async fn run(
         rescue::run_deliveries(&pool, settings.batch).await;
         webhook_relay::run(&pool, &publisher, settings.batch).await;
     }
-    tracing::info!("scheduler stopped");
 }

@@ -1,12 +1,19 @@
-//! A worker or webhook deliverer as a real, separate OS process, for tests
-//! that kill it.
+//! A DE role (worker, webhook deliverer, scheduler, producer, dev) as a real,
+//! separate OS process, for tests that kill or stop it. Its stdout and stderr
+//! go to a log file of its own, which tests read (`log`) and which is printed
+//! when a test fails with the process still in hand.
 
-use std::process::Stdio;
+use std::{
+    path::PathBuf,
+    process::Stdio,
+    time::{Duration, Instant},
+};
 
 use electrons_domain::config::Settings;
 
 pub struct WorkerProcess {
     child: tokio::process::Child,
+    log: PathBuf,
 }
 
 impl WorkerProcess {
@@ -30,7 +37,17 @@ impl WorkerProcess {
         Self::spawn(program, &["webhooks"], settings)
     }
 
+    /// Any role by its command line (`["scheduler"]`, `["producer"]`, `["dev"]`).
+    /// A producer (or dev) listens on a port of its own: see `http_url`.
+    pub fn start_role(program: &str, settings: &Settings, args: &[&str]) -> std::io::Result<Self> {
+        Self::spawn(program, args, settings)
+    }
+
     fn spawn(program: &str, args: &[&str], settings: &Settings) -> std::io::Result<Self> {
+        let role = args.first().copied().unwrap_or("electrons");
+        let log = std::env::temp_dir().join(format!("de-test-{role}-{}.log", uuid::Uuid::new_v4().simple()));
+        let stdout = std::fs::File::create(&log)?;
+        let stderr = stdout.try_clone()?;
         let webhooks = &settings.webhooks;
         let schedule: Vec<String> = webhooks
             .retry_schedule
@@ -87,14 +104,60 @@ impl WorkerProcess {
                 "DE_RETRY_MAX_DELAY_MS",
                 settings.jobs.retry_max_delay.as_millis().to_string(),
             )
+            .env("DE_SCHEDULER_TICK_MS", settings.scheduler.tick.as_millis().to_string())
+            .env(
+                "DE_RELAY_GRACE_MS",
+                settings.scheduler.relay_grace.as_millis().to_string(),
+            )
+            // Producers (and dev's simulator) on ports of their own.
+            .env("DE_HTTP_ADDR", "127.0.0.1:0")
+            .env("DE_SIMULATOR_ADDR", "127.0.0.1:0")
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info,sqlx=warn,lapin=warn".into()),
             )
+            // The log is read by tests, not a terminal.
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
             .kill_on_drop(true)
             .spawn()?;
-        Ok(Self { child })
+        Ok(Self { child, log })
+    }
+
+    /// Everything the process has written so far, stdout and stderr.
+    pub fn log(&self) -> String {
+        std::fs::read(&self.log)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The first line of the log containing `needle`, once written (up to `timeout`).
+    pub async fn wait_for_log(&self, needle: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.log().lines().find(|l| l.contains(needle)) {
+                return Some(line.to_string());
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The base URL of a producer (or dev) process, from its `producer listening` line.
+    pub async fn http_url(&self) -> String {
+        let line = self
+            .wait_for_log("producer listening", Duration::from_secs(30))
+            .await
+            .unwrap_or_else(|| panic!("the producer never listened; its log:\n{}", self.log()));
+        let addr = line
+            .split_whitespace()
+            .find_map(|field| field.strip_prefix("addr="))
+            .unwrap_or_else(|| panic!("no addr= in {line:?}"));
+        format!("http://{addr}")
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -117,6 +180,16 @@ impl WorkerProcess {
             }
         }
         self.child.wait().await
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        // A failing test shows what its processes said; a passing one stays quiet.
+        if std::thread::panicking() {
+            eprintln!("--- log of {} ---\n{}", self.log.display(), self.log());
+        }
+        let _ = std::fs::remove_file(&self.log);
     }
 }
 

@@ -13,7 +13,7 @@ use lapin::{
         BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, BasicRejectOptions,
     },
     types::FieldTable,
-    Channel, Connection, Consumer,
+    Channel, Consumer,
 };
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
@@ -162,7 +162,7 @@ where
             );
         }
     }
-    close(&channel, &connection).await;
+    super::disconnect(Some(channel), &connection).await;
     result
 }
 
@@ -195,9 +195,4 @@ async fn stop_consuming(channel: &Channel, tags: &[String]) {
             tracing::warn!(%error, "could not cancel a consumer");
         }
     }
-}
-
-async fn close(channel: &Channel, connection: &Connection) {
-    let _ = channel.close(200, "stopping".into()).await;
-    let _ = connection.close(200, "stopping".into()).await;
 }

@@ -1,20 +1,28 @@
 //! A confirmed publisher that reconnects by itself. Publishing never blocks on a
 //! broker that is down: it fails fast with `NotConnected`, and the job's
 //! `publish_at` makes the scheduler publish it later (invariant 1).
+//!
+//! It stops when its token fires or, for a role that must finish its work
+//! first, on `close`: that lets the background publishes be confirmed, then
+//! closes the channel and only then the connection (`disconnect`).
 
-use std::{sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use lapin::{options::BasicPublishOptions, options::ConfirmSelectOptions, BasicProperties, Channel, Connection};
 use tokio::sync::{Notify, RwLock};
+use tokio_util::task::TaskTracker;
 
-use super::{connect, DeliveryMessage, JobMessage, Topology};
+use super::{connect, disconnect, DeliveryMessage, JobMessage, Topology};
 use crate::{
     job::{Modality, Priority},
     Shutdown,
 };
 
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long `close` waits for background publishes: each is bounded by its
+/// confirmation, plus recording it.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(15);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -40,10 +48,17 @@ struct Inner {
     channel: RwLock<Option<Channel>>,
     broken: Notify,
     connected: Notify,
+    /// Background publishes (`spawn`), which `close` lets finish.
+    tasks: TaskTracker,
+    /// Stops the supervisor: the token given to `start`, or `close`.
+    stop: Shutdown,
+    /// Fired once the supervisor has closed its channel and connection.
+    stopped: Shutdown,
 }
 
 impl Publisher {
-    /// Starts connecting in the background and keeps the connection up until shutdown.
+    /// Starts connecting in the background and keeps the connection up until
+    /// `shutdown` fires or `close` is called.
     pub fn start(url: &str, topology: Topology, role: &str, shutdown: Shutdown) -> Self {
         let inner = Arc::new(Inner {
             url: url.to_string(),
@@ -52,9 +67,31 @@ impl Publisher {
             channel: RwLock::new(None),
             broken: Notify::new(),
             connected: Notify::new(),
+            tasks: TaskTracker::new(),
+            stop: shutdown.child_token(),
+            stopped: Shutdown::new(),
         });
-        tokio::spawn(supervise(inner.clone(), shutdown));
+        tokio::spawn(supervise(inner.clone()));
         Self { inner }
+    }
+
+    /// Runs `task` (a publish and what follows it) in the background, where
+    /// `close` waits for it.
+    pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.inner.tasks.spawn(task);
+    }
+
+    /// Lets the background publishes finish (up to `CLOSE_TIMEOUT`), then closes
+    /// the channel and the connection, in that order, and returns once closed.
+    /// Publishing afterwards fails with `NotConnected`.
+    pub async fn close(&self) {
+        let inner = &self.inner;
+        inner.tasks.close();
+        if tokio::time::timeout(CLOSE_TIMEOUT, inner.tasks.wait()).await.is_err() {
+            tracing::warn!(role = %inner.role, left = inner.tasks.len(), "closing the publisher with publishes unconfirmed; the scheduler will relay them");
+        }
+        inner.stop.cancel();
+        inner.stopped.cancelled().await;
     }
 
     pub fn topology(&self) -> &Topology {
@@ -161,22 +198,26 @@ impl Publisher {
     }
 }
 
-async fn supervise(inner: Arc<Inner>, shutdown: Shutdown) {
+async fn supervise(inner: Arc<Inner>) {
+    let _stopped = inner.stopped.clone().drop_guard();
+    let stop = &inner.stop;
     let mut delays = reconnect_delays();
     loop {
-        if shutdown.is_cancelled() {
-            return;
-        }
-        match open(&inner).await {
+        let opened = tokio::select! {
+            _ = stop.cancelled() => return,
+            opened = open(&inner) => opened,
+        };
+        match opened {
             Ok((connection, channel)) => {
                 delays = reconnect_delays();
                 *inner.channel.write().await = Some(channel);
                 inner.connected.notify_waiters();
                 tracing::info!(role = %inner.role, "publisher connected to the broker");
-                let stop = watch(&inner, &connection, &shutdown).await;
-                *inner.channel.write().await = None;
-                let _ = connection.close(200, "bye".into()).await;
-                if stop {
+                let stopping = watch(&inner, &connection, stop).await;
+                let channel = inner.channel.write().await.take();
+                disconnect(channel, &connection).await;
+                if stopping {
+                    tracing::info!(role = %inner.role, "publisher closed");
                     return;
                 }
                 tracing::warn!(role = %inner.role, "publisher lost the broker; reconnecting");
@@ -185,7 +226,7 @@ async fn supervise(inner: Arc<Inner>, shutdown: Shutdown) {
                 let delay = delays.next().unwrap_or(Duration::from_secs(5));
                 tracing::warn!(role = %inner.role, %error, ?delay, "publisher cannot reach the broker");
                 tokio::select! {
-                    _ = shutdown.cancelled() => return,
+                    _ = stop.cancelled() => return,
                     _ = tokio::time::sleep(delay) => {}
                 }
             }
@@ -193,11 +234,11 @@ async fn supervise(inner: Arc<Inner>, shutdown: Shutdown) {
     }
 }
 
-/// Returns true on shutdown, false when the connection broke.
-async fn watch(inner: &Inner, connection: &Connection, shutdown: &Shutdown) -> bool {
+/// Returns true on stop, false when the connection broke.
+async fn watch(inner: &Inner, connection: &Connection, stop: &Shutdown) -> bool {
     loop {
         tokio::select! {
-            _ = shutdown.cancelled() => return true,
+            _ = stop.cancelled() => return true,
             _ = inner.broken.notified() => return false,
             _ = tokio::time::sleep(Duration::from_millis(250)) => {
                 if !connection.status().connected() {

@@ -60,7 +60,8 @@ impl Announcer {
     /// Publishes a delivery that is due now. Returns at once.
     pub fn announce(&self, message: DeliveryMessage) {
         let this = self.clone();
-        tokio::spawn(async move {
+        // Through the publisher, so closing it lets this publish finish first.
+        self.publisher.spawn(async move {
             match this.publisher.publish_delivery(&message).await {
                 Ok(()) => {
                     // Not recorded means one duplicate from the relay, which the claim drops.

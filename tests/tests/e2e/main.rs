@@ -11,6 +11,7 @@ mod pipeline;
 mod rate_limits;
 mod retries;
 mod schedulers;
+mod shutdown;
 mod storage;
 mod validation;
 mod webhook_secrets;
