@@ -118,6 +118,12 @@ pub struct ModelConfig {
     pub max_output_tokens: u32,
     pub input_usd_per_mtok: f64,
     pub output_usd_per_mtok: f64,
+    /// Retry a 2xx the provider billed but DE could not use (off: such an
+    /// answer fails the job rather than being paid for again).
+    pub retry_unusable_answers: bool,
+    /// Generate again, as a new attempt, when the provider no longer has an
+    /// output it returned (404/410, expired); off: the job fails `output_unavailable`.
+    pub regenerate_unavailable_outputs: bool,
 }
 
 impl ModelConfig {
@@ -146,6 +152,8 @@ struct ModelRow {
     max_output_tokens: i32,
     input_usd_per_mtok: f64,
     output_usd_per_mtok: f64,
+    retry_unusable_answers: bool,
+    regenerate_unavailable_outputs: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -191,7 +199,7 @@ impl Catalog {
 
         let rows: Vec<ModelRow> = sqlx::query_as(
             "SELECT id, modality, provider_id, provider_model, default_max_tokens, max_output_tokens,
-                    input_usd_per_mtok, output_usd_per_mtok
+                    input_usd_per_mtok, output_usd_per_mtok, retry_unusable_answers, regenerate_unavailable_outputs
              FROM models WHERE enabled",
         )
         .fetch_all(pool)
@@ -215,6 +223,8 @@ impl Catalog {
                     max_output_tokens: row.max_output_tokens.max(1) as u32,
                     input_usd_per_mtok: row.input_usd_per_mtok,
                     output_usd_per_mtok: row.output_usd_per_mtok,
+                    retry_unusable_answers: row.retry_unusable_answers,
+                    regenerate_unavailable_outputs: row.regenerate_unavailable_outputs,
                 };
                 Some((row.id, model))
             })

@@ -155,6 +155,10 @@ pub struct StorageSettings {
     /// `DE_OUTPUT_DOWNLOAD_TIMEOUT_SECS`, default 300: the longest copying one
     /// provider output (a URL the provider returned) into storage may take.
     pub download_timeout: Duration,
+    /// `DE_OUTPUT_COPY_ATTEMPTS`, default 5: tries at copying a committed
+    /// answer's outputs (backoff with jitter between them) before the job fails
+    /// `output_download_failed`; the generation is never called again for it.
+    pub copy_attempts: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -213,6 +217,7 @@ impl StorageSettings {
                 secs => Some(Duration::from_secs(secs)),
             },
             download_timeout: Duration::from_secs(var("DE_OUTPUT_DOWNLOAD_TIMEOUT_SECS", 300)?.max(1)),
+            copy_attempts: var("DE_OUTPUT_COPY_ATTEMPTS", 5u32)?.max(1),
         })
     }
 }

@@ -155,6 +155,10 @@ pub struct Job {
     pub completed_at: Option<DateTime<Utc>>,
     /// The long-running provider operation a running job waits on, if any.
     pub operation: Option<sqlx::types::Json<crate::operation::Operation>>,
+    /// The billed answer whose outputs a running job is still copying, if any.
+    /// Read only where it is used (it may hold inline bytes): absent elsewhere.
+    #[sqlx(default)]
+    pub answer: Option<sqlx::types::Json<crate::answer::Answer>>,
 }
 
 impl Job {
@@ -171,12 +175,30 @@ impl From<Uuid> for JobId {
 }
 
 /// Why a job failed, as stored in `jobs.error` and shown to the client.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct JobError {
     /// Stable machine-readable code, e.g. `provider_error`, `provider_timeout`.
     pub code: String,
     pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_status: Option<u16>,
+    /// The provider's id for the request, to quote when asking it about the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_request_id: Option<String>,
+    /// The start of what the provider answered (secrets scrubbed), when DE could
+    /// not use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_body: Option<String>,
     pub retryable: bool,
+}
+
+impl JobError {
+    /// A failure that no other attempt would change.
+    pub fn final_error(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+            ..Self::default()
+        }
+    }
 }

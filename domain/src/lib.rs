@@ -3,8 +3,10 @@
 //! topology and messages), what may be run (the model catalog) and how fast
 //! (provider token buckets). Roles live in their own crates and only orchestrate.
 
+pub mod answer;
 pub mod auth;
 pub mod batch;
+pub mod call_record;
 pub mod catalog;
 pub mod config;
 pub mod db;

@@ -30,18 +30,24 @@ impl RetryPolicy {
         if attempt >= self.max_attempts {
             return None;
         }
-        let backoff = ExponentialBuilder::default()
+        let backoff = self.backoff(attempt);
+        // With a Retry-After, wait that long plus up to one minimum delay of the
+        // jittered backoff, so a fleet told "3 s" does not return in one instant.
+        Some(retry_after.map_or(backoff, |after| backoff.clamp(after, after + self.min_delay)))
+    }
+
+    /// The jittered wait after the `n`th failure (1-based) of any step retried on
+    /// this policy's timing, whatever its own limit on tries (copying outputs).
+    pub fn backoff(&self, n: i32) -> Duration {
+        ExponentialBuilder::default()
             .with_min_delay(self.min_delay)
             .with_max_delay(self.max_delay)
             .with_factor(2.0)
             .with_jitter()
-            .with_max_times(attempt.max(1) as usize)
+            .with_max_times(n.max(1) as usize)
             .build()
             .last()
-            .unwrap_or(self.min_delay);
-        // With a Retry-After, wait that long plus up to one minimum delay of the
-        // jittered backoff, so a fleet told "3 s" does not return in one instant.
-        Some(retry_after.map_or(backoff, |after| backoff.clamp(after, after + self.min_delay)))
+            .unwrap_or(self.min_delay)
     }
 }
 

@@ -152,6 +152,11 @@ impl Controls {
         self.inner.stats.count_between(from, to)
     }
 
+    /// How many times output files (`/_sim/files/…`) were asked for, served or not.
+    pub fn file_requests(&self) -> u64 {
+        self.inner.files.requests()
+    }
+
     pub(crate) fn account(&self) -> &Account {
         &self.inner.account
     }

@@ -8,6 +8,9 @@
 //! - `[[sim:operation_fail]]`, `[[sim:operation_fail=REASON]]`: the operation ends
 //!   failed, with REASON or the provider's default message.
 //! - `[[sim:file_404]]`: links in the answer point at files that answer 404.
+//! - `[[sim:file_500=N]]`: the linked files answer 500 to their first N requests
+//!   (every request without N), like a CDN having a bad minute.
+//! - `[[sim:file_hang=N]]`: the linked files never answer their first N requests.
 //! - `[[sim:file_bytes=N]]`: the linked files are N bytes long (the real fixture's
 //!   start, then zero padding; streamed, never held in memory).
 //! - `[[sim:empty]]`: a search finds nothing.
@@ -73,6 +76,10 @@ pub enum FileAsk {
     Missing,
     /// The file is exactly this many bytes long.
     Bytes(u64),
+    /// The link answers 500 this many times (`None`: always), then serves the file.
+    Failing(Option<u32>),
+    /// The link holds this many requests without answering, then serves the file.
+    Hanging(u32),
 }
 
 impl Asks {
@@ -87,6 +94,9 @@ impl Asks {
                 }
                 ("file_404", None) if file.is_none() => file = Some(FileAsk::Missing),
                 ("file_bytes", Some(v)) if file.is_none() => file = v.parse().ok().map(FileAsk::Bytes),
+                ("file_500", None) if file.is_none() => file = Some(FileAsk::Failing(None)),
+                ("file_500", Some(v)) if file.is_none() => file = v.parse().ok().map(|n| FileAsk::Failing(Some(n))),
+                ("file_hang", Some(v)) if file.is_none() => file = v.parse().ok().map(FileAsk::Hanging),
                 ("empty", None) => asks.empty = true,
                 _ => {}
             }
@@ -138,5 +148,9 @@ mod tests {
         assert_eq!(Asks::read("plain [[sim:status=500]]"), Asks::default());
         assert_eq!(Asks::read("[[sim:file_bytes=lots]]").file, FileAsk::Normal);
         assert_eq!(Asks::read("[[sim:file_404=yes]]").file, FileAsk::Normal);
+        assert_eq!(Asks::read("[[sim:file_500=3]]").file, FileAsk::Failing(Some(3)));
+        assert_eq!(Asks::read("[[sim:file_500]]").file, FileAsk::Failing(None));
+        assert_eq!(Asks::read("[[sim:file_hang=1]]").file, FileAsk::Hanging(1));
+        assert_eq!(Asks::read("[[sim:file_hang]]").file, FileAsk::Normal);
     }
 }

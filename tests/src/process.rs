@@ -203,6 +203,7 @@ fn storage_env(command: &mut tokio::process::Command, settings: &Settings) {
             "DE_OUTPUT_DOWNLOAD_TIMEOUT_SECS",
             storage.download_timeout.as_secs().max(1).to_string(),
         )
+        .env("DE_OUTPUT_COPY_ATTEMPTS", storage.copy_attempts.to_string())
         .env(
             "DE_OUTPUT_RETENTION_SECS",
             storage.retention.map_or(0, |r| r.as_secs().max(1)).to_string(),

@@ -17,7 +17,7 @@ pub async fn copy(
     to: &Destination<'_>,
     key: &ObjectKey,
     url: &str,
-    auth: Option<(&'static str, &Secret)>,
+    auth: Option<(&str, &Secret)>,
     expected_type: &str,
 ) -> Result<StoredObject, OutputError> {
     let host = url::Url::parse(url)
@@ -55,11 +55,7 @@ pub async fn copy(
 /// GETs `url`. A link that needs the provider's key is fetched without automatic
 /// redirects: a redirect keeps the key only while it stays on the link's own
 /// origin, so the key never reaches a CDN or any other host.
-async fn fetch(
-    to: &Destination<'_>,
-    url: &str,
-    auth: Option<(&'static str, &Secret)>,
-) -> Result<reqwest::Response, String> {
+async fn fetch(to: &Destination<'_>, url: &str, auth: Option<(&str, &Secret)>) -> Result<reqwest::Response, String> {
     let failed = |e: reqwest::Error| {
         if e.is_timeout() {
             format!("no answer within {:?}", to.download_timeout)

@@ -7,12 +7,15 @@
 //! The broker side is `electrons_domain::queue::consume`; `runner` is one job's
 //! journey and `polling` one poll of a provider operation a job waits on;
 //! `produce` picks the provider adapter — `text/`, `image/`, `audio/`, `media/`,
-//! `video/`, one file per provider; `outputs` and `download` put binary outputs
-//! into storage; `outcome` turns a result into the job's next state (and
-//! announces its webhook event).
+//! `video/`, one file per provider; a billed answer with outputs is committed
+//! and then copied (`copying`, with `outputs` and `download`) into storage;
+//! `outcome` turns a result into the job's next state (and announces its
+//! webhook event), `calls` records each provider call in the job's metrics.
 
 mod audio;
 mod batches;
+mod calls;
+mod copying;
 mod download;
 mod image;
 mod media;

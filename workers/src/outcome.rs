@@ -6,18 +6,15 @@
 use std::time::{Duration, Instant};
 
 use electrons_domain::{
+    answer::Answer,
     catalog::ModelConfig,
     db,
     job::{Job, JobError, JobStatus},
 };
 use electrons_domain::{queue::Disposition, storage::output_files};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use crate::{
-    outputs::{OutputError, Stored},
-    text::TextCompletion,
-    ProviderError, WorkerContext,
-};
+use crate::{outputs::Stored, text::TextCompletion, ProviderError, WorkerContext};
 
 pub struct Timing {
     pub claimed_at: Instant,
@@ -52,6 +49,7 @@ pub async fn succeed_text(
     model: &ModelConfig,
     completion: TextCompletion,
     timing: Timing,
+    call: Option<Value>,
 ) -> Disposition {
     let mut metrics = timing.metrics(job);
     metrics["input_tokens"] = json!(completion.input_tokens);
@@ -65,30 +63,33 @@ pub async fn succeed_text(
         output: json!(completion.text),
         metrics,
         keep_files_for: None,
+        call,
     };
     succeed(context, job, run, &timing).await
 }
 
-/// Commits a job whose outputs are stored. If the commit finds the job gone
-/// (canceled meanwhile), its files are deleted again.
+/// Commits a job whose outputs are stored (the answer they came from goes with
+/// it; its call was recorded when the answer was). If the commit finds the job
+/// gone (canceled meanwhile), its files are deleted again.
 pub async fn succeed_files(
     context: &WorkerContext,
     job: &Job,
     stored: &Stored,
-    details: Map<String, Value>,
-    provider_request_id: Option<String>,
+    answer: Answer,
     timing: Timing,
 ) -> Disposition {
     let mut metrics = timing.metrics(job);
     metrics["files"] = json!(stored.files.len());
     metrics["output_bytes"] = json!(stored.bytes());
-    metrics["provider_request_id"] = json!(provider_request_id);
+    metrics["provider_request_id"] = json!(answer.provider_request_id);
+    metrics["copy_attempts"] = json!(answer.copies + 1);
     let run = db::jobs::Success {
         id: job.id,
         attempt: job.attempt,
-        output: stored.output(details),
+        output: stored.output(answer.details),
         metrics,
         keep_files_for: context.settings.storage.retention.filter(|_| !stored.files.is_empty()),
+        call: None,
     };
     succeed(context, job, run, &timing).await
 }
@@ -118,53 +119,54 @@ async fn succeed(context: &WorkerContext, job: &Job, run: db::jobs::Success, tim
     }
 }
 
-/// The outputs could not be stored: retried later if that may pass (the
-/// provider or the store was unavailable), else the job fails saying why.
-pub async fn output_failed(context: &WorkerContext, job: &Job, error: OutputError, timing: Timing) -> Disposition {
-    let job_error = error.to_job_error();
-    let delay = error
-        .retryable()
-        .then(|| context.retry.next_delay(job.attempts_used(), None))
-        .flatten();
-    match delay {
-        Some(delay) => {
-            tracing::warn!(%error, ?delay, "storing the outputs failed; retrying later");
-            match db::jobs::retry_later(&context.pool, job.id, job.attempt, &job_error, delay).await {
-                Ok(_) => Disposition::Ack,
-                Err(e) => committed_nothing(e),
-            }
-        }
-        None => {
-            tracing::warn!(%error, "job failed: its outputs could not be stored");
-            fail(context, job, &job_error, timing.metrics(job)).await
-        }
-    }
-}
-
-pub async fn provider_failed(context: &WorkerContext, job: &Job, error: ProviderError, timing: Timing) -> Disposition {
-    let job_error = error.to_job_error();
+/// The provider call failed: retried later if that may go differently
+/// (`ProviderError::retryable`), else the job fails saying why.
+pub async fn provider_failed(
+    context: &WorkerContext,
+    job: &Job,
+    model: &ModelConfig,
+    error: ProviderError,
+    timing: Timing,
+    call: Option<Value>,
+) -> Disposition {
+    let job_error = error.to_job_error(model);
     let metrics = timing.metrics(job);
-    let delay = error
-        .retryable()
+    let delay = job_error
+        .retryable
         .then(|| context.retry.next_delay(job.attempts_used(), error.retry_after()))
         .flatten();
     match delay {
         Some(delay) => {
             tracing::warn!(%error, ?delay, "provider call failed; retrying later");
-            match db::jobs::retry_later(&context.pool, job.id, job.attempt, &job_error, delay).await {
+            let retry = db::jobs::retry_later(
+                &context.pool,
+                job.id,
+                job.attempt,
+                &job_error,
+                delay,
+                &metrics,
+                call.as_ref(),
+            );
+            match retry.await {
                 Ok(_) => Disposition::Ack,
                 Err(e) => committed_nothing(e),
             }
         }
         None => {
             tracing::warn!(%error, "job failed");
-            fail(context, job, &job_error, metrics).await
+            fail(context, job, &job_error, metrics, call.as_ref()).await
         }
     }
 }
 
-pub async fn fail(context: &WorkerContext, job: &Job, error: &JobError, metrics: Value) -> Disposition {
-    match db::jobs::fail(&context.pool, job.id, job.attempt, error, &metrics).await {
+pub async fn fail(
+    context: &WorkerContext,
+    job: &Job,
+    error: &JobError,
+    metrics: Value,
+    call: Option<&Value>,
+) -> Disposition {
+    match db::jobs::fail(&context.pool, job.id, job.attempt, error, &metrics, call).await {
         Ok(true) => {
             announce_finished(context, job, JobStatus::Failed);
             Disposition::Ack
@@ -174,8 +176,8 @@ pub async fn fail(context: &WorkerContext, job: &Job, error: &JobError, metrics:
     }
 }
 
-pub async fn defer(context: &WorkerContext, job: &Job, delay: Duration) -> Disposition {
-    match db::jobs::defer(&context.pool, job.id, job.attempt, delay).await {
+pub async fn defer(context: &WorkerContext, job: &Job, delay: Duration, call: Option<&Value>) -> Disposition {
+    match db::jobs::defer(&context.pool, job.id, job.attempt, delay, call).await {
         Ok(_) => Disposition::Ack,
         Err(e) => committed_nothing(e),
     }

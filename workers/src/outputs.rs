@@ -6,7 +6,9 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use electrons_domain::{
+    answer::{Answer, AnswerFile, FileSource},
     db,
     ids::JobId,
     job::JobError,
@@ -21,15 +23,52 @@ use uuid::Uuid;
 
 use crate::download;
 
-/// What a call produced: where each file comes from, and what else the
-/// provider said that the client may want (revised prompts, seeds, search results).
+/// What a call produced: its answer, to be committed before anything is copied
+/// (the files' sources, what else the provider said), and the body still
+/// arriving when the answer is the file itself (speech).
 pub struct Outputs {
-    pub sources: Vec<OutputSource>,
-    /// Merged into the job's `output` beside `files`.
-    pub details: Map<String, Value>,
-    pub provider_request_id: Option<String>,
+    pub answer: Answer,
+    pub stream: Option<reqwest::Response>,
 }
 
+impl Outputs {
+    /// Outputs that are all in the answer (links, inline bytes).
+    pub fn answered(answer: Answer) -> Self {
+        Self { answer, stream: None }
+    }
+}
+
+/// An output behind a link anyone holding it may fetch.
+pub fn link(name: String, content_type: impl Into<String>, url: String) -> AnswerFile {
+    AnswerFile {
+        name,
+        content_type: content_type.into(),
+        source: FileSource::Link {
+            url,
+            key_header: None,
+            expires_at: None,
+        },
+    }
+}
+
+/// An output behind a link the provider says stops working at `expires_at`.
+pub fn expiring_link(
+    name: String,
+    content_type: impl Into<String>,
+    url: String,
+    expires_at: DateTime<Utc>,
+) -> AnswerFile {
+    AnswerFile {
+        source: FileSource::Link {
+            url,
+            key_header: None,
+            expires_at: Some(expires_at),
+        },
+        ..link(name, content_type, String::new())
+    }
+}
+
+/// One file on its way into storage.
 pub struct OutputSource {
     /// The file's name under the job (`image-1.png`).
     pub name: String,
@@ -41,7 +80,7 @@ pub enum SourceBody {
     /// A link to fetch, with the header that authorizes it if it needs one.
     Url {
         url: String,
-        auth: Option<(&'static str, Secret)>,
+        auth: Option<(String, Secret)>,
     },
     Bytes(Bytes),
     /// An answer still being received.
@@ -52,6 +91,12 @@ pub enum SourceBody {
 pub enum OutputError {
     #[error("the provider's output at {host} answered {status}; nothing was stored")]
     Gone { host: String, status: u16 },
+    #[error("the provider's link to the output at {host} expired at {at}; nothing was stored")]
+    Expired { host: String, at: DateTime<Utc> },
+    /// The provider's answer was the file itself and it could not be stored as
+    /// it arrived: there is nothing left to copy again.
+    #[error("the provider's answer could not be stored as it arrived and cannot be fetched again: {0}")]
+    NotKept(String),
     #[error("the provider's output at {host} could not be fetched: {reason}")]
     Unavailable {
         host: String,
@@ -74,13 +119,24 @@ impl OutputError {
         match self {
             Self::Unavailable { retryable, .. } => *retryable,
             Self::Storage(_) => true,
-            Self::Gone { .. } | Self::TooLarge { .. } | Self::BadName(_) | Self::Lost => false,
+            Self::Gone { .. }
+            | Self::Expired { .. }
+            | Self::NotKept(_)
+            | Self::TooLarge { .. }
+            | Self::BadName(_)
+            | Self::Lost => false,
         }
+    }
+
+    /// The provider no longer has the output (or never kept it): only a new
+    /// generation could produce it.
+    pub fn is_gone(&self) -> bool {
+        matches!(self, Self::Gone { .. } | Self::Expired { .. } | Self::NotKept(_))
     }
 
     pub fn to_job_error(&self) -> JobError {
         let code = match self {
-            Self::Gone { .. } => "output_unavailable",
+            Self::Gone { .. } | Self::Expired { .. } | Self::NotKept(_) => "output_unavailable",
             Self::Unavailable { .. } => "output_download_failed",
             Self::TooLarge { .. } => "output_too_large",
             Self::Storage(_) | Self::BadName(_) | Self::Lost => "storage_error",
@@ -93,6 +149,7 @@ impl OutputError {
                 _ => None,
             },
             retryable: self.retryable(),
+            ..JobError::default()
         }
     }
 
@@ -206,7 +263,7 @@ async fn store_one(to: &Destination<'_>, run: &str, source: OutputSource) -> Res
                 to,
                 &key,
                 &url,
-                auth.as_ref().map(|(h, k)| (*h, k)),
+                auth.as_ref().map(|(h, k)| (h.as_str(), k)),
                 &source.content_type,
             )
             .await

@@ -5,6 +5,8 @@
 //! little later each time), stores the result and succeeds, or fails the job
 //! with the provider's reason. A worker that dies mid-poll leaves an expired
 //! lease, and the scheduler has the operation polled again — never resubmitted.
+//! A poll message for a job with a committed answer is another try at copying
+//! its outputs (`copying::resume`).
 
 use std::time::{Duration, Instant};
 
@@ -18,10 +20,11 @@ use electrons_domain::{
 use tracing::Instrument;
 
 use crate::{
-    outcome,
+    copying, outcome,
     produce::{self, Progress},
-    runner::{self, acquire, fail_unrunnable, lease_for, status_of},
-    WorkerContext,
+    provider_call::CallOutcome,
+    runner::{self, acquire, fail_unrunnable, lease_for},
+    ProviderError, WorkerContext,
 };
 
 /// Unanswered polls in a row (timeouts, 5xx) after which the job fails.
@@ -48,13 +51,16 @@ pub async fn poll(context: &WorkerContext, message: JobMessage) -> Disposition {
             return Disposition::Requeue;
         }
     };
-    let Some(mut operation) = job.operation.clone().map(|op| op.0) else {
-        return Disposition::Ack;
-    };
     let claimed_at = Instant::now();
     let run = match runner::runnable(context, &catalog, &job).await {
         Ok(run) => run,
         Err(disposition) => return disposition,
+    };
+    if let Some(answer) = job.answer.clone().map(|a| a.0) {
+        return copying::resume(context, &job, &run, answer, claimed_at).await;
+    }
+    let Some(mut operation) = job.operation.clone().map(|op| op.0) else {
+        return Disposition::Ack;
     };
     if operation.is_overdue() {
         let message = format!(
@@ -99,7 +105,10 @@ pub async fn poll(context: &WorkerContext, message: JobMessage) -> Disposition {
             poll_later(context, &job, &operation, next).await
         }
         Ok(Progress::Done(outputs)) => {
-            tracing::info!(polls = operation.polls, "operation finished; storing its outputs");
+            tracing::info!(
+                polls = operation.polls,
+                "operation finished; committing its result, then storing its outputs"
+            );
             let timing = outcome::Timing {
                 claimed_at,
                 token_wait,
@@ -108,30 +117,20 @@ pub async fn poll(context: &WorkerContext, message: JobMessage) -> Disposition {
                     .unwrap_or_default(),
                 store_time: None,
             };
-            match runner::store_outputs(context, &job, outputs, timing).await {
-                Ok(disposition) => disposition,
-                // The result stays with the provider: fetch it again at the next
-                // poll rather than rerun the job (which would render it again).
-                Err((error, _)) if error.retryable() && operation.failed_polls + 1 < MAX_FAILED_POLLS => {
-                    operation.failed_polls += 1;
-                    tracing::warn!(%error, "storing the operation's result failed; trying again at the next poll");
-                    let next =
-                        operation.next_poll_in(settings.worker.operation_poll, settings.worker.operation_poll_max);
-                    poll_later(context, &job, &operation, next).await
-                }
-                Err((error, timing)) => outcome::fail(context, &job, &error.to_job_error(), timing.metrics(&job)).await,
-            }
+            // The submit was the billed call (recorded then); polls are not calls.
+            copying::commit_and_copy(context, &job, &run, *outputs, timing, None).await
         }
         Ok(Progress::Failed { reason }) => {
             tracing::warn!(%reason, "the provider failed the operation");
             let message = format!("{} failed the operation: {reason}", run.provider.id);
             fail_unrunnable(context, &job, "provider_operation_failed", &message).await
         }
-        Err(error) if status_of(&error) == 429 => {
+        Err(error) if error.outcome() == CallOutcome::RateLimited => {
             let after = runner::pause_fleet(context, &scope, &error).await;
             poll_later(context, &job, &operation, after).await
         }
-        Err(error) if error.retryable() && operation.failed_polls + 1 < MAX_FAILED_POLLS => {
+        // A poll is free: asking again is fine whenever the answer may change.
+        Err(error) if poll_again(&error) && operation.failed_polls + 1 < MAX_FAILED_POLLS => {
             operation.failed_polls += 1;
             tracing::warn!(%error, failed_polls = operation.failed_polls, took = ?called.elapsed(), "poll failed; polling again later");
             let next = operation.next_poll_in(settings.worker.operation_poll, settings.worker.operation_poll_max);
@@ -141,11 +140,19 @@ pub async fn poll(context: &WorkerContext, message: JobMessage) -> Disposition {
             tracing::warn!(%error, "polling the operation failed; the job fails");
             let job_error = JobError {
                 retryable: false,
-                ..error.to_job_error()
+                ..error.to_job_error(run.model)
             };
-            outcome::fail(context, &job, &job_error, serde_json::json!({})).await
+            outcome::fail(context, &job, &job_error, serde_json::json!({}), None).await
         }
     }
+}
+
+/// Whether a failed poll is worth repeating: anything but a rejection.
+fn poll_again(error: &ProviderError) -> bool {
+    matches!(
+        error.outcome(),
+        CallOutcome::Timeout | CallOutcome::Unreachable | CallOutcome::ServerError | CallOutcome::Unusable
+    )
 }
 
 async fn poll_later(context: &WorkerContext, job: &Job, operation: &Operation, delay: Duration) -> Disposition {

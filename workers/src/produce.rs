@@ -83,14 +83,11 @@ async fn call_media(http: &Client, provider: &ProviderConfig, model: &ModelConfi
 /// What polling a long-running operation found.
 pub enum Progress {
     /// Still working; the provider's word for where it is.
-    Pending {
-        status: Option<String>,
-    },
-    Done(Outputs),
+    Pending { status: Option<String> },
+    /// Boxed: a finished answer is far larger than the other variants.
+    Done(Box<Outputs>),
     /// The provider gave up on it, with its reason.
-    Failed {
-        reason: String,
-    },
+    Failed { reason: String },
 }
 
 /// Polls a long-running operation once. The caller holds a grant from the provider's limits.

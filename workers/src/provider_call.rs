@@ -1,16 +1,24 @@
-//! One HTTP call to a provider, and what its failure means: retryable (timeouts,
-//! connection errors, 429, 5xx, Anthropic's 529) or final (the provider rejected
-//! the request). Provider keys are scrubbed from anything that may be shown.
+//! One HTTP call to a provider, and the one place its outcome is classified:
+//! transient (connect errors, no answer in time, 5xx, 429, Anthropic's 529) is
+//! retried; a 2xx the provider billed but DE cannot use (a body that is not the
+//! API's, an unexpected shape, an answer that broke off) is not, unless the
+//! model says so; a rejected request (4xx) never is. Provider keys are scrubbed
+//! from anything that may be shown.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use electrons_domain::{job::JobError, secret::Secret};
+use electrons_domain::{catalog::ModelConfig, job::JobError, secret::Secret};
 use reqwest::{header::HeaderMap, RequestBuilder, StatusCode};
 
 /// Larger responses are refused rather than held in memory.
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// How much of an answer DE could not use is kept in the job's error.
+const BODY_EXCERPT_CHARS: usize = 500;
+/// Where providers put their id for a request (OpenAI, Pexels; Anthropic,
+/// ElevenLabs; Shotstack on AWS; Google).
+const REQUEST_ID_HEADERS: [&str; 4] = ["x-request-id", "request-id", "x-amzn-requestid", "x-goog-request-id"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
@@ -23,9 +31,16 @@ pub enum ProviderError {
         status: u16,
         message: String,
         retry_after: Option<Duration>,
+        request_id: Option<String>,
     },
-    #[error("the provider's response could not be read: {0}")]
-    Malformed(String),
+    /// A 2xx the provider will have charged for that DE could not use.
+    #[error("the provider answered, but DE could not use the answer: {reason}")]
+    Unusable {
+        reason: String,
+        request_id: Option<String>,
+        /// The start of the body, secrets scrubbed.
+        body: Option<String>,
+    },
     #[error("no API key is configured for provider {0}")]
     NotConfigured(String),
     /// The provider answered but declined to produce the output (a safety
@@ -34,12 +49,73 @@ pub enum ProviderError {
     Refused(String),
 }
 
-impl ProviderError {
-    pub fn retryable(&self) -> bool {
+/// What a provider call came to, as `metrics.calls[].outcome` names it and
+/// retries treat it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallOutcome {
+    Answered,
+    /// 2xx, billed, not usable.
+    Unusable,
+    /// 2xx without an output.
+    Refused,
+    /// 4xx: the request itself was wrong.
+    Rejected,
+    RateLimited,
+    /// 5xx, and the 408/409/425 a server may give for a moment.
+    ServerError,
+    Timeout,
+    Unreachable,
+    /// No request was sent (no key configured).
+    NotSent,
+}
+
+impl CallOutcome {
+    pub fn as_str(self) -> &'static str {
         match self {
-            Self::Timeout(_) | Self::Connect(_) | Self::Malformed(_) => true,
-            Self::Status { status, .. } => matches!(status, 408 | 409 | 425 | 429 | 500..=599),
-            Self::NotConfigured(_) | Self::Refused(_) => false,
+            Self::Answered => "answered",
+            Self::Unusable => "unusable",
+            Self::Refused => "refused",
+            Self::Rejected => "rejected",
+            Self::RateLimited => "rate_limited",
+            Self::ServerError => "server_error",
+            Self::Timeout => "timeout",
+            Self::Unreachable => "unreachable",
+            Self::NotSent => "not_sent",
+        }
+    }
+
+    /// The provider answered 2xx, so it will have charged for the call.
+    pub fn billed(self) -> bool {
+        matches!(self, Self::Answered | Self::Unusable | Self::Refused)
+    }
+}
+
+impl ProviderError {
+    pub fn outcome(&self) -> CallOutcome {
+        match self {
+            Self::Timeout(_) => CallOutcome::Timeout,
+            Self::Connect(_) => CallOutcome::Unreachable,
+            Self::Status { status: 429, .. } => CallOutcome::RateLimited,
+            Self::Status {
+                status: 408 | 409 | 425 | 500..=599,
+                ..
+            } => CallOutcome::ServerError,
+            Self::Status { .. } => CallOutcome::Rejected,
+            Self::Unusable { .. } => CallOutcome::Unusable,
+            Self::Refused(_) => CallOutcome::Refused,
+            Self::NotConfigured(_) => CallOutcome::NotSent,
+        }
+    }
+
+    /// Whether another call may go differently, for `model`: transient failures
+    /// yes; a billed answer DE could not use only where the model says so.
+    pub fn retryable(&self, model: &ModelConfig) -> bool {
+        match self.outcome() {
+            CallOutcome::Timeout | CallOutcome::Unreachable | CallOutcome::ServerError | CallOutcome::RateLimited => {
+                true
+            }
+            CallOutcome::Unusable => model.retry_unusable_answers,
+            CallOutcome::Answered | CallOutcome::Refused | CallOutcome::Rejected | CallOutcome::NotSent => false,
         }
     }
 
@@ -50,21 +126,40 @@ impl ProviderError {
         }
     }
 
-    pub fn to_job_error(&self) -> JobError {
-        let (code, provider_status) = match self {
-            Self::Timeout(_) => ("provider_timeout", None),
-            Self::Connect(_) => ("provider_unreachable", None),
-            Self::Status { status: 429, .. } => ("provider_rate_limited", Some(429)),
-            Self::Status { status, .. } => ("provider_error", Some(*status)),
-            Self::Malformed(_) => ("provider_malformed_response", None),
-            Self::NotConfigured(_) => ("provider_not_configured", None),
-            Self::Refused(_) => ("provider_refused", None),
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Self::Status { request_id, .. } | Self::Unusable { request_id, .. } => request_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn to_job_error(&self, model: &ModelConfig) -> JobError {
+        let code = match self {
+            Self::Timeout(_) => "provider_timeout",
+            Self::Connect(_) => "provider_unreachable",
+            Self::Status { status: 429, .. } => "provider_rate_limited",
+            Self::Status { .. } => "provider_error",
+            Self::Unusable { .. } => "provider_unusable_answer",
+            Self::NotConfigured(_) => "provider_not_configured",
+            Self::Refused(_) => "provider_refused",
         };
         JobError {
             code: code.into(),
             message: self.to_string(),
-            provider_status,
-            retryable: self.retryable(),
+            provider_status: self.status(),
+            provider_request_id: self.request_id().map(str::to_owned),
+            provider_body: match self {
+                Self::Unusable { body, .. } => body.clone(),
+                _ => None,
+            },
+            retryable: self.retryable(model),
         }
     }
 }
@@ -75,45 +170,89 @@ pub struct ProviderResponse {
     pub body: Bytes,
 }
 
-pub async fn send(request: RequestBuilder, timeout: Duration, key: &Secret) -> Result<ProviderResponse, ProviderError> {
-    let scrub = |text: String| scrub_secret(text, key);
-    let response = request.timeout(timeout).send().await.map_err(|e| {
-        if e.is_timeout() {
-            ProviderError::Timeout(timeout)
-        } else {
-            ProviderError::Connect(scrub(without_url(&e)))
-        }
-    })?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    if response.content_length().is_some_and(|n| n as usize > MAX_BODY_BYTES) {
-        return Err(ProviderError::Malformed(format!(
-            "response larger than {MAX_BODY_BYTES} bytes"
-        )));
+impl ProviderResponse {
+    /// The provider's id for this request, from whichever header it uses.
+    pub fn request_id(&self) -> Option<String> {
+        request_id(&self.headers)
     }
-    let body = response.bytes().await.map_err(|e| {
-        if e.is_timeout() {
-            ProviderError::Timeout(timeout)
-        } else {
-            ProviderError::Connect(scrub(without_url(&e)))
+
+    /// This 2xx answer, billed, as one DE cannot use: with the provider's
+    /// request id and the start of the body, so the user can take it up with
+    /// the provider.
+    pub fn unusable(&self, reason: impl Into<String>, key: &Secret) -> ProviderError {
+        let text = String::from_utf8_lossy(&self.body);
+        let excerpt: String = text.trim().chars().take(BODY_EXCERPT_CHARS).collect();
+        ProviderError::Unusable {
+            reason: scrub_secret(reason.into(), key),
+            request_id: self.request_id(),
+            body: (!excerpt.is_empty()).then(|| scrub_secret(excerpt, key)),
         }
-    })?;
-    Ok(ProviderResponse { status, headers, body })
+    }
 }
 
-/// Sends a request and reads its successful JSON answer as `T`; any other
-/// answer becomes the error, with the provider's own message when it gave one.
+/// The provider's id for a request, from whichever header it uses.
+pub fn request_id(headers: &HeaderMap) -> Option<String> {
+    REQUEST_ID_HEADERS.iter().find_map(|name| header(headers, name))
+}
+
+/// The error for a request that got no answer: no answer in time (not even
+/// its status), or none at all.
+fn unanswered(error: &reqwest::Error, timeout: Duration, key: &Secret) -> ProviderError {
+    if error.is_timeout() {
+        ProviderError::Timeout(timeout)
+    } else {
+        ProviderError::Connect(scrub_secret(without_url(error), key))
+    }
+}
+
+pub async fn send(request: RequestBuilder, timeout: Duration, key: &Secret) -> Result<ProviderResponse, ProviderError> {
+    let response = request
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| unanswered(&e, timeout, key))?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let empty = |headers: HeaderMap| ProviderResponse {
+        status,
+        headers,
+        body: Bytes::new(),
+    };
+    if response.content_length().is_some_and(|n| n as usize > MAX_BODY_BYTES) {
+        let reason = format!("the answer is larger than {MAX_BODY_BYTES} bytes");
+        return Err(match status.is_success() {
+            true => empty(headers).unusable(reason, key),
+            false => status_error(&empty(headers), Some(reason), key),
+        });
+    }
+    match response.bytes().await {
+        Ok(body) => Ok(ProviderResponse { status, headers, body }),
+        // The provider answered (and, with a 2xx, charged): an answer that broke
+        // off is not a call that never happened.
+        Err(error) if status.is_success() => {
+            let reason = format!("the answer broke off: {}", without_url(&error));
+            Err(empty(headers).unusable(reason, key))
+        }
+        Err(_) => Err(status_error(&empty(headers), None, key)),
+    }
+}
+
+/// Sends a request and reads its successful JSON answer as `T` (with the
+/// response, for the adapter to point at if its content will not do); any
+/// other answer becomes the error, with the provider's own message when it gave one.
 pub async fn send_json<T: serde::de::DeserializeOwned>(
     request: RequestBuilder,
     timeout: Duration,
     key: &Secret,
-) -> Result<(T, HeaderMap), ProviderError> {
+) -> Result<(T, ProviderResponse), ProviderError> {
     let response = send(request, timeout, key).await?;
     if !response.status.is_success() {
         return Err(status_error(&response, error_message(&response.body), key));
     }
-    let parsed = serde_json::from_slice(&response.body).map_err(|e| ProviderError::Malformed(e.to_string()))?;
-    Ok((parsed, response.headers))
+    match serde_json::from_slice(&response.body) {
+        Ok(parsed) => Ok((parsed, response)),
+        Err(error) => Err(response.unusable(format!("not the API's JSON: {error}"), key)),
+    }
 }
 
 /// Sends a request whose successful answer is read as a stream (audio), so it is
@@ -123,14 +262,11 @@ pub async fn send_streaming(
     timeout: Duration,
     key: &Secret,
 ) -> Result<reqwest::Response, ProviderError> {
-    let scrub = |text: String| scrub_secret(text, key);
-    let response = request.timeout(timeout).send().await.map_err(|e| {
-        if e.is_timeout() {
-            ProviderError::Timeout(timeout)
-        } else {
-            ProviderError::Connect(scrub(without_url(&e)))
-        }
-    })?;
+    let response = request
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| unanswered(&e, timeout, key))?;
     if response.status().is_success() {
         return Ok(response);
     }
@@ -179,6 +315,7 @@ pub fn status_error(response: &ProviderResponse, message: Option<String>, key: &
         status: response.status.as_u16(),
         message: scrub_secret(message, key),
         retry_after: retry_after(&response.headers, Utc::now()),
+        request_id: response.request_id(),
     }
 }
 
@@ -224,15 +361,62 @@ mod tests {
         assert_eq!(retry_after(&headers, now), None);
     }
 
+    fn model(retry_unusable_answers: bool) -> ModelConfig {
+        ModelConfig {
+            id: "m".into(),
+            modality: electrons_domain::job::Modality::Text,
+            provider: "p".into(),
+            provider_model: "m".into(),
+            api: electrons_domain::catalog::Api::OpenAiChat,
+            default_max_tokens: 1,
+            max_output_tokens: 1,
+            input_usd_per_mtok: 0.0,
+            output_usd_per_mtok: 0.0,
+            retry_unusable_answers,
+            regenerate_unavailable_outputs: false,
+        }
+    }
+
     #[test]
     fn classifies_statuses() {
         let status = |status| ProviderError::Status {
             status,
             message: String::new(),
             retry_after: None,
+            request_id: None,
         };
-        assert!(status(500).retryable() && status(429).retryable() && status(529).retryable());
-        assert!(!status(400).retryable() && !status(401).retryable() && !status(404).retryable());
+        let m = model(false);
+        assert!(status(500).retryable(&m) && status(429).retryable(&m) && status(529).retryable(&m));
+        assert!(!status(400).retryable(&m) && !status(401).retryable(&m) && !status(404).retryable(&m));
+        assert!(!status(500).outcome().billed() && !status(400).outcome().billed());
+    }
+
+    #[test]
+    fn a_billed_answer_is_retried_only_where_the_model_says_so() {
+        let response = ProviderResponse {
+            status: StatusCode::OK,
+            headers: [(
+                reqwest::header::HeaderName::from_static("x-request-id"),
+                HeaderValue::from_static("req_123"),
+            )]
+            .into_iter()
+            .collect(),
+            body: Bytes::from_static(
+                b"{\"choices\": [{\"message\": {\"tool_calls\": []}}], \"key\": \"sk-live-123456\"}",
+            ),
+        };
+        let key = Secret::new("sk-live-123456");
+        let error = response.unusable("chat completion without content", &key);
+        assert_eq!(error.outcome(), CallOutcome::Unusable);
+        assert!(error.outcome().billed());
+        assert!(!error.retryable(&model(false)));
+        assert!(error.retryable(&model(true)));
+        let job_error = error.to_job_error(&model(false));
+        assert_eq!(job_error.code, "provider_unusable_answer");
+        assert_eq!(job_error.provider_request_id.as_deref(), Some("req_123"));
+        let body = job_error.provider_body.expect("body excerpt");
+        assert!(body.starts_with("{\"choices\"") && !body.contains("sk-live"), "{body}");
+        assert!(!job_error.retryable);
     }
 
     #[test]

@@ -16,11 +16,12 @@ use electrons_domain::{
 };
 use tracing::Instrument;
 
+use serde_json::Value;
+
 use crate::{
-    outcome,
-    outputs::{self, Destination},
-    polling,
+    calls, copying, outcome, polling,
     produce::{self, Produced},
+    provider_call::CallOutcome,
     text, ProviderError, WorkerContext,
 };
 
@@ -130,7 +131,7 @@ async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
     let waited = Instant::now();
     let grant = match acquire(context, &run.scope, reservation).await {
         Ok(grant) => grant,
-        Err(retry_in) => return outcome::defer(context, &job, retry_in).await,
+        Err(retry_in) => return outcome::defer(context, &job, retry_in, None).await,
     };
     let token_wait = waited.elapsed();
 
@@ -147,6 +148,7 @@ async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
         provider_time: called.elapsed(),
         store_time: None,
     };
+    let call = calls::record(&job, run.model, &called_provider.result, timing.provider_time);
     let produced = match called_provider.result {
         Ok(produced) => produced,
         Err(error) => {
@@ -155,10 +157,10 @@ async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
                 // A timeout or a broken connection may still have been served.
                 _ => drop(grant),
             }
-            if status_of(&error) == 429 {
-                return rate_limited(context, &job, &run.scope, &error).await;
+            if error.outcome() == CallOutcome::RateLimited {
+                return rate_limited(context, &job, &run.scope, &error, call).await;
             }
-            return outcome::provider_failed(context, &job, error, timing).await;
+            return outcome::provider_failed(context, &job, run.model, error, timing, call).await;
         }
     };
     match produced {
@@ -167,17 +169,15 @@ async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
             if completion.input_tokens + completion.output_tokens > 0 {
                 grant.settle(completion.input_tokens, completion.output_tokens);
             }
-            outcome::succeed_text(context, &job, run.model, completion, timing).await
+            outcome::succeed_text(context, &job, run.model, completion, timing, call).await
         }
         Produced::Files(outputs) => {
             // An answer still streaming in (speech) is a call in progress: it
             // keeps its concurrency slot until it is stored.
-            let streaming = outputs
-                .sources
-                .iter()
-                .any(|s| matches!(s.body, outputs::SourceBody::Stream(_)));
-            let held = streaming.then_some(grant);
-            let disposition = Box::pin(store_and_succeed(context, &job, outputs, timing)).await;
+            let held = outputs.stream.is_some().then_some(grant);
+            // Boxed: a future is as large as its largest await, and every job in
+            // flight holds one; the rare, heavy copy would otherwise enlarge them all.
+            let disposition = Box::pin(copying::commit_and_copy(context, &job, &run, outputs, timing, call)).await;
             drop(held);
             disposition
         }
@@ -186,64 +186,20 @@ async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
             let operation = Operation::new(id, context.settings.worker.operation_timeout);
             tracing::info!(operation = %operation.id, "the provider accepted the work; the job is polled from now on");
             let first_poll = context.settings.worker.operation_poll;
-            match db::operations::wait_for(&context.pool, job.id, job.attempt, &operation, first_poll).await {
+            let wait = db::operations::wait_for(
+                &context.pool,
+                job.id,
+                job.attempt,
+                &operation,
+                first_poll,
+                call.as_ref(),
+            );
+            match wait.await {
                 Ok(_) => Disposition::Ack,
                 Err(error) => outcome::committed_nothing(error),
             }
         }
     }
-}
-
-/// Copies the outputs into storage, then commits the job with its files; if
-/// they cannot be stored, the job is retried or fails as `outcome::output_failed` says.
-async fn store_and_succeed(
-    context: &WorkerContext,
-    job: &Job,
-    produced: outputs::Outputs,
-    timing: outcome::Timing,
-) -> Disposition {
-    match store_outputs(context, job, produced, timing).await {
-        Ok(disposition) => disposition,
-        Err((error, timing)) => outcome::output_failed(context, job, error, timing).await,
-    }
-}
-
-/// Copies the outputs into storage (renewing the lease as it goes), then commits
-/// the job with its files. A storage failure is handed back with the timing,
-/// for the caller to decide between retrying and failing.
-pub(crate) async fn store_outputs(
-    context: &WorkerContext,
-    job: &Job,
-    produced: outputs::Outputs,
-    mut timing: outcome::Timing,
-) -> Result<Disposition, (outputs::OutputError, outcome::Timing)> {
-    let storage = &context.settings.storage;
-    let destination = Destination {
-        store: &context.store,
-        http: &context.http,
-        http_unredirected: &context.http_unredirected,
-        pool: &context.pool,
-        project: job.project_id,
-        job: job.id,
-        attempt: job.attempt,
-        max_bytes: storage.max_output_bytes,
-        download_timeout: storage.download_timeout,
-        lease_margin: context.settings.worker.lease_margin,
-    };
-    let stored = match outputs::store_all(&destination, produced.sources)
-        .instrument(tracing::info_span!("store_outputs"))
-        .await
-    {
-        Ok(stored) => stored,
-        Err(outputs::OutputError::Lost) => {
-            tracing::warn!("job was canceled or taken over while its outputs were stored; they are discarded");
-            return Ok(Disposition::Ack);
-        }
-        Err(error) => return Err((error, timing)),
-    };
-    timing.store_time = Some(stored.took);
-    let details = produced.details;
-    Ok(outcome::succeed_files(context, job, &stored, details, produced.provider_request_id, timing).await)
 }
 
 /// A grant from every limit on `scope`, or how long to wait before asking again.
@@ -277,10 +233,16 @@ pub(crate) async fn acquire(
 /// The provider said "too many requests": the whole fleet backs off until its
 /// Retry-After, and the job waits for that without using up an attempt (a job
 /// never fails because its provider is busy).
-async fn rate_limited(context: &WorkerContext, job: &Job, scope: &Scope, error: &ProviderError) -> Disposition {
+async fn rate_limited(
+    context: &WorkerContext,
+    job: &Job,
+    scope: &Scope,
+    error: &ProviderError,
+    call: Option<Value>,
+) -> Disposition {
     let after = pause_fleet(context, scope, error).await;
     let jitter = Duration::from_millis(rand::random_range(0..1000));
-    outcome::defer(context, job, after + jitter).await
+    outcome::defer(context, job, after + jitter, call.as_ref()).await
 }
 
 /// Pauses every limit of `scope` until the provider's Retry-After; returns it.
@@ -294,23 +256,11 @@ pub(crate) async fn pause_fleet(context: &WorkerContext, scope: &Scope, error: &
     after
 }
 
-pub(crate) fn status_of(error: &ProviderError) -> u16 {
-    match error {
-        ProviderError::Status { status, .. } => *status,
-        _ => 0,
-    }
-}
-
 /// Fails the job for good with `code`: nothing about it would go differently
 /// on another attempt.
 pub(crate) async fn fail_unrunnable(context: &WorkerContext, job: &Job, code: &str, message: &str) -> Disposition {
-    let error = JobError {
-        code: code.into(),
-        message: message.into(),
-        provider_status: None,
-        retryable: false,
-    };
-    outcome::fail(context, job, &error, serde_json::json!({})).await
+    let error = JobError::final_error(code, message);
+    outcome::fail(context, job, &error, serde_json::json!({}), None).await
 }
 
 /// The longest a provider call may take; a lease shorter than that would let

@@ -199,7 +199,7 @@ pub async fn claim_many(pool: &PgPool, messages: &[(JobId, i32)], lease: Duratio
          WHERE id = m_id
            AND ((status = 'queued' AND attempt = m_attempt AND run_at <= now())
              OR (status = 'running' AND lease_until < now() AND attempt - deferrals < max_attempts
-                 AND operation IS NULL))
+                 AND operation IS NULL AND answer IS NULL))
          RETURNING {COLUMNS}"
     );
     super::retrying_deadlocks(|| {
@@ -221,6 +221,9 @@ pub struct Success {
     /// How long the files in `output` are kept; `None` when there are none to
     /// delete (text) or retention is off.
     pub keep_files_for: Option<Duration>,
+    /// The provider call this run made (`crate::call_record::CallRecord`), if the
+    /// run made one (a copy resumed from a committed answer makes none).
+    pub call: Option<Value>,
 }
 
 /// running → succeeded for many runs, in one statement and one commit. Returns
@@ -235,13 +238,15 @@ pub async fn succeed_many(pool: &PgPool, runs: &[Success]) -> Result<Vec<JobId>,
         .iter()
         .map(|r| r.keep_files_for.map(|d| d.as_millis() as f64))
         .collect();
+    let calls: Vec<Option<&Value>> = runs.iter().map(|r| r.call.as_ref()).collect();
     let done: Vec<Uuid> = super::retrying_deadlocks(|| {
         sqlx::query_scalar(
-            "UPDATE jobs SET status = 'succeeded', output = r_output, error = NULL, metrics = metrics || r_metrics,
+            "UPDATE jobs SET status = 'succeeded', output = r_output, error = NULL,
+                metrics = job_metrics_with_call(metrics || r_metrics, r_call), answer = NULL,
                 completed_at = now(), lease_until = NULL, poll_at = NULL, updated_at = now(),
                 outputs_expire_at = now() + r_keep_ms * interval '1 millisecond'
-         FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::jsonb[], $5::float8[])
-              AS r(r_id, r_attempt, r_output, r_metrics, r_keep_ms)
+         FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::jsonb[], $5::float8[], $6::jsonb[])
+              AS r(r_id, r_attempt, r_output, r_metrics, r_keep_ms, r_call)
          WHERE id = r_id AND attempt = r_attempt AND status = 'running'
          RETURNING id",
         )
@@ -250,6 +255,7 @@ pub async fn succeed_many(pool: &PgPool, runs: &[Success]) -> Result<Vec<JobId>,
         .bind(&outputs)
         .bind(&metrics)
         .bind(&keep_ms)
+        .bind(&calls)
         .fetch_all(pool)
     })
     .await?;
@@ -271,16 +277,19 @@ pub async fn extend_lease(pool: &PgPool, id: JobId, attempt: i32, lease: Duratio
     Ok(done.rows_affected() == 1)
 }
 
-/// running → failed, for good.
+/// running → failed, for good. `call` is the provider call this run made, if
+/// it made one; the answer (if any) stays for whoever wants to know what the
+/// provider had said.
 pub async fn fail(
     pool: &PgPool,
     id: JobId,
     attempt: i32,
     error: &JobError,
     metrics: &Value,
+    call: Option<&Value>,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE jobs SET status = 'failed', error = $3, metrics = metrics || $4,
+        "UPDATE jobs SET status = 'failed', error = $3, metrics = job_metrics_with_call(metrics || $4, $5),
                 completed_at = now(), lease_until = NULL, poll_at = NULL, updated_at = now()
          WHERE id = $1 AND attempt = $2 AND status = 'running'",
     )
@@ -288,21 +297,27 @@ pub async fn fail(
     .bind(attempt)
     .bind(sqlx::types::Json(error))
     .bind(metrics)
+    .bind(call)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// running → queued with a later `run_at`; the scheduler publishes it when due.
+/// The next run starts from nothing: an answer this run had (whose outputs the
+/// provider no longer has) is dropped, and `metrics` merged in (a regeneration count).
 pub async fn retry_later(
     pool: &PgPool,
     id: JobId,
     attempt: i32,
     error: &JobError,
     delay: Duration,
+    metrics: &Value,
+    call: Option<&Value>,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE jobs SET status = 'queued', error = $3, lease_until = NULL,
+        "UPDATE jobs SET status = 'queued', error = $3, lease_until = NULL, answer = NULL, poll_at = NULL,
+                metrics = job_metrics_with_call(metrics || $5, $6),
                 run_at = now() + $4 * interval '1 millisecond', publish_at = now() + $4 * interval '1 millisecond',
                 updated_at = now()
          WHERE id = $1 AND attempt = $2 AND status = 'running'",
@@ -311,18 +326,27 @@ pub async fn retry_later(
     .bind(attempt)
     .bind(sqlx::types::Json(error))
     .bind(delay.as_millis() as f64)
+    .bind(metrics)
+    .bind(call)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// running → queued without using up the attempt: the job never reached the
-/// provider, or the provider only said it was busy (rate limits). `attempt`
-/// still moves on, never back: a publish confirmation or message for the run
-/// that was deferred must not match the job again.
-pub async fn defer(pool: &PgPool, id: JobId, attempt: i32, delay: Duration) -> Result<bool, sqlx::Error> {
+/// provider, or the provider only said it was busy (rate limits; `call` records
+/// that answer). `attempt` still moves on, never back: a publish confirmation or
+/// message for the run that was deferred must not match the job again.
+pub async fn defer(
+    pool: &PgPool,
+    id: JobId,
+    attempt: i32,
+    delay: Duration,
+    call: Option<&Value>,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE jobs SET status = 'queued', deferrals = deferrals + 1, lease_until = NULL,
+                metrics = job_metrics_with_call(metrics, $4),
                 run_at = now() + $3 * interval '1 millisecond', publish_at = now() + $3 * interval '1 millisecond',
                 updated_at = now()
          WHERE id = $1 AND attempt = $2 AND status = 'running'",
@@ -330,6 +354,7 @@ pub async fn defer(pool: &PgPool, id: JobId, attempt: i32, delay: Duration) -> R
     .bind(id.0)
     .bind(attempt)
     .bind(delay.as_millis() as f64)
+    .bind(call)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -397,19 +422,21 @@ pub async fn clear_publish(tx: &mut Transaction<'_, Postgres>, ids: &[JobId]) ->
 pub struct Rescued {
     pub requeued: u64,
     pub failed: u64,
-    /// Jobs whose worker died while polling their operation; polled again.
+    /// Jobs whose worker died while polling their operation or copying their
+    /// outputs; polled or copied again.
     pub repolled: u64,
 }
 
 /// Running jobs whose lease expired: their worker died or hung. They go back to
 /// the queue (published by the next relay tick), or fail when out of attempts.
-/// A job waiting on a provider operation is never run again (that would submit
-/// a second render): its operation is polled again instead.
+/// A job the provider already answered is never run again (that would bill a
+/// second generation or submit a second render): its operation is polled, or
+/// its outputs copied, again instead.
 pub async fn rescue_expired(pool: &PgPool, limit: i64) -> Result<Rescued, sqlx::Error> {
     let repolled = sqlx::query(
         "UPDATE jobs SET lease_until = NULL, poll_at = now(), updated_at = now()
          WHERE id IN (SELECT id FROM jobs WHERE status = 'running' AND lease_until < now()
-                          AND operation IS NOT NULL
+                          AND (operation IS NOT NULL OR answer IS NOT NULL)
                       ORDER BY lease_until LIMIT $1 FOR UPDATE SKIP LOCKED)",
     )
     .bind(limit)
@@ -418,7 +445,8 @@ pub async fn rescue_expired(pool: &PgPool, limit: i64) -> Result<Rescued, sqlx::
     .rows_affected();
     let statuses: Vec<JobStatus> = sqlx::query_scalar(
         "WITH expired AS (
-             SELECT id FROM jobs WHERE status = 'running' AND lease_until < now() AND operation IS NULL
+             SELECT id FROM jobs WHERE status = 'running' AND lease_until < now()
+                 AND operation IS NULL AND answer IS NULL
              ORDER BY lease_until LIMIT $1 FOR UPDATE SKIP LOCKED)
          UPDATE jobs j SET
              status = CASE WHEN j.attempt - j.deferrals >= j.max_attempts THEN 'failed' ELSE 'queued' END,

@@ -1,6 +1,7 @@
 //! PostgreSQL: connecting (creating the database if needed), migrating, and the
 //! named queries of each table in its own file.
 
+pub mod answers;
 pub mod jobs;
 pub mod operations;
 pub mod outputs;

@@ -13,33 +13,37 @@ use uuid::Uuid;
 use super::jobs::{DueJob, COLUMNS};
 use crate::{ids::JobId, job::Job, operation::Operation};
 
-/// The provider accepted the job's operation: the run ends without a result,
-/// and the job waits, leaseless, for its first poll.
+/// The provider accepted the job's operation (the call that submitted it goes
+/// into the job's metrics): the run ends without a result, and the job waits,
+/// leaseless, for its first poll.
 pub async fn wait_for(
     pool: &PgPool,
     id: JobId,
     attempt: i32,
     operation: &Operation,
     first_poll: Duration,
+    call: Option<&serde_json::Value>,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE jobs SET operation = $3, poll_at = now() + $4 * interval '1 millisecond',
-                lease_until = NULL, updated_at = now()
+                metrics = job_metrics_with_call(metrics, $5), lease_until = NULL, updated_at = now()
          WHERE id = $1 AND attempt = $2 AND status = 'running'",
     )
     .bind(id.0)
     .bind(attempt)
     .bind(Json(operation))
     .bind(first_poll.as_millis() as f64)
+    .bind(call)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-/// Takes a poll message's job for one poll. Only the latest poll message may:
-/// a copy or an older one gets `None` (as does a second delivery of the latest,
-/// which finds the poll taken), and so does a message for a job that finished
-/// or was canceled meanwhile.
+/// Takes a poll message's job for one poll of its operation, or one try at
+/// copying its committed answer's outputs (with `answer` read). Only the latest
+/// poll message may: a copy or an older one gets `None` (as does a second
+/// delivery of the latest, which finds the poll taken), and so does a message
+/// for a job that finished or was canceled meanwhile.
 pub async fn claim_poll(
     pool: &PgPool,
     id: JobId,
@@ -49,9 +53,9 @@ pub async fn claim_poll(
 ) -> Result<Option<Job>, sqlx::Error> {
     sqlx::query_as(&format!(
         "UPDATE jobs SET poll_at = NULL, lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
-         WHERE id = $1 AND attempt = $2 AND status = 'running' AND operation IS NOT NULL
+         WHERE id = $1 AND attempt = $2 AND status = 'running' AND (operation IS NOT NULL OR answer IS NOT NULL)
            AND poll_at IS NOT NULL AND poll_seq = $4
-         RETURNING {COLUMNS}"
+         RETURNING {COLUMNS}, answer"
     ))
     .bind(id.0)
     .bind(attempt)

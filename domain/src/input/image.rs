@@ -112,6 +112,10 @@ pub struct ImageInput {
     pub seed: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub magic_prompt: Option<String>,
+    /// Generate the output again (a new, billed attempt) if the provider no
+    /// longer has it when it is copied, rather than fail `output_unavailable`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub regenerate_if_unavailable: bool,
 }
 
 impl ImageInput {

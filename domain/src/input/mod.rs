@@ -72,6 +72,19 @@ pub enum JobInput {
 }
 
 impl JobInput {
+    /// Whether the job asked for an output the provider no longer has to be
+    /// generated again (a new, billed attempt) rather than fail.
+    pub fn regenerate_if_unavailable(&self) -> bool {
+        match self {
+            Self::Text(_) => false,
+            Self::Image(input) => input.regenerate_if_unavailable,
+            Self::Speech(input) => input.regenerate_if_unavailable,
+            Self::Stock(input) => input.regenerate_if_unavailable,
+            Self::Render(input) => input.regenerate_if_unavailable,
+            Self::Video(input) => input.regenerate_if_unavailable,
+        }
+    }
+
     pub fn parse(rules: &InputRules, value: &Value) -> Result<JobInput, FieldError> {
         Ok(match *rules {
             InputRules::Text(limits) => Self::Text(TextInput::parse(value, limits)?),
@@ -189,6 +202,23 @@ mod tests {
             );
             assert!(matches, "{rules:?}");
         }
+    }
+
+    #[test]
+    fn binary_outputs_may_ask_to_be_generated_again() {
+        let asked = JobInput::parse(
+            &InputRules::Speech,
+            &json!({"text": "hi", "regenerate_if_unavailable": true}),
+        );
+        assert!(asked.expect("valid").regenerate_if_unavailable());
+        let plain = JobInput::parse(&InputRules::Stock, &json!({"query": "forest"})).expect("valid");
+        assert!(!plain.regenerate_if_unavailable());
+        let err = JobInput::parse(
+            &InputRules::Speech,
+            &json!({"text": "hi", "regenerate_if_unavailable": "yes"}),
+        )
+        .expect_err("not a boolean");
+        assert_eq!(err.field, "input.regenerate_if_unavailable");
     }
 
     #[test]

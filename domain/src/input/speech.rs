@@ -43,6 +43,10 @@ pub struct SpeechInput {
     pub style: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speed: Option<f64>,
+    /// Generate the output again (a new, billed attempt) if the provider no
+    /// longer has it when it is copied, rather than fail `output_unavailable`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub regenerate_if_unavailable: bool,
 }
 
 impl SpeechInput {

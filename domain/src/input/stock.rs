@@ -38,6 +38,10 @@ pub struct StockInput {
     /// Seconds; videos only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_duration: Option<u32>,
+    /// Generate the output again (a new, billed attempt) if the provider no
+    /// longer has it when it is copied, rather than fail `output_unavailable`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub regenerate_if_unavailable: bool,
 }
 
 impl StockInput {

@@ -101,6 +101,8 @@ impl Completer {
                     output: json!({ "text": "webhook bench" }),
                     metrics: json!({}),
                     keep_files_for: None,
+                    // As a worker's success carries the call that produced it.
+                    call: Some(json!({ "attempt": job.attempt, "outcome": "answered", "billed": true })),
                 };
                 let done = batches.succeed(run).await?;
                 anyhow::ensure!(done, "job {} was no longer running", job.id);

@@ -243,7 +243,7 @@ fn answer(format: Format, characters: usize, asks: &Asks) -> Served {
     let (length, body) = match (asks.file, format) {
         (FileAsk::Bytes(size), Format::Mp3) => media::Media::Mp3.body(Some(size)),
         (FileAsk::Bytes(size), _) => (size, repeated_body(format.audio(1).0, size)),
-        (FileAsk::Normal | FileAsk::Missing, _) => {
+        (FileAsk::Normal | FileAsk::Missing | FileAsk::Failing(_) | FileAsk::Hanging(_), _) => {
             let (unit, length) = format.audio(seconds);
             (length, repeated_body(unit, length))
         }

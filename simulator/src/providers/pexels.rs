@@ -290,7 +290,7 @@ fn person(pick: u64) -> Value {
 fn video_size(search: &Search) -> u64 {
     match search.asks.file {
         FileAsk::Bytes(size) => size,
-        FileAsk::Normal | FileAsk::Missing => MP4.len() as u64,
+        FileAsk::Normal | FileAsk::Missing | FileAsk::Failing(_) | FileAsk::Hanging(_) => MP4.len() as u64,
     }
 }
 

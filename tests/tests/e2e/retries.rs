@@ -88,17 +88,3 @@ async fn attempts_run_out_after_max_attempts() {
     );
     app.stop().await;
 }
-
-#[tokio::test]
-async fn a_malformed_answer_is_retried() {
-    let app = TestApp::spawn().await;
-    app.sim.controls().push_script([Fault::Malformed]);
-    let (_, job) = app
-        .submit(&json!({ "model": "gpt-4o-mini", "input": { "prompt": "garbled" } }))
-        .await;
-    let done = app
-        .wait_for(job["id"].as_str().expect("id"), "succeeded", Duration::from_secs(20))
-        .await;
-    assert_eq!(done["attempts"], 2);
-    app.stop().await;
-}

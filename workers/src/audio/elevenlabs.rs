@@ -2,6 +2,7 @@
 //! with an `xi-api-key` header; the answer body is the audio.
 
 use electrons_domain::{
+    answer::{Answer, AnswerFile, FileSource},
     catalog::{ModelConfig, ProviderConfig},
     input::{speech_format_media, SpeechInput},
     secret::Secret,
@@ -10,7 +11,7 @@ use reqwest::Client;
 use serde_json::{json, Map};
 
 use crate::{
-    outputs::{OutputSource, Outputs, SourceBody},
+    outputs::Outputs,
     produce::Produced,
     provider_call::{self, ProviderError},
 };
@@ -54,13 +55,13 @@ pub async fn speak(
     details.insert("voice".into(), json!(voice));
     details.insert("format".into(), json!(format));
     details.insert("characters".into(), json!(input.text.chars().count()));
+    let file = AnswerFile {
+        name: format!("speech.{extension}"),
+        content_type: content_type.into(),
+        source: FileSource::Streamed,
+    };
     Ok(Produced::Files(Outputs {
-        sources: vec![OutputSource {
-            name: format!("speech.{extension}"),
-            content_type: content_type.into(),
-            body: SourceBody::Stream(response),
-        }],
-        details,
-        provider_request_id: request_id,
+        answer: Answer::new(vec![file], details, request_id),
+        stream: Some(response),
     }))
 }

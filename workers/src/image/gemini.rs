@@ -3,6 +3,7 @@
 
 use base64::Engine;
 use electrons_domain::{
+    answer::{Answer, AnswerFile, FileSource},
     catalog::{ModelConfig, ProviderConfig},
     input::ImageInput,
     secret::Secret,
@@ -12,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::{
-    outputs::{OutputSource, Outputs, SourceBody},
+    outputs::Outputs,
     produce::Produced,
     provider_call::{self, ProviderError},
 };
@@ -75,8 +76,8 @@ pub async fn generate(
             "contents": [{ "parts": [{ "text": input.prompt }] }],
             "generationConfig": config,
         }));
-    let (parsed, _): (Response, _) = provider_call::send_json(request, provider.timeout, key).await?;
-    let mut sources = Vec::new();
+    let (parsed, response): (Response, _) = provider_call::send_json(request, provider.timeout, key).await?;
+    let mut files: Vec<AnswerFile> = Vec::new();
     let mut texts = Vec::new();
     let mut finish_reason = None;
     for candidate in parsed.candidates {
@@ -84,23 +85,25 @@ pub async fn generate(
         for part in candidate.content.map(|c| c.parts).unwrap_or_default() {
             texts.extend(part.text);
             if let Some(inline) = part.inline_data {
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(inline.data.as_bytes())
-                    .map_err(|e| ProviderError::Malformed(format!("inline image is not base64: {e}")))?;
+                // Checked now, so an answer that cannot be stored is known as
+                // such before it is committed; stored later from the answer.
+                if let Err(e) = base64::engine::general_purpose::STANDARD.decode(inline.data.as_bytes()) {
+                    return Err(response.unusable(format!("inline image is not base64: {e}"), key));
+                }
                 let extension = match inline.mime_type.as_str() {
                     "image/jpeg" => "jpeg",
                     "image/webp" => "webp",
                     _ => "png",
                 };
-                sources.push(OutputSource {
-                    name: format!("image-{}.{extension}", sources.len() + 1),
+                files.push(AnswerFile {
+                    name: format!("image-{}.{extension}", files.len() + 1),
                     content_type: inline.mime_type,
-                    body: SourceBody::Bytes(bytes.into()),
+                    source: FileSource::Inline { base64: inline.data },
                 });
             }
         }
     }
-    if sources.is_empty() {
+    if files.is_empty() {
         let why = finish_reason
             .map(|r| format!("finish reason {r}"))
             .or_else(|| parsed.prompt_feedback.map(|f| format!("prompt feedback {f}")))
@@ -115,9 +118,8 @@ pub async fn generate(
     if let Some(version) = parsed.model_version {
         details.insert("model_version".into(), json!(version));
     }
-    Ok(Produced::Files(Outputs {
-        sources,
-        details,
-        provider_request_id: parsed.response_id,
-    }))
+    let request_id = parsed.response_id.or_else(|| response.request_id());
+    Ok(Produced::Files(Outputs::answered(Answer::new(
+        files, details, request_id,
+    ))))
 }

@@ -2,6 +2,7 @@
 //! `image_request`. Answers with links that expire, copied into storage.
 
 use electrons_domain::{
+    answer::Answer,
     catalog::{ModelConfig, ProviderConfig},
     input::{ideogram_aspect, ImageInput},
     secret::Secret,
@@ -11,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::{
-    outputs::{OutputSource, Outputs, SourceBody},
+    outputs::{link, Outputs},
     produce::Produced,
     provider_call::{self, ProviderError},
 };
@@ -58,8 +59,8 @@ pub async fn generate(
         .post(format!("{}/generate", provider.base_url))
         .header("Api-Key", key.expose())
         .json(&json!({ "image_request": request }));
-    let (parsed, headers): (Response, _) = provider_call::send_json(request, provider.timeout, key).await?;
-    let mut sources = Vec::new();
+    let (parsed, response): (Response, _) = provider_call::send_json(request, provider.timeout, key).await?;
+    let mut files = Vec::new();
     let mut images = Vec::new();
     for image in parsed.data {
         images.push(json!({
@@ -70,23 +71,19 @@ pub async fn generate(
         }));
         // Ideogram withholds the link of an image its safety check flagged.
         if let Some(url) = image.url {
-            sources.push(OutputSource {
-                name: format!("image-{}.png", sources.len() + 1),
-                content_type: "image/png".into(),
-                body: SourceBody::Url { url, auth: None },
-            });
+            files.push(link(format!("image-{}.png", files.len() + 1), "image/png", url));
         }
     }
-    if sources.is_empty() {
+    if files.is_empty() {
         return Err(ProviderError::Refused(
             "Ideogram returned no image (its safety check withholds flagged images)".into(),
         ));
     }
     let mut details = Map::new();
     details.insert("images".into(), Value::Array(images));
-    Ok(Produced::Files(Outputs {
-        sources,
+    Ok(Produced::Files(Outputs::answered(Answer::new(
+        files,
         details,
-        provider_request_id: provider_call::header(&headers, "x-request-id"),
-    }))
+        response.request_id(),
+    ))))
 }

@@ -2,6 +2,7 @@
 //! Links are asked for rather than base64, so images stream into storage.
 
 use electrons_domain::{
+    answer::Answer,
     catalog::{ModelConfig, ProviderConfig},
     input::ImageInput,
     secret::Secret,
@@ -11,10 +12,13 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::{
-    outputs::{OutputSource, Outputs, SourceBody},
+    outputs::{expiring_link, Outputs},
     produce::Produced,
     provider_call::{self, ProviderError},
 };
+
+/// How long OpenAI keeps an image's link working after generating it.
+const LINK_MINUTES: i64 = 60;
 
 #[derive(Deserialize)]
 struct Response {
@@ -54,22 +58,28 @@ pub async fn generate(
         .post(format!("{}/v1/images/generations", provider.base_url))
         .bearer_auth(key.expose())
         .json(&body);
-    let (parsed, headers): (Response, _) = provider_call::send_json(request, provider.timeout, key).await?;
-    let request_id = provider_call::header(&headers, "x-request-id");
-    let mut sources = Vec::with_capacity(parsed.data.len());
+    let (parsed, response): (Response, _) = provider_call::send_json(request, provider.timeout, key).await?;
+    // "URLs are only valid for 60 minutes after the image has been generated."
+    let expires_at = parsed
+        .created
+        .and_then(|created| chrono::DateTime::from_timestamp(created, 0))
+        .unwrap_or_else(chrono::Utc::now)
+        + chrono::Duration::minutes(LINK_MINUTES);
+    let mut files = Vec::with_capacity(parsed.data.len());
     let mut revised = Vec::new();
     for (i, image) in parsed.data.into_iter().enumerate() {
         let url = image
             .url
-            .ok_or_else(|| ProviderError::Malformed(format!("image {} has no url", i + 1)))?;
-        sources.push(OutputSource {
-            name: format!("image-{}.png", i + 1),
-            content_type: "image/png".into(),
-            body: SourceBody::Url { url, auth: None },
-        });
+            .ok_or_else(|| response.unusable(format!("image {} has no url", i + 1), key))?;
+        files.push(expiring_link(
+            format!("image-{}.png", i + 1),
+            "image/png",
+            url,
+            expires_at,
+        ));
         revised.extend(image.revised_prompt);
     }
-    if sources.is_empty() {
+    if files.is_empty() {
         return Err(ProviderError::Refused("the answer held no images".into()));
     }
     let mut details = Map::new();
@@ -79,9 +89,9 @@ pub async fn generate(
     if let Some(created) = parsed.created {
         details.insert("created".into(), Value::from(created));
     }
-    Ok(Produced::Files(Outputs {
-        sources,
+    Ok(Produced::Files(Outputs::answered(Answer::new(
+        files,
         details,
-        provider_request_id: request_id,
-    }))
+        response.request_id(),
+    ))))
 }

@@ -3,6 +3,7 @@
 //! kind; the files of the first `download` results are copied into storage.
 
 use electrons_domain::{
+    answer::{Answer, AnswerFile},
     catalog::{Api, ModelConfig, ProviderConfig},
     input::StockInput,
     limiter::Observation,
@@ -13,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::{
-    outputs::{OutputSource, Outputs, SourceBody},
+    outputs::{link, Outputs},
     produce::Produced,
     provider_call::{self, ProviderError, ProviderResponse},
     rate_limit_headers,
@@ -128,7 +129,8 @@ fn answer(
         let message = provider_call::error_message(&response.body);
         return Err(provider_call::status_error(&response, message, key));
     }
-    let page: Page = serde_json::from_slice(&response.body).map_err(|e| ProviderError::Malformed(e.to_string()))?;
+    let page: Page = serde_json::from_slice(&response.body)
+        .map_err(|e| response.unusable(format!("not a search result: {e}"), key))?;
     let videos = model.api == Api::PexelsVideos;
     let wanted = input.download() as usize;
     let (results, sources) = if videos {
@@ -141,28 +143,25 @@ fn answer(
     details.insert("per_page".into(), json!(page.per_page));
     details.insert("total_results".into(), json!(page.total_results));
     details.insert("results".into(), Value::Array(results));
-    Ok(Produced::Files(Outputs {
+    Ok(Produced::Files(Outputs::answered(Answer::new(
         sources,
         details,
-        provider_request_id: provider_call::header(&response.headers, "x-request-id"),
-    }))
+        response.request_id(),
+    ))))
 }
 
-fn video_results(videos: Vec<Video>, wanted: usize) -> (Vec<Value>, Vec<OutputSource>) {
+fn video_results(videos: Vec<Video>, wanted: usize) -> (Vec<Value>, Vec<AnswerFile>) {
     let mut sources = Vec::new();
     let results = videos
         .into_iter()
         .map(|video| {
             let file = best_rendition(&video.video_files);
             if let Some(file) = file.as_ref().filter(|_| sources.len() < wanted) {
-                sources.push(OutputSource {
-                    name: format!("video-{}.mp4", video.id),
-                    content_type: file.file_type.clone().unwrap_or_else(|| "video/mp4".into()),
-                    body: SourceBody::Url {
-                        url: file.link.clone(),
-                        auth: None,
-                    },
-                });
+                sources.push(link(
+                    format!("video-{}.mp4", video.id),
+                    file.file_type.clone().unwrap_or_else(|| "video/mp4".into()),
+                    file.link.clone(),
+                ));
             }
             json!({
                 "id": video.id,
@@ -193,22 +192,19 @@ fn best_rendition(files: &[VideoFile]) -> Option<VideoFile> {
         .cloned()
 }
 
-fn photo_results(photos: Vec<Photo>, wanted: usize) -> (Vec<Value>, Vec<OutputSource>) {
+fn photo_results(photos: Vec<Photo>, wanted: usize) -> (Vec<Value>, Vec<AnswerFile>) {
     let mut sources = Vec::new();
     let results = photos
         .into_iter()
         .map(|photo| {
             let original = photo.src.get("original").and_then(Value::as_str);
-            if let Some(link) = original.filter(|_| sources.len() < wanted) {
-                let extension = extension_of(link).unwrap_or("jpeg");
-                sources.push(OutputSource {
-                    name: format!("photo-{}.{extension}", photo.id),
-                    content_type: electrons_domain::storage::content_type_of(&format!("x.{extension}")).to_string(),
-                    body: SourceBody::Url {
-                        url: link.to_string(),
-                        auth: None,
-                    },
-                });
+            if let Some(original_link) = original.filter(|_| sources.len() < wanted) {
+                let extension = extension_of(original_link).unwrap_or("jpeg");
+                sources.push(link(
+                    format!("photo-{}.{extension}", photo.id),
+                    electrons_domain::storage::content_type_of(&format!("x.{extension}")).to_string(),
+                    original_link.to_string(),
+                ));
             }
             json!({
                 "id": photo.id,

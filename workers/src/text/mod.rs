@@ -76,7 +76,9 @@ pub async fn generate(http: &Client, provider: &ProviderConfig, model: &ModelCon
     };
     let observation = adapter.rate_limits(&response.headers);
     let result = if response.status.is_success() {
-        adapter.parse(&response).map_err(ProviderError::Malformed)
+        adapter
+            .parse(&response)
+            .map_err(|reason| response.unusable(reason, key))
     } else {
         Err(provider_call::status_error(
             &response,

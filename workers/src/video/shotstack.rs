@@ -4,6 +4,7 @@
 //! environment: `v1` or `stage`.
 
 use electrons_domain::{
+    answer::Answer,
     catalog::{ModelConfig, ProviderConfig},
     input::{render_format_media, RenderInput},
     secret::Secret,
@@ -13,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Map};
 
 use crate::{
-    outputs::{OutputSource, Outputs, SourceBody},
+    outputs::{expiring_link, Outputs},
     produce::{Produced, Progress},
     provider_call::{self, ProviderError},
 };
@@ -48,11 +49,11 @@ pub async fn submit(
         .post(format!("{}/{}/render", provider.base_url, model.provider_model))
         .header("x-api-key", key.expose())
         .json(&input.to_shotstack());
-    let (queued, _): (Envelope<Queued>, _) = provider_call::send_json(request, provider.timeout, key).await?;
+    let (queued, response): (Envelope<Queued>, _) = provider_call::send_json(request, provider.timeout, key).await?;
     let id = queued
         .response
         .map(|r| r.id)
-        .ok_or_else(|| ProviderError::Malformed("no render id in the answer".into()))?;
+        .ok_or_else(|| response.unusable("no render id in the answer", key))?;
     Ok(Produced::Operation { id })
 }
 
@@ -67,29 +68,28 @@ pub async fn poll(
     let request = http
         .get(format!("{}/{}/render/{id}", provider.base_url, model.provider_model))
         .header("x-api-key", key.expose());
-    let (envelope, _): (Envelope<Render>, _) = provider_call::send_json(request, provider.timeout, key).await?;
+    let (envelope, response): (Envelope<Render>, _) = provider_call::send_json(request, provider.timeout, key).await?;
     let render = envelope
         .response
-        .ok_or_else(|| ProviderError::Malformed("no render in the answer".into()))?;
+        .ok_or_else(|| response.unusable("no render in the answer", key))?;
     match render.status.as_deref() {
         Some("done") => {
             let url = render
                 .url
-                .ok_or_else(|| ProviderError::Malformed("a finished render without a url".into()))?;
+                .ok_or_else(|| response.unusable("a finished render without a url", key))?;
             let (content_type, extension) = render_format_media(input.format());
             let mut details = Map::new();
             details.insert("render_id".into(), json!(id));
             details.insert("duration".into(), json!(render.duration));
             details.insert("render_time".into(), json!(render.render_time));
-            Ok(Progress::Done(Outputs {
-                sources: vec![OutputSource {
-                    name: format!("render.{extension}"),
-                    content_type: content_type.into(),
-                    body: SourceBody::Url { url, auth: None },
-                }],
+            // Shotstack hosts a finished render for 24 hours.
+            let expires_at = chrono::Utc::now() + chrono::Duration::hours(24);
+            let file = expiring_link(format!("render.{extension}"), content_type, url, expires_at);
+            Ok(Progress::Done(Box::new(Outputs::answered(Answer::new(
+                vec![file],
                 details,
-                provider_request_id: Some(id.to_string()),
-            }))
+                Some(id.to_string()),
+            )))))
         }
         Some("failed") => Ok(Progress::Failed {
             reason: render

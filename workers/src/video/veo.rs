@@ -3,6 +3,7 @@
 //! (fetched with the API key) or the operation's `error`.
 
 use electrons_domain::{
+    answer::{Answer, AnswerFile, FileSource},
     catalog::{ModelConfig, ProviderConfig},
     input::VideoInput,
     secret::Secret,
@@ -12,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::{
-    outputs::{OutputSource, Outputs, SourceBody},
+    outputs::Outputs,
     produce::{Produced, Progress},
     provider_call::{self, ProviderError},
 };
@@ -60,10 +61,10 @@ pub async fn submit(
         ))
         .header("x-goog-api-key", key.expose())
         .json(&json!({ "instances": [{ "prompt": input.prompt }], "parameters": parameters }));
-    let (operation, _): (Operation, _) = provider_call::send_json(request, provider.timeout, key).await?;
+    let (operation, response): (Operation, _) = provider_call::send_json(request, provider.timeout, key).await?;
     let id = operation
         .name
-        .ok_or_else(|| ProviderError::Malformed("no operation name in the answer".into()))?;
+        .ok_or_else(|| response.unusable("no operation name in the answer", key))?;
     Ok(Produced::Operation { id })
 }
 
@@ -115,27 +116,33 @@ pub async fn poll(
             .unwrap_or_else(|| "the operation finished without a video".into());
         return Ok(Progress::Failed { reason: filtered });
     }
-    let sources = uris
+    // "Generated videos are stored on the server for 2 days."
+    let expires_at = chrono::Utc::now() + chrono::Duration::days(2);
+    let files = uris
         .into_iter()
         .enumerate()
         .map(|(i, url)| {
             // The video's URI answers only with the API key; the key goes to
             // the provider's own host and nowhere else.
-            let auth = same_origin(&url, &provider.base_url).then(|| ("x-goog-api-key", key.clone()));
-            OutputSource {
+            let key_header = same_origin(&url, &provider.base_url).then(|| "x-goog-api-key".to_string());
+            AnswerFile {
                 name: format!("video-{}.mp4", i + 1),
                 content_type: "video/mp4".into(),
-                body: SourceBody::Url { url, auth },
+                source: FileSource::Link {
+                    url,
+                    key_header,
+                    expires_at: Some(expires_at),
+                },
             }
         })
         .collect();
     let mut details = Map::new();
     details.insert("operation".into(), json!(name));
-    Ok(Progress::Done(Outputs {
-        sources,
+    Ok(Progress::Done(Box::new(Outputs::answered(Answer::new(
+        files,
         details,
-        provider_request_id: Some(name.to_string()),
-    }))
+        Some(name.to_string()),
+    )))))
 }
 
 fn same_origin(a: &str, b: &str) -> bool {

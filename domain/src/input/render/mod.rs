@@ -29,6 +29,10 @@ pub struct RenderInput {
     pub timeline: Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<RenderOutput>,
+    /// Generate the output again (a new, billed attempt) if the provider no
+    /// longer has it when it is copied, rather than fail `output_unavailable`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub regenerate_if_unavailable: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
