@@ -16,14 +16,18 @@ ALTER TABLE models ADD COLUMN regenerate_unavailable_outputs BOOLEAN NOT NULL DE
 
 -- `metrics` with one more provider call (crate::call_record): counted in
 -- `provider_calls`, in `billed_calls` when the provider answered 2xx, and
--- appended to `calls`. The one place the counts are kept, so every statement that
--- commits a job's next state after a call keeps them alike. NULL = no call.
+-- appended to `calls`, which keeps the latest 50 (a long 429 storm defers a job
+-- many times; the counts still cover every call). The one place the counts are
+-- kept, so every statement that commits a job's next state after a call keeps
+-- them alike. NULL = no call.
 CREATE FUNCTION job_metrics_with_call(m JSONB, call JSONB) RETURNS JSONB
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN call IS NULL THEN m ELSE m || jsonb_build_object(
         'provider_calls', COALESCE((m->>'provider_calls')::int, 0) + 1,
         'billed_calls', COALESCE((m->>'billed_calls')::int, 0)
                         + CASE WHEN (call->>'billed')::boolean THEN 1 ELSE 0 END,
-        'calls', COALESCE(m->'calls', '[]'::jsonb) || jsonb_build_array(call))
+        'calls', (SELECT CASE WHEN jsonb_array_length(c) > 50
+                              THEN jsonb_path_query_array(c, '$[last - 49 to last]') ELSE c END
+                  FROM (SELECT COALESCE(m->'calls', '[]'::jsonb) || jsonb_build_array(call) AS c) AS appended))
     END
 $$;

@@ -22,7 +22,9 @@ pub struct Answer {
     /// finishes the copy).
     #[serde(default)]
     pub provider_ms: u64,
-    /// Copies tried so far (each one tries every file).
+    /// Copy tries started so far, the one in progress included (each tries
+    /// every file). Counted when a try is taken up, so a try that kills its
+    /// worker counts too.
     #[serde(default)]
     pub copies: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -15,10 +15,7 @@ pub struct CallRecord {
     /// The job's attempt (claim) that made the call.
     pub attempt: i32,
     pub at: DateTime<Utc>,
-    /// `answered`, `unusable` (a 2xx DE could not use), `refused` (a 2xx without
-    /// output), `rejected` (4xx), `rate_limited` (429), `server_error` (5xx),
-    /// `timeout`, `unreachable`.
-    pub outcome: String,
+    pub outcome: CallOutcome,
     /// The provider answered 2xx, so it will have charged for the call.
     pub billed: bool,
     pub provider_ms: u64,
@@ -30,4 +27,32 @@ pub struct CallRecord {
     /// cost) for text, images, characters, files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Value>,
+}
+
+/// What a provider call came to, as `metrics.calls[].outcome` names it and
+/// the worker's retries treat it (`ProviderError::outcome` decides which).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutcome {
+    Answered,
+    /// 2xx, billed, not usable.
+    Unusable,
+    /// 2xx without an output.
+    Refused,
+    /// 4xx: the request itself was wrong.
+    Rejected,
+    RateLimited,
+    /// 5xx, and the 408/409/425 a server may give for a moment.
+    ServerError,
+    Timeout,
+    Unreachable,
+    /// No request was sent (no key configured); never recorded.
+    NotSent,
+}
+
+impl CallOutcome {
+    /// The provider answered 2xx, so it will have charged for the call.
+    pub fn billed(self) -> bool {
+        matches!(self, Self::Answered | Self::Unusable | Self::Refused)
+    }
 }

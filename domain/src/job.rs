@@ -153,6 +153,9 @@ pub struct Job {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// Poll messages published for it so far; the fence of whoever holds it
+    /// between claims (`db::jobs::Fence`).
+    pub poll_seq: i32,
     /// The long-running provider operation a running job waits on, if any.
     pub operation: Option<sqlx::types::Json<crate::operation::Operation>>,
     /// The billed answer whose outputs a running job is still copying, if any.

@@ -1,4 +1,5 @@
-//! Publishes poll messages for jobs waiting on a provider operation whose
+//! Publishes poll messages for running jobs that hold no worker — waiting on a
+//! provider operation, or on the next try at copying a committed answer — whose
 //! `poll_at` has come. Each due poll is first claimed and numbered in one
 //! committed statement (so two schedulers never publish the same one, and the
 //! worker taking the message sees its number); its `poll_at` moves
@@ -34,15 +35,15 @@ async fn publish_batch(pool: &PgPool, publisher: &Publisher, batch: i64) -> Resu
     if !publisher.is_connected().await {
         return Ok(0);
     }
-    let due = db::operations::claim_due_polls(pool, batch, REPUBLISH_AFTER).await?;
+    let due = db::polls::claim_due(pool, batch, REPUBLISH_AFTER).await?;
     if due.is_empty() {
         return Ok(0);
     }
     let published = crate::relay::publish_confirmed(publisher, &due, true).await;
     let unconfirmed: Vec<DueJob> = due.iter().filter(|p| !published.contains(&p.id)).cloned().collect();
     if !unconfirmed.is_empty() {
-        db::operations::unpublished(pool, &unconfirmed).await?;
+        db::polls::unpublished(pool, &unconfirmed).await?;
     }
-    tracing::debug!(polls = published.len(), "published operation polls");
+    tracing::debug!(polls = published.len(), "published polls");
     Ok(due.len())
 }

@@ -47,7 +47,16 @@ impl Batches {
             let pool = success_pool.clone();
             async move {
                 let done = db::jobs::succeed_many(&pool, &runs).await?;
-                Ok(runs.iter().map(|run| done.contains(&run.id)).collect())
+                // A run that lost its job (canceled, taken over) still made its call.
+                let lost: Vec<(JobId, &serde_json::Value)> = runs
+                    .iter()
+                    .filter(|run| !done.contains(&run.run.id))
+                    .filter_map(|run| Some((run.run.id, run.call.as_ref()?)))
+                    .collect();
+                if let Err(error) = db::jobs::record_calls(&pool, &lost).await {
+                    tracing::warn!(%error, "could not count the provider calls of runs that lost their job");
+                }
+                Ok(runs.iter().map(|run| done.contains(&run.run.id)).collect())
             }
         });
         Self { claims, successes }

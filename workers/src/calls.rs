@@ -59,7 +59,7 @@ pub fn record(
     let record = CallRecord {
         attempt: job.attempt,
         at: chrono::Utc::now(),
-        outcome: outcome.as_str().into(),
+        outcome,
         billed: outcome.billed(),
         provider_ms: provider_time.as_millis() as u64,
         status,

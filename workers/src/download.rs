@@ -1,6 +1,6 @@
 //! Copying a provider's output link into our storage: streamed straight from the
 //! response into the store (never held whole), stopped at the size cap, and
-//! classified when it fails — a 404 or 410 will not come back, a 5xx or a
+//! classified when it fails — a 401/403/404/410 will not come back, a 5xx or a
 //! broken connection may.
 
 use electrons_domain::{
@@ -31,7 +31,9 @@ pub async fn copy(
     };
     let response = fetch(to, url, auth).await.map_err(|reason| unavailable(reason, true))?;
     let status = response.status();
-    if matches!(status.as_u16(), 404 | 410) {
+    // A signed link past its expiry answers 401/403 (S3, GCS, Azure), a purged
+    // one 404/410: neither will come back.
+    if matches!(status.as_u16(), 401 | 403 | 404 | 410) {
         return Err(OutputError::Gone {
             host,
             status: status.as_u16(),
@@ -105,4 +107,27 @@ fn served_type(response: &reqwest::Response) -> Option<String> {
     let essence = value.split(';').next()?.trim().to_ascii_lowercase();
     let generic = essence.is_empty() || essence == "application/octet-stream" || essence == "binary/octet-stream";
     (!generic).then_some(essence)
+}
+
+/// Whether two URLs share scheme, host and port: a provider's key goes to its
+/// own origin and nowhere else.
+pub(crate) fn same_origin(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_key_only_goes_home() {
+        let base = "https://generativelanguage.googleapis.com";
+        assert!(super::same_origin(
+            "https://generativelanguage.googleapis.com/v1beta/files/x:download",
+            base
+        ));
+        assert!(!super::same_origin("https://evil.example/v1beta/files/x", base));
+        assert!(!super::same_origin("http://generativelanguage.googleapis.com/x", base));
+    }
 }

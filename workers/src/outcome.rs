@@ -58,8 +58,7 @@ pub async fn succeed_text(
     metrics["finish_reason"] = json!(completion.finish_reason);
     metrics["provider_request_id"] = json!(completion.provider_request_id);
     let run = db::jobs::Success {
-        id: job.id,
-        attempt: job.attempt,
+        run: job.fence(),
         output: json!(completion.text),
         metrics,
         keep_files_for: None,
@@ -69,27 +68,30 @@ pub async fn succeed_text(
 }
 
 /// Commits a job whose outputs are stored (the answer they came from goes with
-/// it; its call was recorded when the answer was). If the commit finds the job
-/// gone (canceled meanwhile), its files are deleted again.
+/// it; its call was recorded with the answer, unless there was nothing to copy
+/// and `call` comes here). If the commit finds the job gone (canceled
+/// meanwhile), its files are deleted again.
 pub async fn succeed_files(
     context: &WorkerContext,
     job: &Job,
     stored: &Stored,
     answer: Answer,
     timing: Timing,
+    call: Option<Value>,
 ) -> Disposition {
     let mut metrics = timing.metrics(job);
     metrics["files"] = json!(stored.files.len());
     metrics["output_bytes"] = json!(stored.bytes());
     metrics["provider_request_id"] = json!(answer.provider_request_id);
-    metrics["copy_attempts"] = json!(answer.copies + 1);
+    if !stored.files.is_empty() {
+        metrics["copy_attempts"] = json!(answer.copies);
+    }
     let run = db::jobs::Success {
-        id: job.id,
-        attempt: job.attempt,
+        run: job.fence(),
         output: stored.output(answer.details),
         metrics,
         keep_files_for: context.settings.storage.retention.filter(|_| !stored.files.is_empty()),
-        call: None,
+        call,
     };
     succeed(context, job, run, &timing).await
 }
@@ -138,17 +140,13 @@ pub async fn provider_failed(
     match delay {
         Some(delay) => {
             tracing::warn!(%error, ?delay, "provider call failed; retrying later");
-            let retry = db::jobs::retry_later(
-                &context.pool,
-                job.id,
-                job.attempt,
-                &job_error,
-                delay,
-                &metrics,
-                call.as_ref(),
-            );
+            let retry = db::jobs::retry_later(&context.pool, job.fence(), &job_error, delay, &metrics, call.as_ref());
             match retry.await {
-                Ok(_) => Disposition::Ack,
+                Ok(true) => Disposition::Ack,
+                Ok(false) => {
+                    record_lost_call(context, job, call.as_ref()).await;
+                    Disposition::Ack
+                }
                 Err(e) => committed_nothing(e),
             }
         }
@@ -166,19 +164,35 @@ pub async fn fail(
     metrics: Value,
     call: Option<&Value>,
 ) -> Disposition {
-    match db::jobs::fail(&context.pool, job.id, job.attempt, error, &metrics, call).await {
+    match db::jobs::fail(&context.pool, job.fence(), error, &metrics, call).await {
         Ok(true) => {
             announce_finished(context, job, JobStatus::Failed);
             Disposition::Ack
         }
-        Ok(false) => Disposition::Ack,
+        Ok(false) => {
+            record_lost_call(context, job, call).await;
+            Disposition::Ack
+        }
         Err(e) => committed_nothing(e),
+    }
+}
+
+/// The run could not commit its outcome (the job was canceled or taken over
+/// meanwhile), but the call it made still counts in the job's metrics.
+pub async fn record_lost_call(context: &WorkerContext, job: &Job, call: Option<&Value>) {
+    let Some(call) = call else { return };
+    if let Err(error) = db::jobs::record_calls(&context.pool, &[(job.id, call)]).await {
+        tracing::warn!(%error, "could not count the provider call of a run that lost its job");
     }
 }
 
 pub async fn defer(context: &WorkerContext, job: &Job, delay: Duration, call: Option<&Value>) -> Disposition {
     match db::jobs::defer(&context.pool, job.id, job.attempt, delay, call).await {
-        Ok(_) => Disposition::Ack,
+        Ok(true) => Disposition::Ack,
+        Ok(false) => {
+            record_lost_call(context, job, call).await;
+            Disposition::Ack
+        }
         Err(e) => committed_nothing(e),
     }
 }

@@ -9,8 +9,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use electrons_domain::{
     answer::{Answer, AnswerFile, FileSource},
-    db,
-    ids::JobId,
+    db::{self, jobs::Fence},
     job::JobError,
     secret::Secret,
     storage::{output_files, ByteChunks, ObjectKey, ObjectStore, StorageError, StoredObject},
@@ -40,15 +39,7 @@ impl Outputs {
 
 /// An output behind a link anyone holding it may fetch.
 pub fn link(name: String, content_type: impl Into<String>, url: String) -> AnswerFile {
-    AnswerFile {
-        name,
-        content_type: content_type.into(),
-        source: FileSource::Link {
-            url,
-            key_header: None,
-            expires_at: None,
-        },
-    }
+    link_until(name, content_type, url, None)
 }
 
 /// An output behind a link the provider says stops working at `expires_at`.
@@ -58,13 +49,23 @@ pub fn expiring_link(
     url: String,
     expires_at: DateTime<Utc>,
 ) -> AnswerFile {
+    link_until(name, content_type, url, Some(expires_at))
+}
+
+fn link_until(
+    name: String,
+    content_type: impl Into<String>,
+    url: String,
+    expires_at: Option<DateTime<Utc>>,
+) -> AnswerFile {
     AnswerFile {
+        name,
+        content_type: content_type.into(),
         source: FileSource::Link {
             url,
             key_header: None,
-            expires_at: Some(expires_at),
+            expires_at,
         },
-        ..link(name, content_type, String::new())
     }
 }
 
@@ -177,9 +178,8 @@ pub struct Destination<'a> {
     pub http_unredirected: &'a Client,
     pub pool: &'a PgPool,
     pub project: Uuid,
-    pub job: JobId,
     /// The run storing them; its lease is renewed before each file.
-    pub attempt: i32,
+    pub run: Fence,
     pub max_bytes: u64,
     pub download_timeout: Duration,
     pub lease_margin: Duration,
@@ -246,7 +246,7 @@ pub async fn store_all(to: &Destination<'_>, sources: Vec<OutputSource>) -> Resu
 
 async fn renew_lease(to: &Destination<'_>) -> Result<(), OutputError> {
     let lease = to.download_timeout + to.lease_margin;
-    match db::jobs::extend_lease(to.pool, to.job, to.attempt, lease).await {
+    match db::jobs::extend_lease(to.pool, to.run, lease).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(OutputError::Lost),
         Err(error) => Err(OutputError::Storage(format!(
@@ -256,7 +256,7 @@ async fn renew_lease(to: &Destination<'_>) -> Result<(), OutputError> {
 }
 
 async fn store_one(to: &Destination<'_>, run: &str, source: OutputSource) -> Result<StoredObject, OutputError> {
-    let key = ObjectKey::output(to.project, to.job, run, &source.name).map_err(|e| OutputError::BadName(e.0))?;
+    let key = ObjectKey::output(to.project, to.run.id, run, &source.name).map_err(|e| OutputError::BadName(e.0))?;
     match source.body {
         SourceBody::Url { url, auth } => {
             download::copy(

@@ -20,7 +20,8 @@ use electrons_domain::{
 use tracing::Instrument;
 
 use crate::{
-    copying, outcome,
+    copying::{self, CopyTarget},
+    outcome,
     produce::{self, Progress},
     provider_call::CallOutcome,
     runner::{self, acquire, fail_unrunnable, lease_for},
@@ -35,8 +36,7 @@ pub async fn poll(context: &WorkerContext, message: JobMessage) -> Disposition {
     let settings = &context.settings;
     // Covers the poll; storing a result renews it file by file.
     let lease = lease_for(&catalog) + settings.worker.lease_margin;
-    let job = match db::operations::claim_poll(&context.pool, message.job_id, message.attempt, message.poll_seq, lease)
-        .await
+    let job = match db::polls::claim_poll(&context.pool, message.job_id, message.attempt, message.poll_seq, lease).await
     {
         Ok(Some(job)) => job,
         Ok(None) => {
@@ -52,13 +52,20 @@ pub async fn poll(context: &WorkerContext, message: JobMessage) -> Disposition {
         }
     };
     let claimed_at = Instant::now();
-    let run = match runner::runnable(context, &catalog, &job).await {
+    if let Some(answer) = job.answer.clone().map(|a| a.0) {
+        // The provider has answered: what it said is copied whatever became of
+        // the model or its rules since; only the provider's key may be needed.
+        let target = CopyTarget::new(
+            catalog.providers.get(&job.provider),
+            catalog.models.get(&job.model),
+            &job,
+        );
+        return copying::resume(context, &job, target, answer, claimed_at).await;
+    }
+    let run = match runner::runnable(context, &catalog, &job, true).await {
         Ok(run) => run,
         Err(disposition) => return disposition,
     };
-    if let Some(answer) = job.answer.clone().map(|a| a.0) {
-        return copying::resume(context, &job, &run, answer, claimed_at).await;
-    }
     let Some(mut operation) = job.operation.clone().map(|op| op.0) else {
         return Disposition::Ack;
     };
@@ -118,7 +125,8 @@ pub async fn poll(context: &WorkerContext, message: JobMessage) -> Disposition {
                 store_time: None,
             };
             // The submit was the billed call (recorded then); polls are not calls.
-            copying::commit_and_copy(context, &job, &run, *outputs, timing, None).await
+            let target = CopyTarget::new(Some(run.provider), Some(run.model), &job);
+            copying::commit_and_copy(context, &job, target, *outputs, timing, None).await
         }
         Ok(Progress::Failed { reason }) => {
             tracing::warn!(%reason, "the provider failed the operation");
@@ -156,7 +164,7 @@ fn poll_again(error: &ProviderError) -> bool {
 }
 
 async fn poll_later(context: &WorkerContext, job: &Job, operation: &Operation, delay: Duration) -> Disposition {
-    match db::operations::poll_later(&context.pool, job.id, job.attempt, operation, delay).await {
+    match db::operations::poll_later(&context.pool, job.fence(), operation, delay).await {
         Ok(_) => Disposition::Ack,
         Err(error) => outcome::committed_nothing(error),
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+pub use electrons_domain::call_record::CallOutcome;
 use electrons_domain::{catalog::ModelConfig, job::JobError, secret::Secret};
 use reqwest::{header::HeaderMap, RequestBuilder, StatusCode};
 
@@ -47,47 +48,6 @@ pub enum ProviderError {
     /// filter, nothing generated); asking again would get the same answer.
     #[error("the provider produced no output: {0}")]
     Refused(String),
-}
-
-/// What a provider call came to, as `metrics.calls[].outcome` names it and
-/// retries treat it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CallOutcome {
-    Answered,
-    /// 2xx, billed, not usable.
-    Unusable,
-    /// 2xx without an output.
-    Refused,
-    /// 4xx: the request itself was wrong.
-    Rejected,
-    RateLimited,
-    /// 5xx, and the 408/409/425 a server may give for a moment.
-    ServerError,
-    Timeout,
-    Unreachable,
-    /// No request was sent (no key configured).
-    NotSent,
-}
-
-impl CallOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Answered => "answered",
-            Self::Unusable => "unusable",
-            Self::Refused => "refused",
-            Self::Rejected => "rejected",
-            Self::RateLimited => "rate_limited",
-            Self::ServerError => "server_error",
-            Self::Timeout => "timeout",
-            Self::Unreachable => "unreachable",
-            Self::NotSent => "not_sent",
-        }
-    }
-
-    /// The provider answered 2xx, so it will have charged for the call.
-    pub fn billed(self) -> bool {
-        matches!(self, Self::Answered | Self::Unusable | Self::Refused)
-    }
 }
 
 impl ProviderError {

@@ -19,7 +19,9 @@ use tracing::Instrument;
 use serde_json::Value;
 
 use crate::{
-    calls, copying, outcome, polling,
+    calls,
+    copying::{self, CopyTarget},
+    outcome, polling,
     produce::{self, Produced},
     provider_call::CallOutcome,
     text, ProviderError, WorkerContext,
@@ -59,11 +61,14 @@ pub(crate) struct Runnable<'a> {
 }
 
 /// The job's model, provider and input, or the job failed for good (a model
-/// removed since submit, an input the model no longer takes).
+/// removed since submit, an input the model no longer takes). `answered`: the
+/// provider already took the job (an operation being polled), so its input is
+/// read as it was accepted, not refused after the fact by today's rules.
 pub(crate) async fn runnable<'a>(
     context: &WorkerContext,
     catalog: &'a Catalog,
     job: &Job,
+    answered: bool,
 ) -> Result<Runnable<'a>, Disposition> {
     let Some(model) = catalog.models.get(&job.model) else {
         return Err(fail_unrunnable(context, job, "model_unavailable", "the model is no longer configured").await);
@@ -76,7 +81,12 @@ pub(crate) async fn runnable<'a>(
         let message = "the model's provider model cannot be called";
         return Err(fail_unrunnable(context, job, "model_unavailable", message).await);
     };
-    let input = match JobInput::parse(&rules, &job.input) {
+    let read = if answered {
+        JobInput::read_accepted
+    } else {
+        JobInput::parse
+    };
+    let input = match read(&rules, &job.input) {
         Ok(input) => input,
         Err(error) => return Err(fail_unrunnable(context, job, "invalid_input", &error.to_string()).await),
     };
@@ -110,7 +120,7 @@ async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
     tracing::debug!(attempt = job.attempt, "job claimed");
     context.announcer.job_changed(&job);
 
-    let run = match runnable(context, &catalog, &job).await {
+    let run = match runnable(context, &catalog, &job, false).await {
         Ok(run) => run,
         Err(disposition) => return disposition,
     };
@@ -177,7 +187,8 @@ async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
             let held = outputs.stream.is_some().then_some(grant);
             // Boxed: a future is as large as its largest await, and every job in
             // flight holds one; the rare, heavy copy would otherwise enlarge them all.
-            let disposition = Box::pin(copying::commit_and_copy(context, &job, &run, outputs, timing, call)).await;
+            let target = CopyTarget::new(Some(run.provider), Some(run.model), &job);
+            let disposition = Box::pin(copying::commit_and_copy(context, &job, target, outputs, timing, call)).await;
             drop(held);
             disposition
         }

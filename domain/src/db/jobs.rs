@@ -16,7 +16,28 @@ use crate::{
 
 pub(super) const COLUMNS: &str = "id, project_id, model, modality, provider, status, priority, input, output, error,
     metrics, metadata, webhook, webhook_events_filter, attempt, deferrals, max_attempts, lease_until, run_at,
-    created_at, started_at, completed_at, operation";
+    created_at, started_at, completed_at, operation, poll_seq";
+
+/// Which run of a job a statement speaks for: its claim (`attempt`) and which
+/// poll message it took up (`poll_seq`, moved on whenever the scheduler hands
+/// the job to another poller or copier). A run fenced out — canceled, or rescued
+/// after its lease expired and taken up again — changes nothing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fence {
+    pub id: JobId,
+    pub attempt: i32,
+    pub poll_seq: i32,
+}
+
+impl Job {
+    pub fn fence(&self) -> Fence {
+        Fence {
+            id: self.id,
+            attempt: self.attempt,
+            poll_seq: self.poll_seq,
+        }
+    }
+}
 
 pub struct NewJob {
     pub id: JobId,
@@ -167,7 +188,7 @@ pub async fn list(pool: &PgPool, project_id: Uuid, filter: &ListFilter) -> Resul
 pub async fn cancel(pool: &PgPool, project_id: Uuid, id: JobId) -> Result<Option<(Job, bool)>, sqlx::Error> {
     let canceled: Option<Job> = sqlx::query_as(&format!(
         "UPDATE jobs SET status = 'canceled', completed_at = now(), lease_until = NULL, publish_at = NULL,
-                poll_at = NULL, updated_at = now()
+                poll_at = NULL, answer = NULL, updated_at = now()
          WHERE id = $1 AND project_id = $2 AND status IN ('queued', 'running')
          RETURNING {COLUMNS}"
     ))
@@ -214,8 +235,7 @@ pub async fn claim_many(pool: &PgPool, messages: &[(JobId, i32)], lease: Duratio
 
 /// One run's success, for `succeed_many`.
 pub struct Success {
-    pub id: JobId,
-    pub attempt: i32,
+    pub run: Fence,
     pub output: Value,
     pub metrics: Value,
     /// How long the files in `output` are kept; `None` when there are none to
@@ -230,8 +250,9 @@ pub struct Success {
 /// the ids still held by their run (the others were canceled or taken over
 /// after their lease expired, and keep their state).
 pub async fn succeed_many(pool: &PgPool, runs: &[Success]) -> Result<Vec<JobId>, sqlx::Error> {
-    let ids: Vec<Uuid> = runs.iter().map(|r| r.id.0).collect();
-    let attempts: Vec<i32> = runs.iter().map(|r| r.attempt).collect();
+    let ids: Vec<Uuid> = runs.iter().map(|r| r.run.id.0).collect();
+    let attempts: Vec<i32> = runs.iter().map(|r| r.run.attempt).collect();
+    let poll_seqs: Vec<i32> = runs.iter().map(|r| r.run.poll_seq).collect();
     let outputs: Vec<&Value> = runs.iter().map(|r| &r.output).collect();
     let metrics: Vec<&Value> = runs.iter().map(|r| &r.metrics).collect();
     let keep_ms: Vec<Option<f64>> = runs
@@ -245,9 +266,9 @@ pub async fn succeed_many(pool: &PgPool, runs: &[Success]) -> Result<Vec<JobId>,
                 metrics = job_metrics_with_call(metrics || r_metrics, r_call), answer = NULL,
                 completed_at = now(), lease_until = NULL, poll_at = NULL, updated_at = now(),
                 outputs_expire_at = now() + r_keep_ms * interval '1 millisecond'
-         FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::jsonb[], $5::float8[], $6::jsonb[])
-              AS r(r_id, r_attempt, r_output, r_metrics, r_keep_ms, r_call)
-         WHERE id = r_id AND attempt = r_attempt AND status = 'running'
+         FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::jsonb[], $5::float8[], $6::jsonb[], $7::int[])
+              AS r(r_id, r_attempt, r_output, r_metrics, r_keep_ms, r_call, r_poll_seq)
+         WHERE id = r_id AND attempt = r_attempt AND poll_seq = r_poll_seq AND status = 'running'
          RETURNING id",
         )
         .bind(&ids)
@@ -256,48 +277,70 @@ pub async fn succeed_many(pool: &PgPool, runs: &[Success]) -> Result<Vec<JobId>,
         .bind(&metrics)
         .bind(&keep_ms)
         .bind(&calls)
+        .bind(&poll_seqs)
         .fetch_all(pool)
     })
     .await?;
     Ok(done.into_iter().map(JobId).collect())
 }
 
+/// Counts provider calls whose run could not commit its outcome (the job was
+/// canceled or taken over meanwhile): the provider answered, and may have
+/// charged, all the same.
+pub async fn record_calls(pool: &PgPool, calls: &[(JobId, &Value)]) -> Result<(), sqlx::Error> {
+    if calls.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = calls.iter().map(|(id, _)| id.0).collect();
+    let records: Vec<&Value> = calls.iter().map(|(_, call)| *call).collect();
+    sqlx::query(
+        "UPDATE jobs SET metrics = job_metrics_with_call(metrics, c_call)
+         FROM unnest($1::uuid[], $2::jsonb[]) AS c(c_id, c_call) WHERE id = c_id",
+    )
+    .bind(&ids)
+    .bind(&records)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Moves a running job's lease to `lease` from now (its run has slow work left,
 /// e.g. copying outputs). `false` if the run no longer holds the job.
-pub async fn extend_lease(pool: &PgPool, id: JobId, attempt: i32, lease: Duration) -> Result<bool, sqlx::Error> {
+pub async fn extend_lease(pool: &PgPool, run: Fence, lease: Duration) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE jobs SET lease_until = now() + $3 * interval '1 millisecond'
-         WHERE id = $1 AND attempt = $2 AND status = 'running'",
+         WHERE id = $1 AND attempt = $2 AND poll_seq = $4 AND status = 'running'",
     )
-    .bind(id.0)
-    .bind(attempt)
+    .bind(run.id.0)
+    .bind(run.attempt)
     .bind(lease.as_millis() as f64)
+    .bind(run.poll_seq)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// running → failed, for good. `call` is the provider call this run made, if
-/// it made one; the answer (if any) stays for whoever wants to know what the
-/// provider had said.
+/// it made one. An answer whose outputs could not be copied goes (it may hold
+/// inline bytes nobody will read).
 pub async fn fail(
     pool: &PgPool,
-    id: JobId,
-    attempt: i32,
+    run: Fence,
     error: &JobError,
     metrics: &Value,
     call: Option<&Value>,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE jobs SET status = 'failed', error = $3, metrics = job_metrics_with_call(metrics || $4, $5),
-                completed_at = now(), lease_until = NULL, poll_at = NULL, updated_at = now()
-         WHERE id = $1 AND attempt = $2 AND status = 'running'",
+                answer = NULL, completed_at = now(), lease_until = NULL, poll_at = NULL, updated_at = now()
+         WHERE id = $1 AND attempt = $2 AND poll_seq = $6 AND status = 'running'",
     )
-    .bind(id.0)
-    .bind(attempt)
+    .bind(run.id.0)
+    .bind(run.attempt)
     .bind(sqlx::types::Json(error))
     .bind(metrics)
     .bind(call)
+    .bind(run.poll_seq)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -308,8 +351,7 @@ pub async fn fail(
 /// provider no longer has) is dropped, and `metrics` merged in (a regeneration count).
 pub async fn retry_later(
     pool: &PgPool,
-    id: JobId,
-    attempt: i32,
+    run: Fence,
     error: &JobError,
     delay: Duration,
     metrics: &Value,
@@ -320,14 +362,15 @@ pub async fn retry_later(
                 metrics = job_metrics_with_call(metrics || $5, $6),
                 run_at = now() + $4 * interval '1 millisecond', publish_at = now() + $4 * interval '1 millisecond',
                 updated_at = now()
-         WHERE id = $1 AND attempt = $2 AND status = 'running'",
+         WHERE id = $1 AND attempt = $2 AND poll_seq = $7 AND status = 'running'",
     )
-    .bind(id.0)
-    .bind(attempt)
+    .bind(run.id.0)
+    .bind(run.attempt)
     .bind(sqlx::types::Json(error))
     .bind(delay.as_millis() as f64)
     .bind(metrics)
     .bind(call)
+    .bind(run.poll_seq)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -5,6 +5,7 @@ pub mod answers;
 pub mod jobs;
 pub mod operations;
 pub mod outputs;
+pub mod polls;
 pub mod rate_limits;
 pub mod webhook_deliveries;
 pub mod webhook_secrets;

@@ -85,6 +85,20 @@ impl JobInput {
         }
     }
 
+    /// The input as it was accepted, read without checking it against today's
+    /// rules: for a job the provider already took, whose input must not be
+    /// refused after the fact because a rule was added since.
+    pub fn read_accepted(rules: &InputRules, value: &Value) -> Result<JobInput, FieldError> {
+        Ok(match *rules {
+            InputRules::Text(_) => Self::Text(deserialize(value)?),
+            InputRules::Image(_) => Self::Image(deserialize(value)?),
+            InputRules::Speech => Self::Speech(deserialize(value)?),
+            InputRules::Stock => Self::Stock(deserialize(value)?),
+            InputRules::Render => Self::Render(deserialize(value)?),
+            InputRules::Video(_) => Self::Video(deserialize(value)?),
+        })
+    }
+
     pub fn parse(rules: &InputRules, value: &Value) -> Result<JobInput, FieldError> {
         Ok(match *rules {
             InputRules::Text(limits) => Self::Text(TextInput::parse(value, limits)?),

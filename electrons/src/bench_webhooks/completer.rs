@@ -96,8 +96,7 @@ impl Completer {
             let (batches, announcer) = (batches.clone(), announcer.clone());
             tasks.push(tokio::spawn(async move {
                 let run = Success {
-                    id: job.id,
-                    attempt: job.attempt,
+                    run: job.fence(),
                     output: json!({ "text": "webhook bench" }),
                     metrics: json!({}),
                     keep_files_for: None,

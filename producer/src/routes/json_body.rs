@@ -1,7 +1,6 @@
 //! JSON request bodies, read in one place. `JsonBody` is the only way a route
-//! takes a body: it refuses one not labelled `application/json` with a 415
-//! before reading it, and maps the body's own failures (too large, cut off) to
-//! the API's errors. `parse` then types it: a body that does not fit the type
+//! takes a body: it refuses one not labelled `application/json` with a 415,
+//! and maps the body's own failures (too large, cut off) to the API's errors. `parse` then types it: a body that does not fit the type
 //! is a 400 `invalid_body` naming the field serde stopped at.
 //!
 //! Only `application/json` is accepted (parameters such as `charset=utf-8` are
@@ -21,20 +20,17 @@ use serde::de::DeserializeOwned;
 
 use crate::{error::ApiError, state::AppState};
 
-/// The raw bytes of a body that said it is JSON. An empty body needs no
-/// `Content-Type` (a POST without a body is not refused here; the route decides
-/// whether it wants one), any other does.
+/// The raw bytes of a body that said it is JSON. An empty body needs no JSON
+/// `Content-Type` (a POST without a body is not refused here, whatever a client
+/// labels it — `curl -d ''` says form-urlencoded; the route decides whether it
+/// wants one), any other does.
 pub struct JsonBody(pub Bytes);
 
 impl FromRequest<AppState> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let labelled = match request.headers().get(CONTENT_TYPE) {
-            Some(value) if is_json(value) => true,
-            Some(_) => return Err(unsupported_media_type()),
-            None => false,
-        };
+        let labelled = request.headers().get(CONTENT_TYPE).is_some_and(is_json);
         let limit = state.settings.producer.body_limit_bytes;
         let body = Bytes::from_request(request, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {

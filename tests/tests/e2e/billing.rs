@@ -261,3 +261,181 @@ async fn an_output_the_provider_lost_is_generated_again_only_when_asked() {
     assert_eq!(calls_to(&app, "openai.images") as u64, attempts);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_job_the_provider_took_is_not_refused_by_rules_added_since() {
+    let app = TestApp::spawn().await;
+    app.sim.controls().set_operation_duration(Duration::from_millis(1500));
+    let (_, job) = app
+        .submit(&json!({ "model": "veo-3.1", "input": { "prompt": "Waves at night" } }))
+        .await;
+    let id = job["id"].as_str().expect("id");
+    let deadline = tokio::time::Instant::now() + FINISH;
+    while !app.job(id).await["operation"]["id"].is_string() {
+        assert!(tokio::time::Instant::now() < deadline, "never submitted");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // As if the job had been accepted before `seed` was refused for Veo.
+    sqlx::query("UPDATE jobs SET input = input || '{\"seed\": 7}' WHERE id = $1")
+        .bind(id.parse::<electrons_domain::ids::JobId>().expect("job id").0)
+        .execute(&app.pool)
+        .await
+        .expect("old input");
+    let done = app.wait_finished(id, FINISH).await;
+    assert_eq!(
+        done["status"], "succeeded",
+        "the submitted video is still fetched: {done}"
+    );
+    assert_eq!(calls_to(&app, "gemini.predict_long_running"), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_copy_that_keeps_killing_its_worker_runs_out_of_tries() {
+    let mut app = TestApp::with(Options {
+        worker: false,
+        ..Options::default()
+    })
+    .await;
+    app.settings.storage.copy_attempts = 2;
+    app.settings.storage.download_timeout = Duration::from_secs(2);
+    app.settings.worker.lease_margin = Duration::from_secs(1);
+    let (_, job) = app
+        .submit(&json!({ "model": "ideogram-v2", "input": { "prompt": "A cat [[sim:file_hang=9]]" } }))
+        .await;
+    let id = job["id"].as_str().expect("id");
+    let deadline = tokio::time::Instant::now() + FINISH;
+    // Each try hangs on the image; each worker is killed while it waits.
+    for tries in 1..=2 {
+        let mut worker = WorkerProcess::start_for(crate::ELECTRONS, &app.settings, "image", 4).expect("worker");
+        while app.sim.controls().file_requests() < tries {
+            assert!(tokio::time::Instant::now() < deadline, "try {tries} never started");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        worker.kill().await;
+    }
+    let mut last = WorkerProcess::start_for(crate::ELECTRONS, &app.settings, "image", 4).expect("worker");
+    let done = app.wait_finished(id, FINISH).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert_eq!(done["error"]["code"], "output_download_failed", "{done}");
+    assert!(
+        done["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("stopped without finishing"),
+        "{done}"
+    );
+    assert_eq!(app.sim.controls().file_requests(), 2, "no third try");
+    assert_eq!(calls_to(&app, "ideogram.generate"), 1, "and never a second generation");
+    last.kill().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_call_whose_job_was_canceled_meanwhile_still_counts() {
+    let app = TestApp::spawn().await;
+    let (_, job) = app
+        .submit(&json!({ "model": "gpt-4o-mini", "input": { "prompt": "Slow [[sim:latency=1500]]" } }))
+        .await;
+    let id = job["id"].as_str().expect("id");
+    app.wait_for(id, "running", FINISH).await;
+    let (status, canceled) = app.post(&format!("/v1/jobs/{id}/cancel")).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{canceled}");
+    let deadline = tokio::time::Instant::now() + FINISH;
+    loop {
+        let job = app.job(id).await;
+        if job["metrics"]["provider_calls"] == 1 {
+            assert_eq!(job["status"], "canceled", "{job}");
+            assert_eq!(job["metrics"]["billed_calls"], 1, "{job}");
+            assert_eq!(
+                job["output"],
+                Value::Null,
+                "the answer is not applied to a canceled job: {job}"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the call was never counted: {job}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.stop().await;
+}
+
+/// The statements of a run that was rescued and replaced: fenced out, all of them.
+#[tokio::test]
+async fn a_replaced_copier_changes_nothing() {
+    use electrons_domain::{db, ids::JobId, job::JobError};
+    let app = TestApp::with(Options {
+        worker: false,
+        scheduler: false,
+        ..Options::default()
+    })
+    .await;
+    let (_, job) = app
+        .submit(&json!({ "model": "ideogram-v2", "input": { "prompt": "A cat" } }))
+        .await;
+    let id: JobId = job["id"].as_str().expect("id").parse().expect("job id");
+    // Running, copying a committed answer, held by the copier that took poll 3.
+    sqlx::query(
+        "UPDATE jobs SET status = 'running', attempt = 1, poll_seq = 3, lease_until = now() + interval '1 minute',
+                answer = '{\"files\": [], \"received_at\": \"2026-01-01T00:00:00Z\"}' WHERE id = $1",
+    )
+    .bind(id.0)
+    .execute(&app.pool)
+    .await
+    .expect("copying");
+    let old = db::jobs::Fence {
+        id,
+        attempt: 1,
+        poll_seq: 3,
+    };
+    // Rescued: the scheduler published poll 4 and another copier took it.
+    sqlx::query("UPDATE jobs SET poll_seq = 4 WHERE id = $1")
+        .bind(id.0)
+        .execute(&app.pool)
+        .await
+        .expect("replaced");
+    let lease = Duration::from_secs(60);
+    assert!(!db::jobs::extend_lease(&app.pool, old, lease).await.expect("renew"));
+    assert!(!db::answers::copy_later(&app.pool, old, "x", lease)
+        .await
+        .expect("later"));
+    let error = JobError::final_error("output_download_failed", "x");
+    assert!(!db::jobs::fail(&app.pool, old, &error, &json!({}), None)
+        .await
+        .expect("fail"));
+    let current = db::jobs::Fence { poll_seq: 4, ..old };
+    assert!(db::jobs::extend_lease(&app.pool, current, lease).await.expect("renew"));
+    assert!(db::answers::copy_later(&app.pool, current, "x", lease)
+        .await
+        .expect("later"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_keep_the_latest_fifty_calls_and_count_them_all() {
+    let app = TestApp::with(Options {
+        worker: false,
+        scheduler: false,
+        ..Options::default()
+    })
+    .await;
+    let metrics: Value = sqlx::query_scalar(
+        "WITH RECURSIVE r(i, m) AS (
+             SELECT 0, '{}'::jsonb
+             UNION ALL
+             SELECT i + 1, job_metrics_with_call(m, jsonb_build_object('n', i, 'billed', i % 2 = 0)) FROM r WHERE i < 60)
+         SELECT m FROM r WHERE i = 60",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("metrics");
+    assert_eq!(metrics["provider_calls"], 60, "{metrics}");
+    assert_eq!(metrics["billed_calls"], 30, "{metrics}");
+    let calls = metrics["calls"].as_array().expect("calls");
+    assert_eq!(calls.len(), 50);
+    assert_eq!((calls[0]["n"].clone(), calls[49]["n"].clone()), (json!(10), json!(59)));
+    app.stop().await;
+}

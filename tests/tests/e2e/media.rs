@@ -253,7 +253,7 @@ async fn a_stale_poll_message_cannot_poll_out_of_turn() {
         assert!(tokio::time::Instant::now() < deadline, "never polled");
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
-    let stale = electrons_domain::db::operations::claim_poll(&app.pool, id, attempt, seq - 1, Duration::from_secs(5))
+    let stale = electrons_domain::db::polls::claim_poll(&app.pool, id, attempt, seq - 1, Duration::from_secs(5))
         .await
         .expect("claim");
     assert!(stale.is_none(), "an earlier poll message took the poll");

@@ -219,8 +219,10 @@ async fn one_projects_flood_does_not_starve_another() {
     let took = submitted.elapsed();
     // Alone, five jobs at 5/s take a second; sharing fairly with the flood, about two.
     assert!(took < Duration::from_secs(5), "the small project waited {took:?}");
+    // And they did not wait for the flood to drain (100 jobs at 5/s take 20 s;
+    // how many are done by now depends on how fast this machine submitted them).
     let unfinished = count_with_status(&app, &flood, |status| status != "succeeded").await;
-    assert!(unfinished > 50, "the flood was still going: {unfinished} unfinished");
+    assert!(unfinished > 0, "the flood had drained first");
     app.stop().await;
 }
 

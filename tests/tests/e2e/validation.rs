@@ -380,5 +380,15 @@ async fn bodies_not_labelled_json_are_refused_with_415() {
     assert_eq!(status, StatusCode::OK, "{canceled}");
     let (status, rotated) = app.post("/v1/webhook-secret/rotate").await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
+    // An empty body labelled as a form (what `curl -X POST -d ''` sends) is no body either.
+    let form = Some("application/x-www-form-urlencoded");
+    let (status, rotated) = send(
+        reqwest::Method::POST,
+        "/v1/webhook-secret/rotate",
+        form,
+        Some(String::new()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
     app.stop().await;
 }

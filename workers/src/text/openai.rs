@@ -138,4 +138,23 @@ mod tests {
         );
         assert_eq!(OpenAiChat.error_message(b"<html>"), None);
     }
+
+    #[test]
+    fn a_completion_with_tool_calls_and_no_content_is_not_text() {
+        let body = json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+                "role": "assistant", "content": null,
+                "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}
+        });
+        let response = ProviderResponse {
+            status: reqwest::StatusCode::OK,
+            headers: reqwest::header::HeaderMap::new(),
+            body: serde_json::to_vec(&body).unwrap_or_default().into(),
+        };
+        // generate() turns this into ProviderError::Unusable: billed, not retried.
+        let reason = OpenAiChat.parse(&response).expect_err("no text to give");
+        assert!(reason.contains("without content"), "{reason}");
+    }
 }

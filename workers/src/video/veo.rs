@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::{
+    download,
     outputs::Outputs,
     produce::{Produced, Progress},
     provider_call::{self, ProviderError},
@@ -124,7 +125,7 @@ pub async fn poll(
         .map(|(i, url)| {
             // The video's URI answers only with the API key; the key goes to
             // the provider's own host and nowhere else.
-            let key_header = same_origin(&url, &provider.base_url).then(|| "x-goog-api-key".to_string());
+            let key_header = download::same_origin(&url, &provider.base_url).then(|| "x-goog-api-key".to_string());
             AnswerFile {
                 name: format!("video-{}.mp4", i + 1),
                 content_type: "video/mp4".into(),
@@ -143,27 +144,4 @@ pub async fn poll(
         details,
         Some(name.to_string()),
     )))))
-}
-
-fn same_origin(a: &str, b: &str) -> bool {
-    match (url::Url::parse(a), url::Url::parse(b)) {
-        (Ok(a), Ok(b)) => a.origin() == b.origin(),
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::same_origin;
-
-    #[test]
-    fn the_key_only_goes_home() {
-        let base = "https://generativelanguage.googleapis.com";
-        assert!(same_origin(
-            "https://generativelanguage.googleapis.com/v1beta/files/x:download",
-            base
-        ));
-        assert!(!same_origin("https://evil.example/v1beta/files/x", base));
-        assert!(!same_origin("http://generativelanguage.googleapis.com/x", base));
-    }
 }
