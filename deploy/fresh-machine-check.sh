@@ -79,7 +79,7 @@ rm -f "$WORK/proxy.sock" "$WORK/proxy.log"
 python3 deploy/fresh-machine/registry-proxy.py --unix "$WORK/proxy.sock" --log "$WORK/proxy.log" &
 proxy_pid=$!
 for _ in $(seq 50); do [ -S "$WORK/proxy.sock" ] && break; sleep 0.1; done
-ip netns exec "$NS" socat TCP-LISTEN:3128,bind=127.0.0.1,reuseaddr,fork "UNIX-CONNECT:$WORK/proxy.sock" &
+ip netns exec "$NS" socat TCP-LISTEN:3128,bind=127.0.0.1,reuseaddr,fork "UNIX-CONNECT:$WORK/proxy.sock" 2>/dev/null &
 bridge_pid=$!
 
 log "running the README's commands in the fresh root (logs: $ROOT/root/fresh-logs)"

@@ -33,12 +33,13 @@ report_listening() {
   say "listening sockets $where:"
   listening | sed 's/^/    /'
   # 3128 is this check's own bridge to the registry proxy, not the project's.
-  bad=$(listening | grep -v -E '^127\.0\.0\.1:' || true)
+  # epmd always adds the IPv6 loopback to the address it is given.
+  bad=$(listening | grep -v -E '^(127\.0\.0\.1|\[::1\]):' || true)
   if [ -n "$bad" ]; then
     say "NOT LOOPBACK-ONLY: $(echo $bad)"
     FAILURES+=("listening beyond 127.0.0.1 $where: $(echo $bad)")
   else
-    say "every listening socket is on 127.0.0.1"
+    say "every listening socket is on loopback (127.0.0.1; epmd adds ::1 itself)"
   fi
 }
 
@@ -108,8 +109,8 @@ demo() {
   local label=$1 with_terminal=$2 log="$LOGS/$1.log" runner waited=0 demo_pid
   step_begin "$label: bash deploy/up.sh --demo ($with_terminal)"
   if [ "$with_terminal" = "terminal" ]; then
-    # A pseudo-terminal whose input never ends: a prompt would wait here.
-    script -qefc "bash deploy/up.sh --demo" "$log" < <(sleep infinity) >/dev/null 2>&1 &
+    # A pseudo-terminal (script), as in an interactive session.
+    script -qefc "bash deploy/up.sh --demo" "$log" </dev/null >/dev/null 2>&1 &
   else
     setsid bash deploy/up.sh --demo </dev/null >"$log" 2>&1 &
   fi
@@ -128,7 +129,7 @@ demo() {
     succeeded=$(sed -n '/== results ==/,/The API is up/p' "$log" | grep -c -E '^job_.* succeeded ' || true)
     say "demo jobs: $succeeded of $jobs succeeded"
     [ "$jobs" -gt 0 ] && [ "$jobs" = "$succeeded" ] || FAILURES+=("$label: demo jobs $succeeded/$jobs succeeded")
-    grep -E '^\s*\[up\]|\[s3\]' "$log" | tr -d '\r' | sed 's/\x1b\[[0-9;]*m//g; s/^/    /'
+    tr -d '\r' <"$log" | sed 's/\x1b\[[0-9;]*m//g' | grep -E '^\[(up|s3)\]' | sed 's/^/    /'
     readme_curls
     report_listening "while the demo runs"
     demo_pid=$(pid_of ./target/release/electrons) && kill -TERM "$demo_pid"
@@ -146,7 +147,7 @@ tests() {
   local label=$1 with_terminal=$2 log="$LOGS/$1.log" rc
   step_begin "$label: bash .ci/run ($with_terminal)"
   if [ "$with_terminal" = "terminal" ]; then
-    timeout "$STEP_TIMEOUT" script -qefc "bash .ci/run" "$log" < <(sleep infinity) >/dev/null 2>&1
+    timeout "$STEP_TIMEOUT" script -qefc "bash .ci/run" "$log" </dev/null >/dev/null 2>&1
   else
     timeout "$STEP_TIMEOUT" setsid bash .ci/run </dev/null >"$log" 2>&1
   fi
