@@ -179,6 +179,11 @@ impl TestApp {
             workers: Vec::new(),
             database,
         };
+        // Jobs submitted before the producer's publisher is connected wait for
+        // the scheduler's relay, which would skew every test that times jobs.
+        if options.publisher_amqp_url.is_none() {
+            app.wait_for_broker(Duration::from_secs(15)).await;
+        }
         if options.worker {
             app.start_worker();
         }
@@ -186,6 +191,25 @@ impl TestApp {
             app.start_webhooks(&app.settings.clone());
         }
         app
+    }
+
+    /// Waits until `/readyz` reports the producer connected to the broker.
+    pub async fn wait_for_broker(&self, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let ready: Option<Value> = match self.http.get(format!("{}/readyz", self.base_url)).send().await {
+                Ok(response) => response.json().await.ok(),
+                Err(_) => None,
+            };
+            if ready.is_some_and(|r| r["broker"] == true) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the producer did not connect to the broker in {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Starts another in-process worker.
