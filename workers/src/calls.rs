@@ -9,7 +9,7 @@ use electrons_domain::{call_record::CallRecord, catalog::ModelConfig, job::Job};
 use serde_json::{json, Value};
 
 use crate::{
-    produce::Produced,
+    adapter::Produced,
     provider_call::{CallOutcome, ProviderError},
 };
 

@@ -12,12 +12,14 @@
 //! `outcome` turns a result into the job's next state (and announces its
 //! webhook event), `calls` records each provider call in the job's metrics.
 
+mod adapter;
 mod audio;
 mod batches;
 mod calls;
 mod copying;
 mod download;
 mod image;
+mod limits;
 mod media;
 mod outcome;
 mod outputs;
@@ -25,6 +27,7 @@ mod polling;
 mod produce;
 mod provider_call;
 mod rate_limit_headers;
+mod runnable;
 mod runner;
 pub mod text;
 mod video;
@@ -35,13 +38,14 @@ use electrons_domain::{
     catalog::CatalogHandle,
     config::Settings,
     limiter::Limiter,
-    queue::{self, ConsumerSpec, Publisher, Topology},
+    queue::{self, ConsumerSpec, Disposition, JobMessage, Publisher, Topology},
     retry::RetryPolicy,
     storage::ObjectStore,
     webhook::Announcer,
     Shutdown,
 };
 use sqlx::PgPool;
+use tracing::Instrument;
 
 pub use batches::{BatchError, Batches};
 pub use provider_call::ProviderError;
@@ -111,7 +115,31 @@ pub async fn run(context: WorkerContext, shutdown: Shutdown) {
     let context = Arc::new(context);
     let handle = move |payload: Vec<u8>| {
         let context = context.clone();
-        async move { runner::handle(&context, &payload).await }
+        async move { handle(&context, &payload).await }
     };
     queue::consume(broker, spec, handle, shutdown).await
+}
+
+/// One message from a modality queue: a job's run (`runner`) or a poll of its
+/// provider operation (`polling`), inside the job's span.
+async fn handle(context: &WorkerContext, payload: &[u8]) -> Disposition {
+    let message = match JobMessage::from_bytes(payload) {
+        Ok(message) => message,
+        Err(error) => {
+            tracing::error!(%error, "unreadable job message; dead-lettering it");
+            return Disposition::DeadLetter;
+        }
+    };
+    let span = tracing::info_span!("job", job_id = %message.job_id, attempt = message.attempt, trace_id = tracing::field::Empty);
+    // Relayed messages have no request to point back to.
+    if let Some(trace_id) = &message.trace_id {
+        span.record("trace_id", trace_id.as_str());
+    }
+    if message.poll {
+        // Boxed, as the copy in `runner` is: a future is as large as its largest
+        // await, and every job in flight holds one; the rare, heavy paths
+        // (polls, storing outputs) would otherwise enlarge them all.
+        return Box::pin(polling::poll(context, message)).instrument(span).await;
+    }
+    runner::run(context, message).instrument(span).await
 }

@@ -14,7 +14,7 @@ use electrons_domain::{
 use electrons_domain::{queue::Disposition, storage::output_files};
 use serde_json::{json, Value};
 
-use crate::{outputs::Stored, text::TextCompletion, ProviderError, WorkerContext};
+use crate::{adapter::TextCompletion, outputs::Stored, ProviderError, WorkerContext};
 
 pub struct Timing {
     pub claimed_at: Instant,
@@ -211,4 +211,11 @@ pub fn committed_nothing(error: impl std::fmt::Display) -> Disposition {
     // Not acking keeps the message; the lease keeps the job rescuable either way.
     tracing::error!(%error, "could not commit the job's outcome");
     Disposition::Requeue
+}
+
+/// Fails the job for good with `code`: nothing about it would go differently
+/// on another attempt.
+pub(crate) async fn fail_unrunnable(context: &WorkerContext, job: &Job, code: &str, message: &str) -> Disposition {
+    let error = JobError::final_error(code, message);
+    fail(context, job, &error, json!({}), None).await
 }

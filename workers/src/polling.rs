@@ -20,11 +20,14 @@ use electrons_domain::{
 use tracing::Instrument;
 
 use crate::{
+    adapter::Progress,
     copying::{self, CopyTarget},
+    limits::{acquire, pause_fleet},
     outcome,
-    produce::{self, Progress},
+    outcome::fail_unrunnable,
+    produce,
     provider_call::CallOutcome,
-    runner::{self, acquire, fail_unrunnable, lease_for},
+    runnable::{lease_for, runnable},
     ProviderError, WorkerContext,
 };
 
@@ -62,7 +65,7 @@ pub async fn poll(context: &WorkerContext, message: JobMessage) -> Disposition {
         );
         return copying::resume(context, &job, target, answer, claimed_at).await;
     }
-    let run = match runner::runnable(context, &catalog, &job, true).await {
+    let run = match runnable(context, &catalog, &job, true).await {
         Ok(run) => run,
         Err(disposition) => return disposition,
     };
@@ -134,7 +137,7 @@ pub async fn poll(context: &WorkerContext, message: JobMessage) -> Disposition {
             fail_unrunnable(context, &job, "provider_operation_failed", &message).await
         }
         Err(error) if error.outcome() == CallOutcome::RateLimited => {
-            let after = runner::pause_fleet(context, &scope, &error).await;
+            let after = pause_fleet(context, &scope, &error).await;
             poll_later(context, &job, &operation, after).await
         }
         // A poll is free: asking again is fine whenever the answer may change.

@@ -1,44 +1,17 @@
 //! One provider call for any modality: picks the adapter for the model's API and
 //! says what came back — text, outputs to store, or an operation the provider is
-//! still working on (to be polled).
+//! still working on (to be polled). What it answers is in `adapter`.
 
 use electrons_domain::{
     catalog::{Api, ModelConfig, ProviderConfig},
     input::JobInput,
-    limiter::Observation,
 };
 use reqwest::Client;
 
 use crate::{
-    audio, image, media,
-    outputs::Outputs,
-    text::{self, TextCompletion},
-    video, ProviderError,
+    adapter::{mismatch, Called, Produced, Progress},
+    audio, image, media, text, video, ProviderError,
 };
-
-pub enum Produced {
-    Text(TextCompletion),
-    Files(Outputs),
-    /// The provider accepted the work and gave it this id; poll it for the result.
-    Operation {
-        id: String,
-    },
-}
-
-/// One call's result, and the provider's report on its limits if it answered.
-pub struct Called {
-    pub result: Result<Produced, ProviderError>,
-    pub observation: Observation,
-}
-
-impl Called {
-    fn without_report(result: Result<Produced, ProviderError>) -> Self {
-        Self {
-            result,
-            observation: Observation::default(),
-        }
-    }
-}
 
 /// Calls the provider once. The caller holds a grant from its limits.
 pub async fn call(http: &Client, provider: &ProviderConfig, model: &ModelConfig, input: &JobInput) -> Called {
@@ -80,16 +53,6 @@ async fn call_media(http: &Client, provider: &ProviderConfig, model: &ModelConfi
     Called::without_report(result)
 }
 
-/// What polling a long-running operation found.
-pub enum Progress {
-    /// Still working; the provider's word for where it is.
-    Pending { status: Option<String> },
-    /// Boxed: a finished answer is far larger than the other variants.
-    Done(Box<Outputs>),
-    /// The provider gave up on it, with its reason.
-    Failed { reason: String },
-}
-
 /// Polls a long-running operation once. The caller holds a grant from the provider's limits.
 pub async fn poll(
     http: &Client,
@@ -108,9 +71,4 @@ pub async fn poll(
         (Api::GeminiVeo, JobInput::Video(_)) => video::veo::poll(http, provider, key, operation_id).await,
         _ => Err(mismatch(model)),
     }
-}
-
-fn mismatch(model: &ModelConfig) -> ProviderError {
-    // The catalog derives the input rules from the same API, so this is a bug.
-    ProviderError::Refused(format!("model {} cannot take this input", model.id))
 }

@@ -11,8 +11,8 @@ use reqwest::Client;
 use serde_json::{json, Map};
 
 use crate::{
+    adapter::Produced,
     outputs::Outputs,
-    produce::Produced,
     provider_call::{self, ProviderError},
 };
 

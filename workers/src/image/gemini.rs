@@ -13,8 +13,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::{
+    adapter::Produced,
     outputs::Outputs,
-    produce::Produced,
     provider_call::{self, ProviderError},
 };
 

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::{
+    adapter::Produced,
     outputs::{link, Outputs},
-    produce::Produced,
     provider_call::{self, ProviderError},
 };
 

@@ -13,17 +13,10 @@ use electrons_domain::{
 };
 use reqwest::{header::HeaderMap, Client, RequestBuilder};
 
-use crate::provider_call::{self, ProviderError, ProviderResponse};
-
-/// What a text model produced.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TextCompletion {
-    pub text: String,
-    pub finish_reason: Option<String>,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    pub provider_request_id: Option<String>,
-}
+use crate::{
+    adapter::TextCompletion,
+    provider_call::{self, ProviderError, ProviderResponse},
+};
 
 pub trait TextAdapter: Send + Sync {
     fn request(

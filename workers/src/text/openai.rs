@@ -10,7 +10,8 @@ use reqwest::{Client, RequestBuilder};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{max_tokens, TextAdapter, TextCompletion};
+use super::{max_tokens, TextAdapter};
+use crate::adapter::TextCompletion;
 use crate::provider_call::ProviderResponse;
 
 pub struct OpenAiChat;

@@ -14,8 +14,8 @@ use serde::Deserialize;
 use serde_json::{json, Map};
 
 use crate::{
+    adapter::{Produced, Progress},
     outputs::{expiring_link, Outputs},
-    produce::{Produced, Progress},
     provider_call::{self, ProviderError},
 };
 

@@ -13,9 +13,9 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::{
+    adapter::{Produced, Progress},
     download,
     outputs::Outputs,
-    produce::{Produced, Progress},
     provider_call::{self, ProviderError},
 };
 
