@@ -306,3 +306,195 @@ impl CatalogHandle {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Today's mapping from providers and models to wire formats and input rules,
+    //! pinned before it moves into one table per API: the move must not change it.
+
+    use super::*;
+
+    fn provider(id: &str, kind: ProviderKind) -> ProviderConfig {
+        ProviderConfig {
+            id: id.into(),
+            kind,
+            base_url: "http://127.0.0.1:1".into(),
+            api_key: None,
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    fn model(provider: &str, modality: Modality, provider_model: &str, api: Api) -> ModelConfig {
+        ModelConfig {
+            id: format!("{provider}-{provider_model}"),
+            modality,
+            provider: provider.into(),
+            provider_model: provider_model.into(),
+            api,
+            default_max_tokens: 1024,
+            max_output_tokens: 4096,
+            input_usd_per_mtok: 0.0,
+            output_usd_per_mtok: 0.0,
+            retry_unusable_answers: false,
+            regenerate_unavailable_outputs: false,
+        }
+    }
+
+    #[test]
+    fn every_api_keeps_its_wire_name() {
+        let names = [
+            (Api::OpenAiChat, "open_ai_chat"),
+            (Api::AnthropicMessages, "anthropic_messages"),
+            (Api::OpenAiImages, "open_ai_images"),
+            (Api::IdeogramGenerate, "ideogram_generate"),
+            (Api::GeminiImage, "gemini_image"),
+            (Api::ElevenLabsSpeech, "eleven_labs_speech"),
+            (Api::PexelsVideos, "pexels_videos"),
+            (Api::PexelsPhotos, "pexels_photos"),
+            (Api::ShotstackRender, "shotstack_render"),
+            (Api::GeminiVeo, "gemini_veo"),
+        ];
+        for (api, name) in names {
+            assert_eq!(serde_json::to_value(api).ok(), Some(serde_json::json!(name)), "{api:?}");
+        }
+    }
+
+    #[test]
+    fn the_providers_kinds_are_read_from_their_database_names() {
+        let kinds = [
+            ("openai_chat", ProviderKind::OpenAiChat),
+            ("anthropic_messages", ProviderKind::AnthropicMessages),
+            ("ideogram", ProviderKind::Ideogram),
+            ("gemini", ProviderKind::Gemini),
+            ("elevenlabs", ProviderKind::ElevenLabs),
+            ("pexels", ProviderKind::Pexels),
+            ("shotstack", ProviderKind::Shotstack),
+        ];
+        for (name, kind) in kinds {
+            assert_eq!(ProviderKind::parse(name), Some(kind), "{name}");
+        }
+        assert_eq!(ProviderKind::parse("openai"), None);
+        assert_eq!(ProviderKind::OpenAiChat.max_temperature(), 2.0);
+        assert_eq!(ProviderKind::AnthropicMessages.max_temperature(), 1.0);
+    }
+
+    #[test]
+    fn every_seeded_model_has_its_api_and_nothing_else_has_one() {
+        use {Modality as M, ProviderKind as K};
+        // (kind, modality, provider model) as the seed migrations write them.
+        let seeded = [
+            (K::OpenAiChat, M::Text, "gpt-4o-mini", Api::OpenAiChat),
+            (
+                K::AnthropicMessages,
+                M::Text,
+                "claude-3-5-haiku-20241022",
+                Api::AnthropicMessages,
+            ),
+            (K::OpenAiChat, M::Image, "dall-e-3", Api::OpenAiImages),
+            (K::Ideogram, M::Image, "V_2", Api::IdeogramGenerate),
+            (K::Gemini, M::Image, "gemini-2.5-flash-image", Api::GeminiImage),
+            (K::ElevenLabs, M::Audio, "eleven_multilingual_v2", Api::ElevenLabsSpeech),
+            (K::Pexels, M::Media, "videos", Api::PexelsVideos),
+            (K::Pexels, M::Media, "photos", Api::PexelsPhotos),
+            (K::Shotstack, M::Video, "v1", Api::ShotstackRender),
+            (K::Gemini, M::Video, "veo-3.1-generate-preview", Api::GeminiVeo),
+        ];
+        for (kind, modality, provider_model, api) in seeded {
+            assert_eq!(
+                Api::of(kind, modality, provider_model),
+                Some(api),
+                "{kind:?} {modality:?}"
+            );
+            assert_eq!(
+                api.is_long_running(),
+                matches!(api, Api::ShotstackRender | Api::GeminiVeo)
+            );
+        }
+        for (kind, modality, provider_model) in [
+            (K::OpenAiChat, M::Audio, "tts-1"),
+            (K::AnthropicMessages, M::Image, "claude"),
+            (K::Pexels, M::Media, "music"),
+            (K::Shotstack, M::Image, "v1"),
+            (K::ElevenLabs, M::Text, "eleven_multilingual_v2"),
+        ] {
+            assert_eq!(
+                Api::of(kind, modality, provider_model),
+                None,
+                "{kind:?} {modality:?} {provider_model}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_api_gets_its_input_rules() {
+        let mut catalog = Catalog::default();
+        for (id, kind) in [
+            ("openai", ProviderKind::OpenAiChat),
+            ("anthropic", ProviderKind::AnthropicMessages),
+        ] {
+            catalog.providers.insert(id.into(), provider(id, kind));
+        }
+        let text = |provider: &str, api: Api| catalog.input_rules(&model(provider, Modality::Text, "m", api));
+        match text("openai", Api::OpenAiChat) {
+            Some(InputRules::Text(limits)) => {
+                assert_eq!((limits.max_output_tokens, limits.max_temperature), (4096, 2.0));
+                assert_eq!(limits.api, Api::OpenAiChat);
+            }
+            other => panic!("openai text: {other:?}"),
+        }
+        match text("anthropic", Api::AnthropicMessages) {
+            Some(InputRules::Text(limits)) => {
+                assert_eq!(limits.max_temperature, 1.0);
+                assert_eq!(limits.api, Api::AnthropicMessages);
+            }
+            other => panic!("anthropic text: {other:?}"),
+        }
+        // A model whose provider is gone keeps the stricter temperature.
+        match text("gone", Api::OpenAiChat) {
+            Some(InputRules::Text(limits)) => assert_eq!(limits.max_temperature, 1.0),
+            other => panic!("text without provider: {other:?}"),
+        }
+
+        let image = |provider_model: &str, api: Api| match catalog.input_rules(&model(
+            "p",
+            Modality::Image,
+            provider_model,
+            api,
+        )) {
+            Some(InputRules::Image(rules)) => Some(*rules),
+            None => None,
+            Some(other) => panic!("image rules expected: {other:?}"),
+        };
+        assert_eq!(image("dall-e-3", Api::OpenAiImages), Some(ImageRules::DALL_E_3));
+        assert_eq!(image("dall-e-2", Api::OpenAiImages), Some(ImageRules::DALL_E_2));
+        assert_eq!(
+            image("dall-e-9", Api::OpenAiImages),
+            None,
+            "an unknown DALL·E cannot be called"
+        );
+        assert_eq!(image("V_2", Api::IdeogramGenerate), Some(ImageRules::IDEOGRAM_V2));
+        assert_eq!(image("anything", Api::GeminiImage), Some(ImageRules::GEMINI_IMAGE));
+
+        let rules = |modality: Modality, api: Api| catalog.input_rules(&model("p", modality, "x", api));
+        assert!(matches!(
+            rules(Modality::Audio, Api::ElevenLabsSpeech),
+            Some(InputRules::Speech)
+        ));
+        assert!(matches!(
+            rules(Modality::Media, Api::PexelsVideos),
+            Some(InputRules::Stock)
+        ));
+        assert!(matches!(
+            rules(Modality::Media, Api::PexelsPhotos),
+            Some(InputRules::Stock)
+        ));
+        assert!(matches!(
+            rules(Modality::Video, Api::ShotstackRender),
+            Some(InputRules::Render)
+        ));
+        match rules(Modality::Video, Api::GeminiVeo) {
+            Some(InputRules::Video(video)) => assert_eq!(*video, VideoRules::VEO_3_1),
+            other => panic!("veo: {other:?}"),
+        }
+    }
+}
