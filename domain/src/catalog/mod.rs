@@ -1,7 +1,8 @@
 //! The model catalog: which models exist, which provider serves each, where that
 //! provider lives and with which credentials. Loaded from PostgreSQL and refreshed
 //! in the background, so configuration changes reach running processes without a
-//! restart.
+//! restart. Which API serves a model, and the rules of its input, come from the
+//! table in `apis`.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -11,92 +12,15 @@ use tokio::sync::RwLock;
 
 use crate::{
     config::provider_override,
-    input::{ImageRules, InputRules, TextLimits, VideoRules},
+    input::{InputRules, TextLimits},
     job::Modality,
     secret::Secret,
     Shutdown,
 };
 
-/// Which company's API a provider is; with a model's modality it fixes the wire
-/// format (`Api`). `openai_chat` also covers any OpenAI-compatible endpoint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProviderKind {
-    OpenAiChat,
-    AnthropicMessages,
-    Ideogram,
-    Gemini,
-    ElevenLabs,
-    Pexels,
-    Shotstack,
-}
+mod apis;
 
-/// The wire format one model is called with; each has one adapter in `workers`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Api {
-    OpenAiChat,
-    AnthropicMessages,
-    OpenAiImages,
-    IdeogramGenerate,
-    GeminiImage,
-    ElevenLabsSpeech,
-    PexelsVideos,
-    PexelsPhotos,
-    ShotstackRender,
-    GeminiVeo,
-}
-
-impl Api {
-    /// The API serving `modality` on a provider of `kind`; `provider_model` picks
-    /// between a provider's endpoints where the modality does not (Pexels).
-    pub fn of(kind: ProviderKind, modality: Modality, provider_model: &str) -> Option<Self> {
-        use Modality as M;
-        use ProviderKind as K;
-        Some(match (kind, modality) {
-            (K::OpenAiChat, M::Text) => Self::OpenAiChat,
-            (K::AnthropicMessages, M::Text) => Self::AnthropicMessages,
-            (K::OpenAiChat, M::Image) => Self::OpenAiImages,
-            (K::Ideogram, M::Image) => Self::IdeogramGenerate,
-            (K::Gemini, M::Image) => Self::GeminiImage,
-            (K::ElevenLabs, M::Audio) => Self::ElevenLabsSpeech,
-            (K::Pexels, M::Media) if provider_model == "photos" => Self::PexelsPhotos,
-            (K::Pexels, M::Media) if provider_model == "videos" => Self::PexelsVideos,
-            (K::Shotstack, M::Video) => Self::ShotstackRender,
-            (K::Gemini, M::Video) => Self::GeminiVeo,
-            _ => return None,
-        })
-    }
-
-    /// Whether the provider works on the job after the call returns (the job is
-    /// then polled rather than holding a worker).
-    pub fn is_long_running(self) -> bool {
-        matches!(self, Self::ShotstackRender | Self::GeminiVeo)
-    }
-}
-
-impl ProviderKind {
-    fn parse(kind: &str) -> Option<Self> {
-        match kind {
-            "openai_chat" => Some(Self::OpenAiChat),
-            "anthropic_messages" => Some(Self::AnthropicMessages),
-            "ideogram" => Some(Self::Ideogram),
-            "gemini" => Some(Self::Gemini),
-            "elevenlabs" => Some(Self::ElevenLabs),
-            "pexels" => Some(Self::Pexels),
-            "shotstack" => Some(Self::Shotstack),
-            _ => None,
-        }
-    }
-
-    /// OpenAI accepts temperatures up to 2, Anthropic up to 1.
-    pub fn max_temperature(self) -> f64 {
-        match self {
-            Self::OpenAiChat => 2.0,
-            _ => 1.0,
-        }
-    }
-}
+pub use apis::{Api, ApiSpec, ProviderKind, API_SPECS};
 
 #[derive(Clone, Debug)]
 pub struct ProviderConfig {
@@ -235,20 +159,7 @@ impl Catalog {
     /// What a job's input must satisfy for `model`, checked at submit and again
     /// by the worker. `None` for a provider model the adapter does not know.
     pub fn input_rules(&self, model: &ModelConfig) -> Option<InputRules> {
-        Some(match model.api {
-            Api::OpenAiChat | Api::AnthropicMessages => InputRules::Text(self.text_limits(model)),
-            Api::OpenAiImages => match model.provider_model.as_str() {
-                "dall-e-3" => InputRules::Image(&ImageRules::DALL_E_3),
-                "dall-e-2" => InputRules::Image(&ImageRules::DALL_E_2),
-                _ => return None,
-            },
-            Api::IdeogramGenerate => InputRules::Image(&ImageRules::IDEOGRAM_V2),
-            Api::GeminiImage => InputRules::Image(&ImageRules::GEMINI_IMAGE),
-            Api::ElevenLabsSpeech => InputRules::Speech,
-            Api::PexelsVideos | Api::PexelsPhotos => InputRules::Stock,
-            Api::ShotstackRender => InputRules::Render,
-            Api::GeminiVeo => InputRules::Video(&VideoRules::VEO_3_1),
-        })
+        (model.api.spec().input_rules)(self, model)
     }
 
     pub fn text_limits(&self, model: &ModelConfig) -> TextLimits {
@@ -313,6 +224,7 @@ mod tests {
     //! pinned before it moves into one table per API: the move must not change it.
 
     use super::*;
+    use crate::input::{ImageRules, VideoRules};
 
     fn provider(id: &str, kind: ProviderKind) -> ProviderConfig {
         ProviderConfig {
