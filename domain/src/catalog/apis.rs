@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{Catalog, ModelConfig};
 use crate::{
-    input::{ImageRules, InputRules, VideoRules},
+    input::{ImageRules, InputRules, TextLimits, VideoRules},
     job::Modality,
 };
 use {Api as A, Modality as M, ProviderKind as K};
@@ -88,6 +88,15 @@ fn text(catalog: &Catalog, model: &ModelConfig) -> Option<InputRules> {
     Some(InputRules::Text(catalog.text_limits(model)))
 }
 
+/// Anthropic's Messages API refuses whitespace where OpenAI's takes it.
+fn anthropic_text(catalog: &Catalog, model: &ModelConfig) -> Option<InputRules> {
+    Some(InputRules::Text(TextLimits {
+        prefill_no_trailing_whitespace: true,
+        stop_needs_non_whitespace: true,
+        ..catalog.text_limits(model)
+    }))
+}
+
 fn dall_e(_: &Catalog, model: &ModelConfig) -> Option<InputRules> {
     match model.provider_model.as_str() {
         "dall-e-3" => Some(InputRules::Image(&ImageRules::DALL_E_3)),
@@ -114,7 +123,7 @@ const fn row(
 
 pub static API_SPECS: &[ApiSpec] = &[
     row(A::OpenAiChat, K::OpenAiChat, M::Text, text),
-    row(A::AnthropicMessages, K::AnthropicMessages, M::Text, text),
+    row(A::AnthropicMessages, K::AnthropicMessages, M::Text, anthropic_text),
     row(A::OpenAiImages, K::OpenAiChat, M::Image, dall_e),
     row(A::IdeogramGenerate, K::Ideogram, M::Image, |_, _| {
         Some(InputRules::Image(&ImageRules::IDEOGRAM_V2))

@@ -162,6 +162,8 @@ impl Catalog {
         (model.api.spec().input_rules)(self, model)
     }
 
+    /// The limits every text API shares: the model's output ceiling and its
+    /// provider's temperature range. An API's row adds its own refusals.
     pub fn text_limits(&self, model: &ModelConfig) -> TextLimits {
         let max_temperature = self
             .providers
@@ -170,7 +172,8 @@ impl Catalog {
         TextLimits {
             max_output_tokens: model.max_output_tokens,
             max_temperature,
-            api: model.api,
+            prefill_no_trailing_whitespace: false,
+            stop_needs_non_whitespace: false,
         }
     }
 }
@@ -350,14 +353,14 @@ mod tests {
         match text("openai", Api::OpenAiChat) {
             Some(InputRules::Text(limits)) => {
                 assert_eq!((limits.max_output_tokens, limits.max_temperature), (4096, 2.0));
-                assert_eq!(limits.api, Api::OpenAiChat);
+                assert!(!limits.prefill_no_trailing_whitespace && !limits.stop_needs_non_whitespace);
             }
             other => panic!("openai text: {other:?}"),
         }
         match text("anthropic", Api::AnthropicMessages) {
             Some(InputRules::Text(limits)) => {
                 assert_eq!(limits.max_temperature, 1.0);
-                assert_eq!(limits.api, Api::AnthropicMessages);
+                assert!(limits.prefill_no_trailing_whitespace && limits.stop_needs_non_whitespace);
             }
             other => panic!("anthropic text: {other:?}"),
         }

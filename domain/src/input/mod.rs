@@ -179,7 +179,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::catalog::Api;
 
     #[test]
     fn picks_the_input_type_from_the_rules() {
@@ -188,7 +187,8 @@ mod tests {
                 InputRules::Text(TextLimits {
                     max_output_tokens: 100,
                     max_temperature: 1.0,
-                    api: Api::OpenAiChat,
+                    prefill_no_trailing_whitespace: false,
+                    stop_needs_non_whitespace: false,
                 }),
                 json!({"prompt": "hi"}),
             ),
@@ -251,7 +251,8 @@ mod tests {
                 InputRules::Text(TextLimits {
                     max_output_tokens: 100,
                     max_temperature: 1.0,
-                    api: Api::OpenAiChat,
+                    prefill_no_trailing_whitespace: false,
+                    stop_needs_non_whitespace: false,
                 }),
                 json!({"messages": [{"role": "user"}]}),
                 "input.messages[0].content",

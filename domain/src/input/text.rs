@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{deserialize, FieldError};
-use crate::catalog::Api;
 
 /// OpenAI's `stop` takes 1 to 4 sequences (`StopConfiguration`, `minItems: 1,
 /// maxItems: 4`); Anthropic documents no maximum, so 4 suits both.
@@ -33,10 +32,12 @@ pub struct ChatMessage {
 pub struct TextLimits {
     pub max_output_tokens: u32,
     pub max_temperature: f64,
-    /// The wire format the model is called with: some refusals are one API's
-    /// own (Anthropic's whitespace rules), and refusing them for every model
-    /// would turn away requests the other API serves (`stop: ["\n"]` on OpenAI).
-    pub api: Api,
+    /// A final assistant turn (prefill) must not end in whitespace (Anthropic).
+    /// Such refusals are one API's own: refusing them for every model would turn
+    /// away requests the other APIs serve (`stop: ["\n"]` on OpenAI).
+    pub prefill_no_trailing_whitespace: bool,
+    /// Every stop sequence needs a non-whitespace character (Anthropic).
+    pub stop_needs_non_whitespace: bool,
 }
 
 /// Input of a text-generation job. `prompt` is the common case; `messages` carries
@@ -68,7 +69,7 @@ impl TextInput {
     }
 
     fn validate(&self, limits: TextLimits) -> Result<(), FieldError> {
-        self.check_turns(limits.api)?;
+        self.check_turns(&limits)?;
         if self.system.as_deref().is_some_and(|s| s.trim().is_empty()) {
             // Nothing is lost by refusing it, and Anthropic refuses blank system text blocks.
             return Err(FieldError::invalid(
@@ -101,7 +102,7 @@ impl TextInput {
             }
         }
         if let Some(stop) = &self.stop {
-            check_stop(stop, limits.api)?;
+            check_stop(stop, &limits)?;
         }
         Ok(())
     }
@@ -110,7 +111,7 @@ impl TextInput {
     /// take the turns as given, so a blank turn is refused for every model:
     /// Anthropic answers 400 (`text content blocks must contain non-whitespace
     /// text`), and for OpenAI it carries nothing.
-    fn check_turns(&self, api: Api) -> Result<(), FieldError> {
+    fn check_turns(&self, limits: &TextLimits) -> Result<(), FieldError> {
         match (&self.prompt, &self.messages) {
             (None, None) => {
                 return Err(FieldError::missing(
@@ -136,7 +137,7 @@ impl TextInput {
         // Without a prompt the last message is the last turn sent. Anthropic
         // continues a final assistant turn (prefill) and refuses one that ends in
         // whitespace (`final assistant content cannot end with trailing whitespace`).
-        if let (None, Api::AnthropicMessages, Some(last)) = (&self.prompt, api, messages.last()) {
+        if let (None, true, Some(last)) = (&self.prompt, limits.prefill_no_trailing_whitespace, messages.last()) {
             if last.role == ChatRole::Assistant && last.content.ends_with(char::is_whitespace) {
                 return Err(FieldError::invalid(
                     &format!("input.messages[{}].content", messages.len() - 1),
@@ -164,7 +165,7 @@ impl TextInput {
 /// (`minItems: 1`) and means nothing anywhere, as does an empty sequence. A
 /// whitespace-only sequence (`"\n"`, common with OpenAI) is refused for Anthropic
 /// only (`stop_sequences: each stop sequence must contain non-whitespace`).
-fn check_stop(stop: &[String], api: Api) -> Result<(), FieldError> {
+fn check_stop(stop: &[String], limits: &TextLimits) -> Result<(), FieldError> {
     if stop.is_empty() || stop.len() > MAX_STOP_SEQUENCES {
         return Err(FieldError::invalid(
             "input.stop",
@@ -176,7 +177,7 @@ fn check_stop(stop: &[String], api: Api) -> Result<(), FieldError> {
         if sequence.is_empty() {
             return Err(FieldError::invalid(&field, "must not be empty"));
         }
-        if api == Api::AnthropicMessages && sequence.trim().is_empty() {
+        if limits.stop_needs_non_whitespace && sequence.trim().is_empty() {
             return Err(FieldError::invalid(
                 &field,
                 "must contain a non-whitespace character for this model",
@@ -195,10 +196,12 @@ mod tests {
     const LIMITS: TextLimits = TextLimits {
         max_output_tokens: 4096,
         max_temperature: 1.0,
-        api: Api::OpenAiChat,
+        prefill_no_trailing_whitespace: false,
+        stop_needs_non_whitespace: false,
     };
     const ANTHROPIC: TextLimits = TextLimits {
-        api: Api::AnthropicMessages,
+        prefill_no_trailing_whitespace: true,
+        stop_needs_non_whitespace: true,
         ..LIMITS
     };
 
