@@ -9,7 +9,10 @@ use electrons_domain::{
     limiter::Observation,
     secret::Secret,
 };
-use reqwest::Client;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::{header::HeaderMap, Client};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -17,7 +20,7 @@ use crate::{
     adapter::Produced,
     outputs::{link, Outputs},
     provider_call::{self, ProviderError, ProviderResponse},
-    rate_limit_headers,
+    rate_limit_headers::{number, window},
 };
 
 /// The widest rendition copied for a video: enough for 1080p edits, far smaller than 4K.
@@ -78,7 +81,7 @@ pub async fn search(
 ) -> (Result<Produced, ProviderError>, Observation) {
     match provider_call::send(request(http, provider, key, model, input), provider.timeout, key).await {
         Ok(response) => {
-            let observation = rate_limit_headers::pexels(&response.headers, chrono::Utc::now());
+            let observation = rate_limits_in(&response.headers, chrono::Utc::now());
             (answer(response, key, model, input), observation)
         }
         Err(error) => (Err(error), Observation::default()),
@@ -230,6 +233,20 @@ fn extension_of(link: &str) -> Option<&'static str> {
         .find(|ext| path.ends_with(&format!(".{ext}")))
 }
 
+/// Pexels' `X-Ratelimit-{Limit,Remaining,Reset}`: requests left in the
+/// account's monthly period, which resets at an epoch second. The monthly limit
+/// is no per-minute rate, so only what remains (and when it comes back) is used:
+/// when nothing remains, the fleet stops asking until the reset.
+fn rate_limits_in(headers: &HeaderMap, now: DateTime<Utc>) -> Observation {
+    let reset = number(headers, "x-ratelimit-reset")
+        .and_then(|epoch| DateTime::from_timestamp(epoch as i64, 0))
+        .map(|at| (at - now).to_std().unwrap_or(Duration::ZERO));
+    Observation {
+        requests: window(None, number(headers, "x-ratelimit-remaining"), reset),
+        ..Default::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,5 +274,21 @@ mod tests {
             extension_of("https://images.pexels.com/p/1.jpeg?auto=compress"),
             Some("jpeg")
         );
+    }
+
+    #[test]
+    fn reads_what_remains_of_the_month() {
+        use reqwest::header::{HeaderMap, HeaderValue};
+
+        let now = DateTime::from_timestamp(1_000_000, 0).expect("time");
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-limit", HeaderValue::from_static("20000"));
+        headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        headers.insert("x-ratelimit-reset", HeaderValue::from_static("1003600"));
+        let seen = rate_limits_in(&headers, now).requests.expect("requests");
+        assert_eq!(seen.limit, None);
+        assert_eq!(seen.remaining, Some(0.0));
+        assert_eq!(seen.reset, Some(Duration::from_secs(3600)));
+        assert!(rate_limits_in(&HeaderMap::new(), now).is_empty());
     }
 }

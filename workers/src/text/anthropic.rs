@@ -5,13 +5,18 @@ use electrons_domain::{
     input::{ChatRole, TextInput},
     secret::Secret,
 };
-use reqwest::{Client, RequestBuilder};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use electrons_domain::limiter::Observation;
+use reqwest::{header::HeaderMap, Client, RequestBuilder};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{max_tokens, TextAdapter};
 use crate::adapter::TextCompletion;
 use crate::provider_call::ProviderResponse;
+use crate::rate_limit_headers::{number, text, window};
 
 const API_VERSION: &str = "2023-06-01";
 
@@ -122,8 +127,28 @@ impl TextAdapter for AnthropicMessages {
             .map(|e| format!("{}: {}", e.error.kind, e.error.message))
     }
 
-    fn rate_limits(&self, headers: &reqwest::header::HeaderMap) -> electrons_domain::limiter::Observation {
-        crate::rate_limit_headers::anthropic(headers, chrono::Utc::now())
+    fn rate_limits(&self, headers: &HeaderMap) -> Observation {
+        rate_limits_in(headers, Utc::now())
+    }
+}
+
+/// Anthropic's `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,
+/// remaining,reset}`, resets as RFC 3339 times.
+fn rate_limits_in(headers: &HeaderMap, now: DateTime<Utc>) -> Observation {
+    let window = |what: &str| {
+        window(
+            number(headers, &format!("anthropic-ratelimit-{what}-limit")),
+            number(headers, &format!("anthropic-ratelimit-{what}-remaining")),
+            text(headers, &format!("anthropic-ratelimit-{what}-reset"))
+                .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+                .map(|at| (at.with_timezone(&Utc) - now).to_std().unwrap_or(Duration::ZERO)),
+        )
+    };
+    Observation {
+        requests: window("requests"),
+        tokens: window("tokens"),
+        input_tokens: window("input-tokens"),
+        output_tokens: window("output-tokens"),
     }
 }
 
@@ -138,5 +163,36 @@ mod tests {
             AnthropicMessages.error_message(body).as_deref(),
             Some("invalid_request_error: max_tokens: too large")
         );
+    }
+
+    #[test]
+    fn reads_anthropic_headers() {
+        use electrons_domain::limiter::Window;
+        use reqwest::header::HeaderValue;
+
+        let now = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
+            .map(|d| d.with_timezone(&Utc))
+            .expect("date");
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("anthropic-ratelimit-requests-limit", "50"),
+            ("anthropic-ratelimit-requests-remaining", "0"),
+            ("anthropic-ratelimit-requests-reset", "2026-11-25T10:00:03Z"),
+            ("anthropic-ratelimit-output-tokens-limit", "8000"),
+            ("anthropic-ratelimit-output-tokens-remaining", "not a number"),
+        ] {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+        let seen = rate_limits_in(&headers, now);
+        assert_eq!(
+            seen.requests,
+            Some(Window {
+                limit: Some(50.0),
+                remaining: Some(0.0),
+                reset: Some(Duration::from_secs(3))
+            })
+        );
+        assert_eq!(seen.output_tokens.and_then(|w| w.remaining), None);
+        assert_eq!(seen.output_tokens.and_then(|w| w.limit), Some(8000.0));
     }
 }

@@ -1,18 +1,20 @@
 //! OpenAI Chat Completions (`POST /v1/chat/completions`), also spoken by any
 //! OpenAI-compatible server given its base URL.
 
+use electrons_domain::limiter::Observation;
 use electrons_domain::{
     catalog::{ModelConfig, ProviderConfig},
     input::{ChatRole, TextInput},
     secret::Secret,
 };
-use reqwest::{Client, RequestBuilder};
+use reqwest::{header::HeaderMap, Client, RequestBuilder};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{max_tokens, TextAdapter};
 use crate::adapter::TextCompletion;
 use crate::provider_call::ProviderResponse;
+use crate::rate_limit_headers::{go_duration, number, text, window};
 
 pub struct OpenAiChat;
 
@@ -119,8 +121,25 @@ impl TextAdapter for OpenAiChat {
         serde_json::from_slice::<ErrorBody>(body).ok().map(|e| e.error.message)
     }
 
-    fn rate_limits(&self, headers: &reqwest::header::HeaderMap) -> electrons_domain::limiter::Observation {
-        crate::rate_limit_headers::openai(headers)
+    fn rate_limits(&self, headers: &HeaderMap) -> Observation {
+        rate_limits_in(headers)
+    }
+}
+
+/// OpenAI's `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`, resets as
+/// Go-style durations such as `6m0s` or `20ms`.
+fn rate_limits_in(headers: &HeaderMap) -> Observation {
+    let window = |what: &str| {
+        window(
+            number(headers, &format!("x-ratelimit-limit-{what}")),
+            number(headers, &format!("x-ratelimit-remaining-{what}")),
+            text(headers, &format!("x-ratelimit-reset-{what}")).and_then(go_duration),
+        )
+    };
+    Observation {
+        requests: window("requests"),
+        tokens: window("tokens"),
+        ..Default::default()
     }
 }
 
@@ -157,5 +176,37 @@ mod tests {
         // generate() turns this into ProviderError::Unusable: billed, not retried.
         let reason = OpenAiChat.parse(&response).expect_err("no text to give");
         assert!(reason.contains("without content"), "{reason}");
+    }
+
+    #[test]
+    fn reads_openai_headers() {
+        use std::time::Duration;
+
+        use electrons_domain::limiter::Window;
+        use reqwest::header::HeaderValue;
+
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("x-ratelimit-limit-requests", "500"),
+            ("x-ratelimit-remaining-requests", "499"),
+            ("x-ratelimit-reset-requests", "120ms"),
+            ("x-ratelimit-limit-tokens", "30000"),
+            ("x-ratelimit-remaining-tokens", "29000"),
+            ("x-ratelimit-reset-tokens", "2s"),
+        ] {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+        let seen = rate_limits_in(&headers);
+        assert_eq!(
+            seen.requests,
+            Some(Window {
+                limit: Some(500.0),
+                remaining: Some(499.0),
+                reset: Some(Duration::from_millis(120))
+            })
+        );
+        assert_eq!(seen.tokens.and_then(|w| w.remaining), Some(29000.0));
+        assert!(seen.input_tokens.is_none());
+        assert!(rate_limits_in(&HeaderMap::new()).is_empty());
     }
 }
