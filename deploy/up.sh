@@ -72,5 +72,6 @@ log "PostgreSQL on 127.0.0.1:5432 and RabbitMQ on 127.0.0.1:5672 are up"
 if [ "${1:-}" = "--demo" ]; then
   log "building DE (release; the first build takes about 8 minutes on 2 cores) and starting every role with the demo"
   cargo build --release -p electrons --bin electrons
-  exec ./target/release/electrons dev --demo
+  # Where cargo put it: CARGO_TARGET_DIR, when set, moves it out of ./target.
+  exec "${CARGO_TARGET_DIR:-target}/release/electrons" dev --demo
 fi
