@@ -73,5 +73,5 @@ if [ "${1:-}" = "--demo" ]; then
   log "building DE (release; the first build takes about 8 minutes on 2 cores) and starting every role with the demo"
   cargo build --release -p electrons --bin electrons
   # Where cargo put it: CARGO_TARGET_DIR, when set, moves it out of ./target.
-  exec "${CARGO_TARGET_DIR:-target}/release/electrons" dev --demo
+  exec "${CARGO_TARGET_DIR:-./target}/release/electrons" dev --demo
 fi
