@@ -1,10 +1,137 @@
-//! What a provider call answers, whichever adapter made it: the leaf that
-//! `produce`, the adapters and the steps after a call (`calls`, `outcome`,
-//! `runner`, `polling`) all read, so none of them imports another for its types.
+//! What a provider adapter is, and what a provider call answers whichever
+//! adapter made it: the leaf that `produce`, the adapters and the steps after a
+//! call (`calls`, `outcome`, `runner`, `polling`) all read, so none of them
+//! imports another for its types. Each provider API has one `Adapter` in its
+//! own file, listed once in `registry`.
 
-use electrons_domain::{catalog::ModelConfig, limiter::Observation};
+use electrons_domain::{
+    catalog::{Api, ModelConfig, ProviderConfig},
+    input::{ImageInput, JobInput, RenderInput, SpeechInput, StockInput, TextInput, VideoInput},
+    limiter::Observation,
+    secret::Secret,
+};
+use reqwest::{header::HeaderMap, Client, RequestBuilder};
 
-use crate::{outputs::Outputs, ProviderError};
+use crate::{
+    outputs::Outputs,
+    provider_call::{self, ProviderResponse},
+    ProviderError,
+};
+
+/// One provider API's wire format: how to ask, how to read the answer, what
+/// its errors and rate-limit headers say. Synchronous: `produce` sends what
+/// `request` builds, so no adapter holds a future of its own.
+pub trait Adapter: Send + Sync {
+    /// The rows of the API table (`electrons_domain::catalog::API_SPECS`) this
+    /// adapter speaks.
+    fn apis(&self) -> &'static [Api];
+
+    /// The request for one call. Fails only for input of another modality (a bug:
+    /// the catalog gives each model the rules of its API).
+    fn request(&self, call: &Call) -> Result<RequestBuilder, ProviderError>;
+
+    /// How a successful answer is read.
+    fn reader(&self) -> Reader;
+
+    /// The provider's own message in an error body.
+    fn error_message(&self, body: &[u8]) -> Option<String> {
+        provider_call::error_message(body)
+    }
+
+    /// What the response headers say about the account's rate limits.
+    fn rate_limits(&self, _headers: &HeaderMap) -> Observation {
+        Observation::default()
+    }
+
+    /// For an API whose call starts work the provider finishes later: how to
+    /// ask after it.
+    fn long_running(&self) -> Option<&dyn LongRunning> {
+        None
+    }
+}
+
+/// How an adapter reads a successful answer.
+pub enum Reader {
+    /// Whole, into memory (JSON; bounded by `provider_call`).
+    Whole(fn(&Call, &ProviderResponse) -> Result<Produced, ProviderError>),
+    /// As it arrives, so a large output (audio) is never held whole: it streams
+    /// into storage.
+    Stream(fn(&Call, reqwest::Response) -> Result<Produced, ProviderError>),
+}
+
+/// Polling an operation a call started (`Produced::Operation`).
+pub trait LongRunning: Send + Sync {
+    fn poll_request(&self, call: &Call, operation_id: &str) -> Result<RequestBuilder, ProviderError>;
+
+    /// What a successful answer to a poll says.
+    fn progress(&self, call: &Call, operation_id: &str, response: &ProviderResponse)
+        -> Result<Progress, ProviderError>;
+}
+
+/// Everything one call is made from.
+pub struct Call<'a> {
+    pub http: &'a Client,
+    pub provider: &'a ProviderConfig,
+    /// The provider's key; adapters put it where their API wants it and nowhere else.
+    pub key: &'a Secret,
+    pub model: &'a ModelConfig,
+    pub input: &'a JobInput,
+}
+
+impl Call<'_> {
+    /// `path` under the provider's base URL.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/{path}", self.provider.base_url)
+    }
+
+    /// A successful JSON answer read as `T`; one that is not is billed but unusable.
+    pub fn json<T: serde::de::DeserializeOwned>(&self, response: &ProviderResponse) -> Result<T, ProviderError> {
+        serde_json::from_slice(&response.body)
+            .map_err(|error| response.unusable(format!("not the API's JSON: {error}"), self.key))
+    }
+
+    pub fn text(&self) -> Result<&TextInput, ProviderError> {
+        match self.input {
+            JobInput::Text(input) => Ok(input),
+            _ => Err(mismatch(self.model)),
+        }
+    }
+
+    pub fn image(&self) -> Result<&ImageInput, ProviderError> {
+        match self.input {
+            JobInput::Image(input) => Ok(input),
+            _ => Err(mismatch(self.model)),
+        }
+    }
+
+    pub fn speech(&self) -> Result<&SpeechInput, ProviderError> {
+        match self.input {
+            JobInput::Speech(input) => Ok(input),
+            _ => Err(mismatch(self.model)),
+        }
+    }
+
+    pub fn stock(&self) -> Result<&StockInput, ProviderError> {
+        match self.input {
+            JobInput::Stock(input) => Ok(input),
+            _ => Err(mismatch(self.model)),
+        }
+    }
+
+    pub fn render(&self) -> Result<&RenderInput, ProviderError> {
+        match self.input {
+            JobInput::Render(input) => Ok(input),
+            _ => Err(mismatch(self.model)),
+        }
+    }
+
+    pub fn video(&self) -> Result<&VideoInput, ProviderError> {
+        match self.input {
+            JobInput::Video(input) => Ok(input),
+            _ => Err(mismatch(self.model)),
+        }
+    }
+}
 
 /// What a text model produced.
 #[derive(Clone, Debug, PartialEq)]

@@ -6,8 +6,9 @@
 //!
 //! The broker side is `electrons_domain::queue::consume`; `runner` is one job's
 //! journey and `polling` one poll of a provider operation a job waits on;
-//! `produce` picks the provider adapter — `text/`, `image/`, `audio/`, `media/`,
-//! `video/`, one file per provider; a billed answer with outputs is committed
+//! `produce` makes the call with the model's adapter from `registry` (the
+//! trait is in `adapter`) — `text/`, `image/`, `audio/`, `media/`, `video/`,
+//! one file per provider; a billed answer with outputs is committed
 //! and then copied (`copying`, with `outputs` and `download`) into storage;
 //! `outcome` turns a result into the job's next state (and announces its
 //! webhook event), `calls` records each provider call in the job's metrics.
@@ -27,9 +28,10 @@ mod polling;
 mod produce;
 mod provider_call;
 mod rate_limit_headers;
+mod registry;
 mod runnable;
 mod runner;
-pub mod text;
+mod text;
 mod video;
 
 use std::sync::Arc;

@@ -197,30 +197,14 @@ pub async fn send(request: RequestBuilder, timeout: Duration, key: &Secret) -> R
     }
 }
 
-/// Sends a request and reads its successful JSON answer as `T` (with the
-/// response, for the adapter to point at if its content will not do); any
-/// other answer becomes the error, with the provider's own message when it gave one.
-pub async fn send_json<T: serde::de::DeserializeOwned>(
-    request: RequestBuilder,
-    timeout: Duration,
-    key: &Secret,
-) -> Result<(T, ProviderResponse), ProviderError> {
-    let response = send(request, timeout, key).await?;
-    if !response.status.is_success() {
-        return Err(status_error(&response, error_message(&response.body), key));
-    }
-    match serde_json::from_slice(&response.body) {
-        Ok(parsed) => Ok((parsed, response)),
-        Err(error) => Err(response.unusable(format!("not the API's JSON: {error}"), key)),
-    }
-}
-
 /// Sends a request whose successful answer is read as a stream (audio), so it is
-/// never held whole; a failure's body is read to explain it.
+/// never held whole; a failure's body is read to explain it, with the
+/// provider's own message when `error_message` finds one.
 pub async fn send_streaming(
     request: RequestBuilder,
     timeout: Duration,
     key: &Secret,
+    error_message: &(dyn Fn(&[u8]) -> Option<String> + Sync),
 ) -> Result<reqwest::Response, ProviderError> {
     let response = request
         .timeout(timeout)

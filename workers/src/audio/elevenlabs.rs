@@ -3,52 +3,64 @@
 
 use electrons_domain::{
     answer::{Answer, AnswerFile, FileSource},
-    catalog::{ModelConfig, ProviderConfig},
-    input::{speech_format_media, SpeechInput},
-    secret::Secret,
+    catalog::Api,
+    input::speech_format_media,
 };
-use reqwest::Client;
+use reqwest::RequestBuilder;
 use serde_json::{json, Map};
 
 use crate::{
-    adapter::Produced,
+    adapter::{Adapter, Call, Produced, Reader},
     outputs::Outputs,
     provider_call::{self, ProviderError},
 };
 
+pub struct ElevenLabsSpeech;
+
 /// "Rachel", a voice every ElevenLabs account has, used when a job names none.
 pub const DEFAULT_VOICE: &str = "21m00Tcm4TlvDq8ikWAM";
 
-pub async fn speak(
-    http: &Client,
-    provider: &ProviderConfig,
-    key: &Secret,
-    model: &ModelConfig,
-    input: &SpeechInput,
-) -> Result<Produced, ProviderError> {
+impl Adapter for ElevenLabsSpeech {
+    fn apis(&self) -> &'static [Api] {
+        &[Api::ElevenLabsSpeech]
+    }
+
+    fn request(&self, call: &Call) -> Result<RequestBuilder, ProviderError> {
+        let input = call.speech()?;
+        let voice = input.voice.as_deref().unwrap_or(DEFAULT_VOICE);
+        let mut body = json!({ "text": input.text, "model_id": call.model.provider_model });
+        let mut settings = Map::new();
+        for (name, value) in [
+            ("stability", input.stability),
+            ("similarity_boost", input.similarity_boost),
+            ("style", input.style),
+            ("speed", input.speed),
+        ] {
+            if let Some(value) = value {
+                settings.insert(name.into(), json!(value));
+            }
+        }
+        if !settings.is_empty() {
+            body["voice_settings"] = settings.into();
+        }
+        Ok(call
+            .http
+            .post(call.url(&format!("v1/text-to-speech/{voice}")))
+            .query(&[("output_format", input.format())])
+            .header("xi-api-key", call.key.expose())
+            .json(&body))
+    }
+
+    fn reader(&self) -> Reader {
+        Reader::Stream(speech)
+    }
+}
+
+/// The audio streams into storage as it arrives.
+fn speech(call: &Call, response: reqwest::Response) -> Result<Produced, ProviderError> {
+    let input = call.speech()?;
     let voice = input.voice.as_deref().unwrap_or(DEFAULT_VOICE);
     let format = input.format();
-    let mut body = json!({ "text": input.text, "model_id": model.provider_model });
-    let mut settings = Map::new();
-    for (name, value) in [
-        ("stability", input.stability),
-        ("similarity_boost", input.similarity_boost),
-        ("style", input.style),
-        ("speed", input.speed),
-    ] {
-        if let Some(value) = value {
-            settings.insert(name.into(), json!(value));
-        }
-    }
-    if !settings.is_empty() {
-        body["voice_settings"] = settings.into();
-    }
-    let request = http
-        .post(format!("{}/v1/text-to-speech/{voice}", provider.base_url))
-        .query(&[("output_format", format)])
-        .header("xi-api-key", key.expose())
-        .json(&body);
-    let response = provider_call::send_streaming(request, provider.timeout, key).await?;
     let (content_type, extension) = speech_format_media(format);
     let request_id = provider_call::header(response.headers(), "request-id");
     let mut details = Map::new();

@@ -4,19 +4,19 @@
 use base64::Engine;
 use electrons_domain::{
     answer::{Answer, AnswerFile, FileSource},
-    catalog::{ModelConfig, ProviderConfig},
-    input::ImageInput,
-    secret::Secret,
+    catalog::Api,
 };
-use reqwest::Client;
+use reqwest::RequestBuilder;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::{
-    adapter::Produced,
+    adapter::{Adapter, Call, Produced, Reader},
     outputs::Outputs,
-    provider_call::{self, ProviderError},
+    provider_call::{ProviderError, ProviderResponse},
 };
+
+pub struct GeminiImage;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -55,28 +55,35 @@ struct InlineData {
     data: String,
 }
 
-pub async fn generate(
-    http: &Client,
-    provider: &ProviderConfig,
-    key: &Secret,
-    model: &ModelConfig,
-    input: &ImageInput,
-) -> Result<Produced, ProviderError> {
-    let mut config = json!({ "responseModalities": ["TEXT", "IMAGE"] });
-    if let Some(ratio) = &input.aspect_ratio {
-        config["imageConfig"] = json!({ "aspectRatio": ratio });
+impl Adapter for GeminiImage {
+    fn apis(&self) -> &'static [Api] {
+        &[Api::GeminiImage]
     }
-    let request = http
-        .post(format!(
-            "{}/v1beta/models/{}:generateContent",
-            provider.base_url, model.provider_model
-        ))
-        .header("x-goog-api-key", key.expose())
-        .json(&json!({
-            "contents": [{ "parts": [{ "text": input.prompt }] }],
-            "generationConfig": config,
-        }));
-    let (parsed, response): (Response, _) = provider_call::send_json(request, provider.timeout, key).await?;
+
+    fn request(&self, call: &Call) -> Result<RequestBuilder, ProviderError> {
+        let input = call.image()?;
+        let mut config = json!({ "responseModalities": ["TEXT", "IMAGE"] });
+        if let Some(ratio) = &input.aspect_ratio {
+            config["imageConfig"] = json!({ "aspectRatio": ratio });
+        }
+        Ok(call
+            .http
+            .post(call.url(&format!("v1beta/models/{}:generateContent", call.model.provider_model)))
+            .header("x-goog-api-key", call.key.expose())
+            .json(&json!({
+                "contents": [{ "parts": [{ "text": input.prompt }] }],
+                "generationConfig": config,
+            })))
+    }
+
+    fn reader(&self) -> Reader {
+        Reader::Whole(images)
+    }
+}
+
+fn images(call: &Call, response: &ProviderResponse) -> Result<Produced, ProviderError> {
+    let key = call.key;
+    let parsed: Response = call.json(response)?;
     let mut files: Vec<AnswerFile> = Vec::new();
     let mut texts = Vec::new();
     let mut finish_reason = None;

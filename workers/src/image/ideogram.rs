@@ -1,21 +1,18 @@
 //! Ideogram generate (v2): `POST /generate` with an `Api-Key` header and an
 //! `image_request`. Answers with links that expire, copied into storage.
 
-use electrons_domain::{
-    answer::Answer,
-    catalog::{ModelConfig, ProviderConfig},
-    input::{ideogram_aspect, ImageInput},
-    secret::Secret,
-};
-use reqwest::Client;
+use electrons_domain::{answer::Answer, catalog::Api, input::ideogram_aspect};
+use reqwest::RequestBuilder;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::{
-    adapter::Produced,
+    adapter::{Adapter, Call, Produced, Reader},
     outputs::{link, Outputs},
-    provider_call::{self, ProviderError},
+    provider_call::{ProviderError, ProviderResponse},
 };
+
+pub struct IdeogramGenerate;
 
 #[derive(Deserialize)]
 struct Response {
@@ -31,35 +28,44 @@ struct Image {
     is_image_safe: Option<bool>,
 }
 
-pub async fn generate(
-    http: &Client,
-    provider: &ProviderConfig,
-    key: &Secret,
-    model: &ModelConfig,
-    input: &ImageInput,
-) -> Result<Produced, ProviderError> {
-    let mut request = json!({
-        "prompt": input.prompt,
-        "model": model.provider_model,
-        "num_images": input.count(),
-    });
-    if let Some(aspect) = input.aspect_ratio.as_deref().and_then(ideogram_aspect) {
-        request["aspect_ratio"] = json!(aspect);
+impl Adapter for IdeogramGenerate {
+    fn apis(&self) -> &'static [Api] {
+        &[Api::IdeogramGenerate]
     }
-    if let Some(magic) = &input.magic_prompt {
-        request["magic_prompt_option"] = json!(magic.to_ascii_uppercase());
+
+    fn request(&self, call: &Call) -> Result<RequestBuilder, ProviderError> {
+        let (model, input) = (call.model, call.image()?);
+        let mut request = json!({
+            "prompt": input.prompt,
+            "model": model.provider_model,
+            "num_images": input.count(),
+        });
+        if let Some(aspect) = input.aspect_ratio.as_deref().and_then(ideogram_aspect) {
+            request["aspect_ratio"] = json!(aspect);
+        }
+        if let Some(magic) = &input.magic_prompt {
+            request["magic_prompt_option"] = json!(magic.to_ascii_uppercase());
+        }
+        if let Some(seed) = input.seed {
+            request["seed"] = json!(seed);
+        }
+        if let Some(negative) = &input.negative_prompt {
+            request["negative_prompt"] = json!(negative);
+        }
+        Ok(call
+            .http
+            .post(call.url("generate"))
+            .header("Api-Key", call.key.expose())
+            .json(&json!({ "image_request": request })))
     }
-    if let Some(seed) = input.seed {
-        request["seed"] = json!(seed);
+
+    fn reader(&self) -> Reader {
+        Reader::Whole(images)
     }
-    if let Some(negative) = &input.negative_prompt {
-        request["negative_prompt"] = json!(negative);
-    }
-    let request = http
-        .post(format!("{}/generate", provider.base_url))
-        .header("Api-Key", key.expose())
-        .json(&json!({ "image_request": request }));
-    let (parsed, response): (Response, _) = provider_call::send_json(request, provider.timeout, key).await?;
+}
+
+fn images(call: &Call, response: &ProviderResponse) -> Result<Produced, ProviderError> {
+    let parsed: Response = call.json(response)?;
     let mut files = Vec::new();
     let mut images = Vec::new();
     for image in parsed.data {

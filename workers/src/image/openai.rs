@@ -1,21 +1,18 @@
 //! OpenAI Images (`POST /v1/images/generations`) for `dall-e-3` and `dall-e-2`.
 //! Links are asked for rather than base64, so images stream into storage.
 
-use electrons_domain::{
-    answer::Answer,
-    catalog::{ModelConfig, ProviderConfig},
-    input::ImageInput,
-    secret::Secret,
-};
-use reqwest::Client;
+use electrons_domain::{answer::Answer, catalog::Api};
+use reqwest::RequestBuilder;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::{
-    adapter::Produced,
+    adapter::{Adapter, Call, Produced, Reader},
     outputs::{expiring_link, Outputs},
-    provider_call::{self, ProviderError},
+    provider_call::{ProviderError, ProviderResponse},
 };
+
+pub struct OpenAiImages;
 
 /// How long OpenAI keeps an image's link working after generating it.
 const LINK_MINUTES: i64 = 60;
@@ -32,33 +29,43 @@ struct Image {
     revised_prompt: Option<String>,
 }
 
-pub async fn generate(
-    http: &Client,
-    provider: &ProviderConfig,
-    key: &Secret,
-    model: &ModelConfig,
-    input: &ImageInput,
-) -> Result<Produced, ProviderError> {
-    let mut body = json!({
-        "model": model.provider_model,
-        "prompt": input.prompt,
-        "n": input.count(),
-        "response_format": "url",
-    });
-    for (field, value) in [
-        ("size", &input.size),
-        ("quality", &input.quality),
-        ("style", &input.style),
-    ] {
-        if let Some(value) = value {
-            body[field] = json!(value);
-        }
+impl Adapter for OpenAiImages {
+    fn apis(&self) -> &'static [Api] {
+        &[Api::OpenAiImages]
     }
-    let request = http
-        .post(format!("{}/v1/images/generations", provider.base_url))
-        .bearer_auth(key.expose())
-        .json(&body);
-    let (parsed, response): (Response, _) = provider_call::send_json(request, provider.timeout, key).await?;
+
+    fn request(&self, call: &Call) -> Result<RequestBuilder, ProviderError> {
+        let (model, input) = (call.model, call.image()?);
+        let mut body = json!({
+            "model": model.provider_model,
+            "prompt": input.prompt,
+            "n": input.count(),
+            "response_format": "url",
+        });
+        for (field, value) in [
+            ("size", &input.size),
+            ("quality", &input.quality),
+            ("style", &input.style),
+        ] {
+            if let Some(value) = value {
+                body[field] = json!(value);
+            }
+        }
+        Ok(call
+            .http
+            .post(call.url("v1/images/generations"))
+            .bearer_auth(call.key.expose())
+            .json(&body))
+    }
+
+    fn reader(&self) -> Reader {
+        Reader::Whole(images)
+    }
+}
+
+fn images(call: &Call, response: &ProviderResponse) -> Result<Produced, ProviderError> {
+    let key = call.key;
+    let parsed: Response = call.json(response)?;
     // "URLs are only valid for 60 minutes after the image has been generated."
     let expires_at = parsed
         .created

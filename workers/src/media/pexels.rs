@@ -2,26 +2,27 @@
 //! with the bare key in `Authorization`. Results are normalized to one shape per
 //! kind; the files of the first `download` results are copied into storage.
 
-use electrons_domain::{
-    answer::{Answer, AnswerFile},
-    catalog::{Api, ModelConfig, ProviderConfig},
-    input::StockInput,
-    limiter::Observation,
-    secret::Secret,
-};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use reqwest::{header::HeaderMap, Client};
+use electrons_domain::{
+    answer::{Answer, AnswerFile},
+    catalog::Api,
+    limiter::Observation,
+};
+use reqwest::{header::HeaderMap, RequestBuilder};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::{
-    adapter::Produced,
+    adapter::{Adapter, Call, Produced, Reader},
     outputs::{link, Outputs},
-    provider_call::{self, ProviderError, ProviderResponse},
+    provider_call::{ProviderError, ProviderResponse},
     rate_limit_headers::{number, window},
 };
+
+/// Both searches: the model's API says which.
+pub struct PexelsSearch;
 
 /// The widest rendition copied for a video: enough for 1080p edits, far smaller than 4K.
 const MAX_VIDEO_WIDTH: u64 = 1920;
@@ -72,69 +73,56 @@ struct Photo {
     src: Map<String, Value>,
 }
 
-pub async fn search(
-    http: &Client,
-    provider: &ProviderConfig,
-    key: &Secret,
-    model: &ModelConfig,
-    input: &StockInput,
-) -> (Result<Produced, ProviderError>, Observation) {
-    match provider_call::send(request(http, provider, key, model, input), provider.timeout, key).await {
-        Ok(response) => {
-            let observation = rate_limits_in(&response.headers, chrono::Utc::now());
-            (answer(response, key, model, input), observation)
-        }
-        Err(error) => (Err(error), Observation::default()),
+impl Adapter for PexelsSearch {
+    fn apis(&self) -> &'static [Api] {
+        &[Api::PexelsVideos, Api::PexelsPhotos]
     }
-}
 
-fn request(
-    http: &Client,
-    provider: &ProviderConfig,
-    key: &Secret,
-    model: &ModelConfig,
-    input: &StockInput,
-) -> reqwest::RequestBuilder {
-    let videos = model.api == Api::PexelsVideos;
-    let path = if videos { "videos/search" } else { "v1/search" };
-    let mut query: Vec<(&str, String)> = vec![
-        ("query", input.query.clone()),
-        ("page", input.page().to_string()),
-        ("per_page", input.per_page().to_string()),
-    ];
-    for (name, value) in [("orientation", &input.orientation), ("size", &input.size)] {
-        if let Some(value) = value {
-            query.push((name, value.clone()));
-        }
-    }
-    if videos {
-        for (name, value) in [
-            ("min_duration", input.min_duration),
-            ("max_duration", input.max_duration),
-        ] {
+    fn request(&self, call: &Call) -> Result<RequestBuilder, ProviderError> {
+        let input = call.stock()?;
+        let videos = call.model.api == Api::PexelsVideos;
+        let path = if videos { "videos/search" } else { "v1/search" };
+        let mut query: Vec<(&str, String)> = vec![
+            ("query", input.query.clone()),
+            ("page", input.page().to_string()),
+            ("per_page", input.per_page().to_string()),
+        ];
+        for (name, value) in [("orientation", &input.orientation), ("size", &input.size)] {
             if let Some(value) = value {
-                query.push((name, value.to_string()));
+                query.push((name, value.clone()));
             }
         }
+        if videos {
+            for (name, value) in [
+                ("min_duration", input.min_duration),
+                ("max_duration", input.max_duration),
+            ] {
+                if let Some(value) = value {
+                    query.push((name, value.to_string()));
+                }
+            }
+        }
+        Ok(call
+            .http
+            .get(call.url(path))
+            .query(&query)
+            .header("Authorization", call.key.expose()))
     }
-    http.get(format!("{}/{path}", provider.base_url))
-        .query(&query)
-        .header("Authorization", key.expose())
+
+    fn reader(&self) -> Reader {
+        Reader::Whole(results)
+    }
+
+    fn rate_limits(&self, headers: &HeaderMap) -> Observation {
+        rate_limits_in(headers, Utc::now())
+    }
 }
 
-fn answer(
-    response: ProviderResponse,
-    key: &Secret,
-    model: &ModelConfig,
-    input: &StockInput,
-) -> Result<Produced, ProviderError> {
-    if !response.status.is_success() {
-        let message = provider_call::error_message(&response.body);
-        return Err(provider_call::status_error(&response, message, key));
-    }
+fn results(call: &Call, response: &ProviderResponse) -> Result<Produced, ProviderError> {
+    let input = call.stock()?;
     let page: Page = serde_json::from_slice(&response.body)
-        .map_err(|e| response.unusable(format!("not a search result: {e}"), key))?;
-    let videos = model.api == Api::PexelsVideos;
+        .map_err(|e| response.unusable(format!("not a search result: {e}"), call.key))?;
+    let videos = call.model.api == Api::PexelsVideos;
     let wanted = input.download() as usize;
     let (results, sources) = if videos {
         video_results(page.videos, wanted)

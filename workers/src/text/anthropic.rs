@@ -1,22 +1,19 @@
 //! Anthropic Messages (`POST /v1/messages`).
 
-use electrons_domain::{
-    catalog::{ModelConfig, ProviderConfig},
-    input::{ChatRole, TextInput},
-    secret::Secret,
-};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use electrons_domain::limiter::Observation;
-use reqwest::{header::HeaderMap, Client, RequestBuilder};
+use electrons_domain::{catalog::Api, input::ChatRole, limiter::Observation};
+use reqwest::{header::HeaderMap, RequestBuilder};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{max_tokens, TextAdapter};
-use crate::adapter::TextCompletion;
-use crate::provider_call::ProviderResponse;
-use crate::rate_limit_headers::{number, text, window};
+use super::max_tokens;
+use crate::{
+    adapter::{Adapter, Call, Produced, Reader, TextCompletion},
+    provider_call::{ProviderError, ProviderResponse},
+    rate_limit_headers::{number, text, window},
+};
 
 const API_VERSION: &str = "2023-06-01";
 
@@ -56,15 +53,13 @@ struct ErrorDetail {
     message: String,
 }
 
-impl TextAdapter for AnthropicMessages {
-    fn request(
-        &self,
-        http: &Client,
-        provider: &ProviderConfig,
-        key: &Secret,
-        model: &ModelConfig,
-        input: &TextInput,
-    ) -> RequestBuilder {
+impl Adapter for AnthropicMessages {
+    fn apis(&self) -> &'static [Api] {
+        &[Api::AnthropicMessages]
+    }
+
+    fn request(&self, call: &Call) -> Result<RequestBuilder, ProviderError> {
+        let (model, input) = (call.model, call.text()?);
         let messages: Vec<_> = input
             .conversation()
             .into_iter()
@@ -93,31 +88,19 @@ impl TextAdapter for AnthropicMessages {
         if let Some(stop) = &input.stop {
             body["stop_sequences"] = json!(stop);
         }
-        http.post(format!("{}/v1/messages", provider.base_url))
-            .header("x-api-key", key.expose())
+        Ok(call
+            .http
+            .post(call.url("v1/messages"))
+            .header("x-api-key", call.key.expose())
             .header("anthropic-version", API_VERSION)
-            .json(&body)
+            .json(&body))
     }
 
-    fn parse(&self, response: &ProviderResponse) -> Result<TextCompletion, String> {
-        let parsed: Response = serde_json::from_slice(&response.body).map_err(|e| format!("message: {e}"))?;
-        let text: String = parsed
-            .content
-            .iter()
-            .filter(|b| b.kind == "text")
-            .filter_map(|b| b.text.as_deref())
-            .collect::<Vec<_>>()
-            .join("");
-        let usage = parsed.usage.unwrap_or(Usage {
-            input_tokens: 0,
-            output_tokens: 0,
-        });
-        Ok(TextCompletion {
-            text,
-            finish_reason: parsed.stop_reason,
-            input_tokens: usage.input_tokens,
-            output_tokens: usage.output_tokens,
-            provider_request_id: parsed.id,
+    fn reader(&self) -> Reader {
+        Reader::Whole(|call, response| {
+            message(response)
+                .map(Produced::Text)
+                .map_err(|reason| response.unusable(reason, call.key))
         })
     }
 
@@ -130,6 +113,29 @@ impl TextAdapter for AnthropicMessages {
     fn rate_limits(&self, headers: &HeaderMap) -> Observation {
         rate_limits_in(headers, Utc::now())
     }
+}
+
+/// The message in a successful answer, or why there is none.
+fn message(response: &ProviderResponse) -> Result<TextCompletion, String> {
+    let parsed: Response = serde_json::from_slice(&response.body).map_err(|e| format!("message: {e}"))?;
+    let text: String = parsed
+        .content
+        .iter()
+        .filter(|b| b.kind == "text")
+        .filter_map(|b| b.text.as_deref())
+        .collect::<Vec<_>>()
+        .join("");
+    let usage = parsed.usage.unwrap_or(Usage {
+        input_tokens: 0,
+        output_tokens: 0,
+    });
+    Ok(TextCompletion {
+        text,
+        finish_reason: parsed.stop_reason,
+        input_tokens: usage.input_tokens,
+        output_tokens: usage.output_tokens,
+        provider_request_id: parsed.id,
+    })
 }
 
 /// Anthropic's `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,

@@ -1,20 +1,17 @@
 //! OpenAI Chat Completions (`POST /v1/chat/completions`), also spoken by any
 //! OpenAI-compatible server given its base URL.
 
-use electrons_domain::limiter::Observation;
-use electrons_domain::{
-    catalog::{ModelConfig, ProviderConfig},
-    input::{ChatRole, TextInput},
-    secret::Secret,
-};
-use reqwest::{header::HeaderMap, Client, RequestBuilder};
+use electrons_domain::{catalog::Api, input::ChatRole, limiter::Observation};
+use reqwest::{header::HeaderMap, RequestBuilder};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{max_tokens, TextAdapter};
-use crate::adapter::TextCompletion;
-use crate::provider_call::ProviderResponse;
-use crate::rate_limit_headers::{go_duration, number, text, window};
+use super::max_tokens;
+use crate::{
+    adapter::{Adapter, Call, Produced, Reader, TextCompletion},
+    provider_call::{ProviderError, ProviderResponse},
+    rate_limit_headers::{go_duration, number, text, window},
+};
 
 pub struct OpenAiChat;
 
@@ -53,15 +50,13 @@ struct ErrorDetail {
     message: String,
 }
 
-impl TextAdapter for OpenAiChat {
-    fn request(
-        &self,
-        http: &Client,
-        provider: &ProviderConfig,
-        key: &Secret,
-        model: &ModelConfig,
-        input: &TextInput,
-    ) -> RequestBuilder {
+impl Adapter for OpenAiChat {
+    fn apis(&self) -> &'static [Api] {
+        &[Api::OpenAiChat]
+    }
+
+    fn request(&self, call: &Call) -> Result<RequestBuilder, ProviderError> {
+        let (model, input) = (call.model, call.text()?);
         let mut messages = Vec::new();
         if let Some(system) = &input.system {
             messages.push(json!({ "role": "system", "content": system }));
@@ -87,33 +82,18 @@ impl TextAdapter for OpenAiChat {
         if let Some(stop) = &input.stop {
             body["stop"] = json!(stop);
         }
-        http.post(format!("{}/v1/chat/completions", provider.base_url))
-            .bearer_auth(key.expose())
-            .json(&body)
+        Ok(call
+            .http
+            .post(call.url("v1/chat/completions"))
+            .bearer_auth(call.key.expose())
+            .json(&body))
     }
 
-    fn parse(&self, response: &ProviderResponse) -> Result<TextCompletion, String> {
-        let parsed: Response = serde_json::from_slice(&response.body).map_err(|e| format!("chat completion: {e}"))?;
-        let choice = parsed
-            .choices
-            .into_iter()
-            .next()
-            .ok_or("chat completion without choices")?;
-        let text = choice
-            .message
-            .content
-            .or(choice.message.refusal)
-            .ok_or("chat completion without content")?;
-        let usage = parsed.usage.unwrap_or(Usage {
-            prompt_tokens: 0,
-            completion_tokens: 0,
-        });
-        Ok(TextCompletion {
-            text,
-            finish_reason: choice.finish_reason,
-            input_tokens: usage.prompt_tokens,
-            output_tokens: usage.completion_tokens,
-            provider_request_id: parsed.id,
+    fn reader(&self) -> Reader {
+        Reader::Whole(|call, response| {
+            completion(response)
+                .map(Produced::Text)
+                .map_err(|reason| response.unusable(reason, call.key))
         })
     }
 
@@ -124,6 +104,32 @@ impl TextAdapter for OpenAiChat {
     fn rate_limits(&self, headers: &HeaderMap) -> Observation {
         rate_limits_in(headers)
     }
+}
+
+/// The chat completion in a successful answer, or why there is none.
+fn completion(response: &ProviderResponse) -> Result<TextCompletion, String> {
+    let parsed: Response = serde_json::from_slice(&response.body).map_err(|e| format!("chat completion: {e}"))?;
+    let choice = parsed
+        .choices
+        .into_iter()
+        .next()
+        .ok_or("chat completion without choices")?;
+    let text = choice
+        .message
+        .content
+        .or(choice.message.refusal)
+        .ok_or("chat completion without content")?;
+    let usage = parsed.usage.unwrap_or(Usage {
+        prompt_tokens: 0,
+        completion_tokens: 0,
+    });
+    Ok(TextCompletion {
+        text,
+        finish_reason: choice.finish_reason,
+        input_tokens: usage.prompt_tokens,
+        output_tokens: usage.completion_tokens,
+        provider_request_id: parsed.id,
+    })
 }
 
 /// OpenAI's `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`, resets as
@@ -173,8 +179,8 @@ mod tests {
             headers: reqwest::header::HeaderMap::new(),
             body: serde_json::to_vec(&body).unwrap_or_default().into(),
         };
-        // generate() turns this into ProviderError::Unusable: billed, not retried.
-        let reason = OpenAiChat.parse(&response).expect_err("no text to give");
+        // The reader turns this into ProviderError::Unusable: billed, not retried.
+        let reason = completion(&response).expect_err("no text to give");
         assert!(reason.contains("without content"), "{reason}");
     }
 

@@ -4,20 +4,20 @@
 
 use electrons_domain::{
     answer::{Answer, AnswerFile, FileSource},
-    catalog::{ModelConfig, ProviderConfig},
-    input::VideoInput,
-    secret::Secret,
+    catalog::Api,
 };
-use reqwest::Client;
+use reqwest::RequestBuilder;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::{
-    adapter::{Produced, Progress},
+    adapter::{Adapter, Call, LongRunning, Produced, Progress, Reader},
     download,
     outputs::Outputs,
-    provider_call::{self, ProviderError},
+    provider_call::{ProviderError, ProviderResponse},
 };
+
+pub struct GeminiVeo;
 
 #[derive(Deserialize)]
 struct Operation {
@@ -35,50 +35,67 @@ struct Status {
     message: Option<String>,
 }
 
-pub async fn submit(
-    http: &Client,
-    provider: &ProviderConfig,
-    key: &Secret,
-    model: &ModelConfig,
-    input: &VideoInput,
-) -> Result<Produced, ProviderError> {
-    let mut parameters = json!({
-        "aspectRatio": input.aspect_ratio(),
-        "durationSeconds": input.duration(),
-    });
-    if let Some(negative) = &input.negative_prompt {
-        parameters["negativePrompt"] = json!(negative);
+impl Adapter for GeminiVeo {
+    fn apis(&self) -> &'static [Api] {
+        &[Api::GeminiVeo]
     }
-    if let Some(resolution) = &input.resolution {
-        parameters["resolution"] = json!(resolution);
+
+    fn request(&self, call: &Call) -> Result<RequestBuilder, ProviderError> {
+        let input = call.video()?;
+        let mut parameters = json!({
+            "aspectRatio": input.aspect_ratio(),
+            "durationSeconds": input.duration(),
+        });
+        if let Some(negative) = &input.negative_prompt {
+            parameters["negativePrompt"] = json!(negative);
+        }
+        if let Some(resolution) = &input.resolution {
+            parameters["resolution"] = json!(resolution);
+        }
+        if let Some(seed) = input.seed {
+            parameters["seed"] = json!(seed);
+        }
+        Ok(call
+            .http
+            .post(call.url(&format!(
+                "v1beta/models/{}:predictLongRunning",
+                call.model.provider_model
+            )))
+            .header("x-goog-api-key", call.key.expose())
+            .json(&json!({ "instances": [{ "prompt": input.prompt }], "parameters": parameters })))
     }
-    if let Some(seed) = input.seed {
-        parameters["seed"] = json!(seed);
+
+    fn reader(&self) -> Reader {
+        Reader::Whole(|call, response| {
+            let operation: Operation = call.json(response)?;
+            let id = operation
+                .name
+                .ok_or_else(|| response.unusable("no operation name in the answer", call.key))?;
+            Ok(Produced::Operation { id })
+        })
     }
-    let request = http
-        .post(format!(
-            "{}/v1beta/models/{}:predictLongRunning",
-            provider.base_url, model.provider_model
-        ))
-        .header("x-goog-api-key", key.expose())
-        .json(&json!({ "instances": [{ "prompt": input.prompt }], "parameters": parameters }));
-    let (operation, response): (Operation, _) = provider_call::send_json(request, provider.timeout, key).await?;
-    let id = operation
-        .name
-        .ok_or_else(|| response.unusable("no operation name in the answer", key))?;
-    Ok(Produced::Operation { id })
+
+    fn long_running(&self) -> Option<&dyn LongRunning> {
+        Some(self)
+    }
 }
 
-pub async fn poll(
-    http: &Client,
-    provider: &ProviderConfig,
-    key: &Secret,
-    name: &str,
-) -> Result<Progress, ProviderError> {
-    let request = http
-        .get(format!("{}/v1beta/{name}", provider.base_url))
-        .header("x-goog-api-key", key.expose());
-    let (operation, _): (Operation, _) = provider_call::send_json(request, provider.timeout, key).await?;
+impl LongRunning for GeminiVeo {
+    fn poll_request(&self, call: &Call, name: &str) -> Result<RequestBuilder, ProviderError> {
+        Ok(call
+            .http
+            .get(call.url(&format!("v1beta/{name}")))
+            .header("x-goog-api-key", call.key.expose()))
+    }
+
+    fn progress(&self, call: &Call, name: &str, response: &ProviderResponse) -> Result<Progress, ProviderError> {
+        finished(call, name, call.json(response)?)
+    }
+}
+
+/// What a polled operation says.
+fn finished(call: &Call, name: &str, operation: Operation) -> Result<Progress, ProviderError> {
+    let provider = call.provider;
     if !operation.done {
         let status = operation
             .metadata
