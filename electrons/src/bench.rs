@@ -367,7 +367,7 @@ pub(crate) async fn stage(mut settings: Settings) -> anyhow::Result<Stage> {
     let shutdown = Shutdown::new();
     let pool = roles::database(&settings).await?;
     let key = Secret::new(format!("bench-{tag}"));
-    let project = auth::ensure_key(&pool, "bench", &key).await?;
+    let project = auth::ensure_key(&pool, "bench", &key, &auth::Scope::DEFAULT).await?;
     for provider in ["openai", "anthropic"] {
         db::rate_limits::open_provider(&pool, provider, 1e9).await?;
     }

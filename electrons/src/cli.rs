@@ -5,7 +5,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::{bench, bench_limits, bench_webhooks, demo, limiter_load, roles, telemetry};
+use crate::{admin, bench, bench_limits, bench_webhooks, demo, limiter_load, roles, telemetry};
 use electrons_domain::{
     catalog::{Overrides, ProviderOverride},
     config::{self, Settings},
@@ -54,6 +54,11 @@ enum Command {
         /// Submit a few demo jobs, show them run, and keep serving.
         #[arg(long)]
         demo: bool,
+    },
+    /// Operator tasks that come before any API key: `admin create-key`.
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
     },
     /// Drive jobs through the whole pipeline against the simulator and print figures.
     Bench(bench::BenchArgs),
@@ -135,6 +140,7 @@ pub async fn main() -> anyhow::Result<()> {
             roles::scheduler(&settings, pool, store, shutdown).await?;
         }
         Command::Dev { demo } => dev(settings, demo, shutdown).await?,
+        Command::Admin { command } => admin::run(command, &settings).await?,
         Command::Bench(args) => bench::run(args, settings).await?,
         Command::BenchLimits(args) => bench_limits::run(args, settings).await?,
         Command::BenchWebhooks(args) => bench_webhooks::run(args, settings).await?,

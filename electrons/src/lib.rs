@@ -2,6 +2,7 @@
 //! this library starts roles, so tests and the benchmark start exactly what the
 //! binary starts.
 
+pub mod admin;
 pub mod bench;
 pub mod bench_limits;
 pub mod bench_webhooks;

@@ -67,7 +67,7 @@ pub async fn producer(
     shutdown: Shutdown,
 ) -> anyhow::Result<ProducerRole> {
     if let Some(key) = &settings.producer.bootstrap_api_key {
-        auth::ensure_key(&pool, "default", key)
+        auth::ensure_key(&pool, "default", key, &auth::Scope::ALL)
             .await
             .context("creating the bootstrap API key")?;
     }

@@ -45,9 +45,9 @@ pub fn state(
         announcer: Announcer::start(pool.clone(), publisher.clone()),
         webhook_guard: AddressGuard::new(settings.webhooks.allowed_networks.clone()),
         publisher,
-        finished: finished::FinishedJobs::start(pool.clone(), shutdown),
+        finished: finished::FinishedJobs::start(pool.clone(), shutdown.clone()),
         inserts: inserts::Inserts::start(pool.clone()),
-        keys: auth::KeyCache::default(),
+        keys: auth::KeyCache::start(pool.clone(), shutdown),
         store,
         settings: Arc::new(settings.clone()),
     }

@@ -111,7 +111,7 @@ impl TestApp {
 
         let pool = roles::database(&settings).await.expect("database");
         let api_key = format!("test-key-{tag}");
-        auth::ensure_key(&pool, "test", &Secret::new(api_key.clone()))
+        auth::ensure_key(&pool, "test", &Secret::new(api_key.clone()), &auth::Scope::ALL)
             .await
             .expect("api key");
         let sim = Simulator::start("127.0.0.1:0".parse().expect("addr"))
@@ -246,7 +246,7 @@ impl TestApp {
     /// An API key of another project, created on first use.
     pub async fn project_key(&self, name: &str) -> String {
         let key = format!("{name}-{}", self.api_key);
-        auth::ensure_key(&self.pool, name, &Secret::new(key.clone()))
+        auth::ensure_key(&self.pool, name, &Secret::new(key.clone()), &auth::Scope::ALL)
             .await
             .expect("api key");
         key

@@ -48,82 +48,26 @@ impl WorkerProcess {
         let log = std::env::temp_dir().join(format!("de-test-{role}-{}.log", uuid::Uuid::new_v4().simple()));
         let stdout = std::fs::File::create(&log)?;
         let stderr = stdout.try_clone()?;
-        let webhooks = &settings.webhooks;
-        let schedule: Vec<String> = webhooks
-            .retry_schedule
-            .0
-            .iter()
-            .map(|d| format!("{}ms", d.as_millis()))
-            .collect();
-        let networks: Vec<String> = webhooks.allowed_networks.iter().map(ToString::to_string).collect();
-        let mut command = tokio::process::Command::new(program);
-        storage_env(&mut command, settings);
-        let child = command
+        let child = command(program, settings)
             .args(args)
-            .env("DE_WEBHOOK_TIMEOUT_MS", webhooks.timeout.as_millis().to_string())
-            .env("DE_WEBHOOK_RETRY_SCHEDULE", schedule.join(","))
-            .env("DE_WEBHOOK_ALLOWED_NETWORKS", networks.join(","))
-            .env("DE_PUBLIC_URL", &settings.producer.public_url)
-            .env("DE_DATABASE_URL", &settings.database.url)
-            .env("DE_DATABASE_MAX_CONNECTIONS", "5")
-            .env("DE_AMQP_URL", &settings.broker.url)
-            .env("DE_QUEUE_PREFIX", &settings.broker.prefix)
-            .env(
-                "DE_QUEUE_EXPIRES_MS",
-                settings.broker.queue_expires_ms.unwrap_or(60_000).to_string(),
-            )
-            .env(
-                "DE_LEASE_MARGIN_SECS",
-                settings.worker.lease_margin.as_secs().to_string(),
-            )
-            .env(
-                "DE_MAX_TOKEN_WAIT_MS",
-                settings.worker.max_token_wait.as_millis().to_string(),
-            )
-            .env(
-                "DE_SHUTDOWN_GRACE_SECS",
-                settings.worker.shutdown_grace.as_secs().to_string(),
-            )
-            .env(
-                "DE_OPERATION_POLL_MS",
-                settings.worker.operation_poll.as_millis().to_string(),
-            )
-            .env(
-                "DE_OPERATION_POLL_MAX_MS",
-                settings.worker.operation_poll_max.as_millis().to_string(),
-            )
-            .env(
-                "DE_OPERATION_TIMEOUT_SECS",
-                settings.worker.operation_timeout.as_secs().to_string(),
-            )
-            .env(
-                "DE_RETRY_MIN_DELAY_MS",
-                settings.jobs.retry_min_delay.as_millis().to_string(),
-            )
-            .env(
-                "DE_RETRY_MAX_DELAY_MS",
-                settings.jobs.retry_max_delay.as_millis().to_string(),
-            )
-            .env("DE_SCHEDULER_TICK_MS", settings.scheduler.tick.as_millis().to_string())
-            .env(
-                "DE_RELAY_GRACE_MS",
-                settings.scheduler.relay_grace.as_millis().to_string(),
-            )
-            // Producers (and dev's simulator) on ports of their own.
-            .env("DE_HTTP_ADDR", "127.0.0.1:0")
-            .env("DE_SIMULATOR_ADDR", "127.0.0.1:0")
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info,sqlx=warn,lapin=warn".into()),
-            )
-            // The log is read by tests, not a terminal.
-            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
             .kill_on_drop(true)
             .spawn()?;
         Ok(Self { child, log })
+    }
+
+    /// Runs a command that ends (`["admin", "create-key", …]`) with the app's
+    /// settings, and returns what it printed.
+    pub async fn run_to_end(program: &str, settings: &Settings, args: &[&str]) -> std::process::Output {
+        command(program, settings)
+            .args(args)
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output()
+            .await
+            .expect("run electrons")
     }
 
     /// Everything the process has written so far, stdout and stderr.
@@ -191,6 +135,81 @@ impl Drop for WorkerProcess {
         }
         let _ = std::fs::remove_file(&self.log);
     }
+}
+
+/// `program` with the environment of the app's settings: the same database,
+/// queues, store and timings as the test's own processes.
+fn command(program: &str, settings: &Settings) -> tokio::process::Command {
+    let webhooks = &settings.webhooks;
+    let schedule: Vec<String> = webhooks
+        .retry_schedule
+        .0
+        .iter()
+        .map(|d| format!("{}ms", d.as_millis()))
+        .collect();
+    let networks: Vec<String> = webhooks.allowed_networks.iter().map(ToString::to_string).collect();
+    let mut command = tokio::process::Command::new(program);
+    storage_env(&mut command, settings);
+    command
+        .env("DE_WEBHOOK_TIMEOUT_MS", webhooks.timeout.as_millis().to_string())
+        .env("DE_WEBHOOK_RETRY_SCHEDULE", schedule.join(","))
+        .env("DE_WEBHOOK_ALLOWED_NETWORKS", networks.join(","))
+        .env("DE_PUBLIC_URL", &settings.producer.public_url)
+        .env("DE_DATABASE_URL", &settings.database.url)
+        .env("DE_DATABASE_MAX_CONNECTIONS", "5")
+        .env("DE_AMQP_URL", &settings.broker.url)
+        .env("DE_QUEUE_PREFIX", &settings.broker.prefix)
+        .env(
+            "DE_QUEUE_EXPIRES_MS",
+            settings.broker.queue_expires_ms.unwrap_or(60_000).to_string(),
+        )
+        .env(
+            "DE_LEASE_MARGIN_SECS",
+            settings.worker.lease_margin.as_secs().to_string(),
+        )
+        .env(
+            "DE_MAX_TOKEN_WAIT_MS",
+            settings.worker.max_token_wait.as_millis().to_string(),
+        )
+        .env(
+            "DE_SHUTDOWN_GRACE_SECS",
+            settings.worker.shutdown_grace.as_secs().to_string(),
+        )
+        .env(
+            "DE_OPERATION_POLL_MS",
+            settings.worker.operation_poll.as_millis().to_string(),
+        )
+        .env(
+            "DE_OPERATION_POLL_MAX_MS",
+            settings.worker.operation_poll_max.as_millis().to_string(),
+        )
+        .env(
+            "DE_OPERATION_TIMEOUT_SECS",
+            settings.worker.operation_timeout.as_secs().to_string(),
+        )
+        .env(
+            "DE_RETRY_MIN_DELAY_MS",
+            settings.jobs.retry_min_delay.as_millis().to_string(),
+        )
+        .env(
+            "DE_RETRY_MAX_DELAY_MS",
+            settings.jobs.retry_max_delay.as_millis().to_string(),
+        )
+        .env("DE_SCHEDULER_TICK_MS", settings.scheduler.tick.as_millis().to_string())
+        .env(
+            "DE_RELAY_GRACE_MS",
+            settings.scheduler.relay_grace.as_millis().to_string(),
+        )
+        // Producers (and dev's simulator) on ports of their own.
+        .env("DE_HTTP_ADDR", "127.0.0.1:0")
+        .env("DE_SIMULATOR_ADDR", "127.0.0.1:0")
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info,sqlx=warn,lapin=warn".into()),
+        )
+        // The log is read by tests, not a terminal.
+        .env("NO_COLOR", "1");
+    command
 }
 
 /// The same object store as the test's own processes.

@@ -2,6 +2,7 @@
 //! named queries of each table in its own file.
 
 pub mod answers;
+pub mod api_keys;
 pub mod jobs;
 pub mod operations;
 pub mod outputs;

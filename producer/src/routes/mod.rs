@@ -1,3 +1,4 @@
+mod api_keys;
 mod deliveries;
 mod files;
 mod health;
@@ -33,6 +34,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/webhook-endpoints/enable", post(webhook_endpoints::enable))
         .route("/v1/webhook-secret", get(webhook_secret::get))
         .route("/v1/webhook-secret/rotate", post(webhook_secret::rotate))
+        .route("/v1/admin/keys", post(api_keys::create).get(api_keys::list))
+        .route("/v1/admin/keys/{id}", get(api_keys::get).delete(api_keys::revoke))
         .route("/v1/admin/rate-limits", get(rate_limits::list))
         .route(
             "/v1/admin/rate-limits/{id}",

@@ -12,16 +12,16 @@ use electrons_domain::db::rate_limits::{self, RateLimitConfig};
 use serde_json::{json, Value};
 
 use super::json_body::{self, JsonBody};
-use crate::{auth::Admin, error::ApiError, state::AppState};
+use crate::{auth::Operator, error::ApiError, state::AppState};
 
-pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Json<Value>, ApiError> {
+pub async fn list(State(state): State<AppState>, _operator: Operator) -> Result<Json<Value>, ApiError> {
     let limits = rate_limits::list(&state.pool).await?;
     Ok(Json(json!({ "data": limits })))
 }
 
 pub async fn get(
     State(state): State<AppState>,
-    _admin: Admin,
+    _operator: Operator,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = rate_limits::get(&state.pool, &id)
@@ -32,7 +32,7 @@ pub async fn get(
 
 pub async fn put(
     State(state): State<AppState>,
-    _admin: Admin,
+    _operator: Operator,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
@@ -40,12 +40,12 @@ pub async fn put(
     let config: RateLimitConfig = json_body::parse(&body)?;
     validate(&state, &config).await?;
     rate_limits::put(&state.pool, &id, &config).await?;
-    get(State(state), Admin, Path(id)).await
+    get(State(state), Operator, Path(id)).await
 }
 
 pub async fn delete(
     State(state): State<AppState>,
-    _admin: Admin,
+    _operator: Operator,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     if rate_limits::delete(&state.pool, &id).await? {

@@ -1,6 +1,7 @@
 //! End-to-end tests against real PostgreSQL and RabbitMQ. One binary, one module
 //! per concern; every test starts its own app (own database, own queues).
 
+mod api_keys;
 mod billing;
 mod broker_outage;
 mod cancel;

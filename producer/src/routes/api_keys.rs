@@ -1,0 +1,137 @@
+//! The admin API over API keys: create one (shown once, in this answer only),
+//! list, read and revoke. The operator manages any project's keys; a key with
+//! the `admin` scope manages its own project's, and every other project's key
+//! is, to it, not there (404, so ids do not leak).
+
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+    Json,
+};
+use chrono::{DateTime, Utc};
+use electrons_domain::{
+    auth::{key_format::KeyEnvironment, Scope},
+    db::api_keys::{self, NewKey},
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::json_body::{self, JsonBody};
+use crate::{auth::ProjectAdmin, error::ApiError, state::AppState};
+
+const MAX_NAME_CHARS: usize = 200;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateKey {
+    /// Required from the operator; a project admin's key makes keys for its own project.
+    project_id: Option<Uuid>,
+    #[serde(default)]
+    name: String,
+    scopes: Option<Vec<Scope>>,
+    environment: Option<KeyEnvironment>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    project_id: Option<Uuid>,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    admin: ProjectAdmin,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let request: CreateKey = json_body::parse(&body)?;
+    let project_id = match (admin.only_project(), request.project_id) {
+        (Some(own), None) => own,
+        (Some(own), Some(named)) if named == own => own,
+        (Some(_), Some(_)) => return Err(ApiError::not_found("project")),
+        (None, Some(named)) => named,
+        (None, None) => return Err(ApiError::invalid("project_id", "name the project the key acts for")),
+    };
+    if request.name.chars().count() > MAX_NAME_CHARS {
+        return Err(ApiError::invalid(
+            "name",
+            format!("at most {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    let mut scopes = request.scopes.unwrap_or_else(|| Scope::DEFAULT.to_vec());
+    scopes.sort_by_key(|s| Scope::ALL.iter().position(|a| a == s));
+    scopes.dedup();
+    if scopes.is_empty() {
+        return Err(ApiError::invalid("scopes", "a key needs at least one scope"));
+    }
+    if request.expires_at.is_some_and(|at| at <= Utc::now()) {
+        return Err(ApiError::invalid("expires_at", "must be in the future"));
+    }
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)")
+        .bind(project_id)
+        .fetch_one(&state.pool)
+        .await?;
+    if !exists {
+        return Err(ApiError::not_found("project"));
+    }
+    let (record, key) = api_keys::create(
+        &state.pool,
+        NewKey {
+            project_id,
+            name: request.name,
+            environment: request.environment.unwrap_or(KeyEnvironment::Live),
+            scopes,
+            expires_at: request.expires_at,
+        },
+    )
+    .await?;
+    let mut answer = json!(record);
+    // The only time the key is ever shown.
+    answer["key"] = json!(key.expose());
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    admin: ProjectAdmin,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let project = match (admin.only_project(), query.project_id) {
+        (Some(own), Some(named)) if named != own => return Ok(Json(json!({ "data": [] }))),
+        (Some(own), _) => Some(own),
+        (None, named) => named,
+    };
+    let keys = api_keys::list(&state.pool, project).await?;
+    Ok(Json(json!({ "data": keys })))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    admin: ProjectAdmin,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = key_id(&id)?;
+    let key = api_keys::get(&state.pool, id, admin.only_project())
+        .await?
+        .ok_or_else(|| ApiError::not_found("API key"))?;
+    Ok(Json(json!(key)))
+}
+
+/// Revokes the key; every producer refuses it from the moment PostgreSQL
+/// tells them (well within a second).
+pub async fn revoke(
+    State(state): State<AppState>,
+    admin: ProjectAdmin,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = key_id(&id)?;
+    let key = api_keys::revoke(&state.pool, id, admin.only_project())
+        .await?
+        .ok_or_else(|| ApiError::not_found("API key"))?;
+    Ok(Json(json!(key)))
+}
+
+/// An id that is not a UUID names no key: 404, as for any unknown key.
+fn key_id(id: &str) -> Result<Uuid, ApiError> {
+    id.parse().map_err(|_| ApiError::not_found("API key"))
+}
