@@ -36,7 +36,8 @@ struct CreateKey {
 
 #[derive(Deserialize)]
 pub struct ListQuery {
-    project_id: Option<Uuid>,
+    /// Text, parsed here, so a bad one gets the API's JSON error.
+    project_id: Option<String>,
 }
 
 pub async fn create(
@@ -96,7 +97,14 @@ pub async fn list(
     admin: ProjectAdmin,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let project = match (admin.only_project(), query.project_id) {
+    let named = match query.project_id.as_deref() {
+        Some(id) => Some(
+            id.parse::<Uuid>()
+                .map_err(|_| ApiError::invalid("project_id", "not a project id"))?,
+        ),
+        None => None,
+    };
+    let project = match (admin.only_project(), named) {
         (Some(own), Some(named)) if named != own => return Ok(Json(json!({ "data": [] }))),
         (Some(own), _) => Some(own),
         (None, named) => named,

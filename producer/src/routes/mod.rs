@@ -1,5 +1,6 @@
 mod api_keys;
 mod deliveries;
+mod feedback;
 mod files;
 mod health;
 mod jobs;
@@ -28,6 +29,9 @@ pub fn router() -> Router<AppState> {
             "/v1/jobs/{id}/deliveries/{delivery}/redeliver",
             post(deliveries::redeliver),
         )
+        .route("/v1/jobs/{id}/feedback", post(feedback::put).get(feedback::get))
+        .route("/v1/feedback/summary", get(feedback::summary))
+        .route("/v1/admin/feedback/summary", get(feedback::admin_summary))
         .route("/v1/files/{*key}", get(files::get))
         .route("/v1/models", get(models::list))
         .route("/v1/webhook-endpoints", get(webhook_endpoints::list))

@@ -7,6 +7,7 @@ mod broker_outage;
 mod cancel;
 mod crash;
 mod duplicates;
+mod feedback;
 mod idempotency;
 mod media;
 mod pipeline;

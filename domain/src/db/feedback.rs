@@ -1,0 +1,188 @@
+//! Feedback on jobs: one per job (sending again replaces it), only on a job
+//! that finished, aggregated per project and model.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// What a user says about a job's output.
+pub struct NewFeedback {
+    pub rating: i16,
+    pub prompt_effectiveness: Option<i16>,
+    pub comment: Option<String>,
+    pub tags: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct Feedback {
+    pub job_id: Uuid,
+    pub model: String,
+    pub rating: i16,
+    pub prompt_effectiveness: Option<i16>,
+    pub comment: Option<String>,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Why feedback was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedbackError {
+    #[error("no such job in this project")]
+    NoJob,
+    #[error("the job has not finished (it is {0})")]
+    NotFinished(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+const COLUMNS: &str = "job_id, model, rating, prompt_effectiveness, comment, tags, created_at, updated_at";
+
+/// Records (or replaces) the feedback on `project`'s job; `true` when it is the first.
+pub async fn put(
+    pool: &PgPool,
+    project: Uuid,
+    job: Uuid,
+    feedback: &NewFeedback,
+) -> Result<(Feedback, bool), FeedbackError> {
+    #[derive(sqlx::FromRow)]
+    struct Saved {
+        #[sqlx(flatten)]
+        feedback: Feedback,
+        created: bool,
+    }
+    let row: Option<Saved> = sqlx::query_as(&format!(
+        "INSERT INTO job_feedback (job_id, project_id, model, rating, prompt_effectiveness, comment, tags)
+         SELECT id, project_id, model, $3, $4, $5, $6 FROM jobs
+         WHERE id = $1 AND project_id = $2 AND status IN ('succeeded', 'failed', 'canceled')
+         ON CONFLICT (job_id) DO UPDATE SET
+             rating = EXCLUDED.rating, prompt_effectiveness = EXCLUDED.prompt_effectiveness,
+             comment = EXCLUDED.comment, tags = EXCLUDED.tags, updated_at = now()
+         RETURNING {COLUMNS}, (xmax = 0) AS created"
+    ))
+    .bind(job)
+    .bind(project)
+    .bind(feedback.rating)
+    .bind(feedback.prompt_effectiveness)
+    .bind(&feedback.comment)
+    .bind(&feedback.tags)
+    .fetch_optional(pool)
+    .await?;
+    if let Some(saved) = row {
+        return Ok((saved.feedback, saved.created));
+    }
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM jobs WHERE id = $1 AND project_id = $2")
+        .bind(job)
+        .bind(project)
+        .fetch_optional(pool)
+        .await?;
+    Err(match status {
+        Some(status) => FeedbackError::NotFinished(status),
+        None => FeedbackError::NoJob,
+    })
+}
+
+pub async fn get(pool: &PgPool, project: Uuid, job: Uuid) -> Result<Option<Feedback>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM job_feedback WHERE job_id = $1 AND project_id = $2"
+    ))
+    .bind(job)
+    .bind(project)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Which feedback a summary covers.
+pub struct SummaryFilter {
+    /// One project's, or every project's (the operator's view).
+    pub project: Option<Uuid>,
+    pub model: Option<String>,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+/// One project's feedback on one model.
+#[derive(Clone, Debug, Serialize)]
+pub struct SummaryRow {
+    pub project_id: Uuid,
+    pub model: String,
+    pub count: i64,
+    pub average_rating: f64,
+    /// How many gave each rating, 1 to 5.
+    pub ratings: [i64; 5],
+    pub average_prompt_effectiveness: Option<f64>,
+    /// The most used tags, most used first.
+    pub top_tags: Vec<TagCount>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TagCount {
+    pub tag: String,
+    pub count: i64,
+}
+
+const TOP_TAGS: usize = 10;
+
+pub async fn summary(pool: &PgPool, filter: &SummaryFilter) -> Result<Vec<SummaryRow>, sqlx::Error> {
+    const WHERE: &str = "($1::uuid IS NULL OR project_id = $1) AND ($2::text IS NULL OR model = $2)
+                         AND updated_at >= $3 AND updated_at < $4";
+    #[derive(sqlx::FromRow)]
+    struct Group {
+        project_id: Uuid,
+        model: String,
+        count: i64,
+        average_rating: f64,
+        r1: i64,
+        r2: i64,
+        r3: i64,
+        r4: i64,
+        r5: i64,
+        average_prompt_effectiveness: Option<f64>,
+    }
+    let groups: Vec<Group> = sqlx::query_as(&format!(
+        "SELECT project_id, model, count(*) AS count, avg(rating)::float8 AS average_rating,
+                count(*) FILTER (WHERE rating = 1) AS r1, count(*) FILTER (WHERE rating = 2) AS r2,
+                count(*) FILTER (WHERE rating = 3) AS r3, count(*) FILTER (WHERE rating = 4) AS r4,
+                count(*) FILTER (WHERE rating = 5) AS r5,
+                avg(prompt_effectiveness)::float8 AS average_prompt_effectiveness
+         FROM job_feedback WHERE {WHERE}
+         GROUP BY project_id, model ORDER BY project_id, model"
+    ))
+    .bind(filter.project)
+    .bind(&filter.model)
+    .bind(filter.from)
+    .bind(filter.to)
+    .fetch_all(pool)
+    .await?;
+    let tags: Vec<(Uuid, String, String, i64)> = sqlx::query_as(&format!(
+        "SELECT project_id, model, tag, count(*) FROM job_feedback, unnest(tags) AS tag
+         WHERE {WHERE} GROUP BY project_id, model, tag ORDER BY count(*) DESC, tag"
+    ))
+    .bind(filter.project)
+    .bind(&filter.model)
+    .bind(filter.from)
+    .bind(filter.to)
+    .fetch_all(pool)
+    .await?;
+    Ok(groups
+        .into_iter()
+        .map(|g| SummaryRow {
+            top_tags: tags
+                .iter()
+                .filter(|(project, model, _, _)| *project == g.project_id && *model == g.model)
+                .take(TOP_TAGS)
+                .map(|(_, _, tag, count)| TagCount {
+                    tag: tag.clone(),
+                    count: *count,
+                })
+                .collect(),
+            project_id: g.project_id,
+            model: g.model,
+            count: g.count,
+            average_rating: g.average_rating,
+            ratings: [g.r1, g.r2, g.r3, g.r4, g.r5],
+            average_prompt_effectiveness: g.average_prompt_effectiveness,
+        })
+        .collect())
+}
