@@ -90,7 +90,7 @@ pub struct NewKey {
 }
 
 /// Makes a key: the record, and the key itself, which is not kept.
-pub async fn create(pool: &PgPool, new: NewKey) -> Result<(KeyRecord, Secret), sqlx::Error> {
+pub async fn create(pool: impl sqlx::PgExecutor<'_>, new: NewKey) -> Result<(KeyRecord, Secret), sqlx::Error> {
     let key = key_format::generate(new.environment);
     let scopes: Vec<&str> = new.scopes.iter().map(|s| s.as_str()).collect();
     let row: Row = sqlx::query_as(&format!(
@@ -146,7 +146,11 @@ pub async fn list(pool: &PgPool, project: Option<Uuid>) -> Result<Vec<KeyRecord>
 }
 
 /// One key, if it is `project`'s (any project's for `None`).
-pub async fn get(pool: &PgPool, id: Uuid, project: Option<Uuid>) -> Result<Option<KeyRecord>, sqlx::Error> {
+pub async fn get(
+    pool: impl sqlx::PgExecutor<'_>,
+    id: Uuid,
+    project: Option<Uuid>,
+) -> Result<Option<KeyRecord>, sqlx::Error> {
     let row: Option<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM api_keys WHERE id = $1 AND ($2::uuid IS NULL OR project_id = $2)"
     ))
@@ -159,7 +163,11 @@ pub async fn get(pool: &PgPool, id: Uuid, project: Option<Uuid>) -> Result<Optio
 
 /// Revokes a key (again is a no-op that keeps the first time); the trigger
 /// tells every producer.
-pub async fn revoke(pool: &PgPool, id: Uuid, project: Option<Uuid>) -> Result<Option<KeyRecord>, sqlx::Error> {
+pub async fn revoke(
+    pool: impl sqlx::PgExecutor<'_>,
+    id: Uuid,
+    project: Option<Uuid>,
+) -> Result<Option<KeyRecord>, sqlx::Error> {
     let row: Option<Row> = sqlx::query_as(&format!(
         "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now())
          WHERE id = $1 AND ($2::uuid IS NULL OR project_id = $2) RETURNING {COLUMNS}"

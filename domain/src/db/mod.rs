@@ -3,6 +3,7 @@
 
 pub mod answers;
 pub mod api_keys;
+pub mod audit;
 pub mod feedback;
 pub mod jobs;
 pub mod operations;

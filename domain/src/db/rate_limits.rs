@@ -80,7 +80,7 @@ pub async fn list(pool: &PgPool) -> Result<Vec<RateLimitState>, sqlx::Error> {
         .await
 }
 
-pub async fn get(pool: &PgPool, id: &str) -> Result<Option<RateLimitState>, sqlx::Error> {
+pub async fn get(pool: impl sqlx::PgExecutor<'_>, id: &str) -> Result<Option<RateLimitState>, sqlx::Error> {
     sqlx::query_as(&format!("{SELECT_STATE} WHERE r.id = $1"))
         .bind(id)
         .fetch_optional(pool)
@@ -89,7 +89,7 @@ pub async fn get(pool: &PgPool, id: &str) -> Result<Option<RateLimitState>, sqlx
 
 /// Creates the limit or replaces its configuration; its state and counters
 /// carry over, so a running fleet sees the change on its next acquisition.
-pub async fn put(pool: &PgPool, id: &str, config: &RateLimitConfig) -> Result<(), sqlx::Error> {
+pub async fn put(pool: impl sqlx::PgExecutor<'_>, id: &str, config: &RateLimitConfig) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO rate_limits (id, provider_id, model_id, project_id,
                 requests_per_interval, request_interval_ms, request_burst,
@@ -130,7 +130,7 @@ pub async fn put(pool: &PgPool, id: &str, config: &RateLimitConfig) -> Result<()
     Ok(())
 }
 
-pub async fn delete(pool: &PgPool, id: &str) -> Result<bool, sqlx::Error> {
+pub async fn delete(pool: impl sqlx::PgExecutor<'_>, id: &str) -> Result<bool, sqlx::Error> {
     let deleted = sqlx::query("DELETE FROM rate_limits WHERE id = $1")
         .bind(id)
         .execute(pool)

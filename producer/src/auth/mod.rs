@@ -20,6 +20,8 @@ use crate::{error::ApiError, state::AppState};
 /// The authenticated caller.
 pub struct Caller {
     pub project_id: Uuid,
+    /// The key it called with.
+    pub key_id: Uuid,
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -64,6 +66,7 @@ impl FromRequestParts<AppState> for Caller {
         }
         Ok(Caller {
             project_id: active.project_id,
+            key_id: active.id,
         })
     }
 }
@@ -100,7 +103,7 @@ impl FromRequestParts<AppState> for Operator {
 /// `admin` scope (its own project only).
 pub enum ProjectAdmin {
     Operator,
-    Project(Uuid),
+    Project { project: Uuid, key: Uuid },
 }
 
 impl ProjectAdmin {
@@ -108,10 +111,21 @@ impl ProjectAdmin {
     pub fn only_project(&self) -> Option<Uuid> {
         match self {
             Self::Operator => None,
-            Self::Project(project) => Some(*project),
+            Self::Project { project, .. } => Some(*project),
+        }
+    }
+
+    /// Who made a change, as the audit log records it.
+    pub fn actor(&self) -> String {
+        match self {
+            Self::Operator => OPERATOR.into(),
+            Self::Project { key, .. } => format!("key:{key}"),
         }
     }
 }
+
+/// The operator's name in the audit log.
+pub const OPERATOR: &str = "operator";
 
 impl FromRequestParts<AppState> for ProjectAdmin {
     type Rejection = ApiError;
@@ -121,6 +135,9 @@ impl FromRequestParts<AppState> for ProjectAdmin {
             return Ok(Self::Operator);
         }
         let caller = Caller::from_request_parts(parts, state).await?;
-        Ok(Self::Project(caller.project_id))
+        Ok(Self::Project {
+            project: caller.project_id,
+            key: caller.key_id,
+        })
     }
 }

@@ -11,7 +11,10 @@ use axum::{
 use chrono::{DateTime, Utc};
 use electrons_domain::{
     auth::{key_format::KeyEnvironment, Scope},
-    db::api_keys::{self, NewKey},
+    db::{
+        api_keys::{self, NewKey},
+        audit,
+    },
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -75,8 +78,9 @@ pub async fn create(
     if !exists {
         return Err(ApiError::not_found("project"));
     }
+    let mut tx = state.pool.begin().await?;
     let (record, key) = api_keys::create(
-        &state.pool,
+        &mut *tx,
         NewKey {
             project_id,
             name: request.name,
@@ -86,6 +90,19 @@ pub async fn create(
         },
     )
     .await?;
+    audit::record(
+        &mut *tx,
+        audit::Entry {
+            actor: &admin.actor(),
+            action: "api_key.create",
+            target: format!("api_key:{}", record.id),
+            project_id: Some(record.project_id),
+            before: None,
+            after: Some(json!(record)),
+        },
+    )
+    .await?;
+    tx.commit().await?;
     let mut answer = json!(record);
     // The only time the key is ever shown.
     answer["key"] = json!(key.expose());
@@ -133,9 +150,28 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = key_id(&id)?;
-    let key = api_keys::revoke(&state.pool, id, admin.only_project())
+    let mut tx = state.pool.begin().await?;
+    let before = api_keys::get(&mut *tx, id, admin.only_project())
         .await?
         .ok_or_else(|| ApiError::not_found("API key"))?;
+    let key = api_keys::revoke(&mut *tx, id, admin.only_project())
+        .await?
+        .ok_or_else(|| ApiError::not_found("API key"))?;
+    if before.revoked_at.is_none() {
+        audit::record(
+            &mut *tx,
+            audit::Entry {
+                actor: &admin.actor(),
+                action: "api_key.revoke",
+                target: format!("api_key:{id}"),
+                project_id: Some(key.project_id),
+                before: Some(json!(before)),
+                after: Some(json!(key)),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
     Ok(Json(json!(key)))
 }
 

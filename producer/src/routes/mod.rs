@@ -1,4 +1,5 @@
 mod api_keys;
+mod audit;
 mod deliveries;
 mod feedback;
 mod files;
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/webhook-secret/rotate", post(webhook_secret::rotate))
         .route("/v1/admin/keys", post(api_keys::create).get(api_keys::list))
         .route("/v1/admin/keys/{id}", get(api_keys::get).delete(api_keys::revoke))
+        .route("/v1/admin/audit", get(audit::list))
         .route("/v1/admin/rate-limits", get(rate_limits::list))
         .route(
             "/v1/admin/rate-limits/{id}",

@@ -8,11 +8,18 @@ use axum::{
     http::StatusCode,
     Json,
 };
-use electrons_domain::db::rate_limits::{self, RateLimitConfig};
+use electrons_domain::db::{
+    audit,
+    rate_limits::{self, RateLimitConfig},
+};
 use serde_json::{json, Value};
 
 use super::json_body::{self, JsonBody};
-use crate::{auth::Operator, error::ApiError, state::AppState};
+use crate::{
+    auth::{Operator, OPERATOR},
+    error::ApiError,
+    state::AppState,
+};
 
 pub async fn list(State(state): State<AppState>, _operator: Operator) -> Result<Json<Value>, ApiError> {
     let limits = rate_limits::list(&state.pool).await?;
@@ -39,7 +46,11 @@ pub async fn put(
     validate_id(&id)?;
     let config: RateLimitConfig = json_body::parse(&body)?;
     validate(&state, &config).await?;
-    rate_limits::put(&state.pool, &id, &config).await?;
+    let mut tx = state.pool.begin().await?;
+    let before = rate_limits::get(&mut *tx, &id).await?.map(|limit| json!(limit.config));
+    rate_limits::put(&mut *tx, &id, &config).await?;
+    audit(&mut tx, "rate_limit.put", &id, before, Some(json!(config))).await?;
+    tx.commit().await?;
     get(State(state), Operator, Path(id)).await
 }
 
@@ -48,11 +59,40 @@ pub async fn delete(
     _operator: Operator,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if rate_limits::delete(&state.pool, &id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("rate limit"))
-    }
+    let mut tx = state.pool.begin().await?;
+    let before = rate_limits::get(&mut *tx, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("rate limit"))?;
+    rate_limits::delete(&mut *tx, &id).await?;
+    audit(&mut tx, "rate_limit.delete", &id, Some(json!(before.config)), None).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Rate limits are the operator's; a project's limit belongs to that project's trail too.
+async fn audit(
+    tx: &mut sqlx::PgConnection,
+    action: &str,
+    id: &str,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> Result<(), sqlx::Error> {
+    let project = [&after, &before]
+        .into_iter()
+        .flatten()
+        .find_map(|config| config["project"].as_str().and_then(|p| p.parse().ok()));
+    audit::record(
+        tx,
+        audit::Entry {
+            actor: OPERATOR,
+            action,
+            target: format!("rate_limit:{id}"),
+            project_id: project,
+            before,
+            after,
+        },
+    )
+    .await
 }
 
 fn validate_id(id: &str) -> Result<(), ApiError> {

@@ -2,6 +2,7 @@
 //! per concern; every test starts its own app (own database, own queues).
 
 mod api_keys;
+mod audit;
 mod billing;
 mod broker_outage;
 mod cancel;
