@@ -2,13 +2,16 @@
 //! generation call, answered or not, is appended to `metrics.calls` and counted
 //! in `metrics.provider_calls` (and `billed_calls` when the provider answered
 //! 2xx, i.e. charged for it), across attempts, by the same statement that
-//! commits the job's next state (the SQL function `job_metrics_with_call`). A
-//! user sees what a job cost even when it failed. Status polls of long-running
+//! commits the job's next state (the SQL function `job_metrics_with_call`),
+//! which also adds each billed call's usage and cost to the job's
+//! `metrics.usage` and `metrics.cost_usd`. A user sees what a job cost even
+//! when it failed. Status polls of long-running
 //! operations are not generation calls and are not recorded here.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+use crate::usage::Usage;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CallRecord {
@@ -23,10 +26,13 @@ pub struct CallRecord {
     pub status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
-    /// What the call used, in the provider's units: tokens (and their estimated
-    /// cost) for text, images, characters, files.
+    /// What the call used, in the provider's units (`crate::usage`); for a
+    /// billed call whose answer did not say, what it asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usage: Option<Value>,
+    pub usage: Option<Usage>,
+    /// What `usage` costs under the model's pricing; set for billed calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
 }
 
 /// What a provider call came to, as `metrics.calls[].outcome` names it and

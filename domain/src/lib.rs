@@ -16,10 +16,12 @@ pub mod job;
 pub mod job_view;
 pub mod limiter;
 pub mod operation;
+pub mod pricing;
 pub mod queue;
 pub mod retry;
 pub mod secret;
 pub mod storage;
+pub mod usage;
 pub mod webhook;
 
 pub use tokio_util::sync::CancellationToken as Shutdown;

@@ -70,13 +70,12 @@ pub async fn run(base_url: &str, api_key: &str, simulator: Option<&SimulatorHand
     println!("\n== results ==");
     for job in finished {
         let files = job["output"]["files"].as_array();
+        let cost = job["metrics"]["cost_usd"].as_f64().unwrap_or(0.0);
         let usage = match files {
-            Some(files) => format!("files={}", files.len()),
+            Some(files) => format!("files={} cost=${cost:.4}", files.len()),
             None => format!(
-                "tokens={}/{} cost=${:.6}",
-                job["metrics"]["input_tokens"],
-                job["metrics"]["output_tokens"],
-                job["metrics"]["estimated_cost_usd"].as_f64().unwrap_or(0.0)
+                "tokens={}/{} cost=${cost:.6}",
+                job["metrics"]["input_tokens"], job["metrics"]["output_tokens"],
             ),
         };
         let shown = match (files, job["output"].is_null()) {

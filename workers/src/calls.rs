@@ -1,70 +1,78 @@
 //! The record of one generation call for the job's `metrics.calls`
 //! (`electrons_domain::call_record`): what came of it, whether the provider
-//! will have charged for it, and what it used. Made for every call that was
-//! sent, whatever its outcome, and committed with the job's next state.
+//! will have charged for it, what it used and what that cost. Made for every
+//! call that was sent, whatever its outcome, and committed with the job's next
+//! state.
 
 use std::time::Duration;
 
-use electrons_domain::{call_record::CallRecord, catalog::ModelConfig, job::Job};
-use serde_json::{json, Value};
+use electrons_domain::{
+    call_record::CallRecord,
+    input::JobInput,
+    job::{Job, Modality},
+    usage::Usage,
+};
+use serde_json::Value;
 
 use crate::{
     adapter::Produced,
     provider_call::{CallOutcome, ProviderError},
+    runnable::Runnable,
 };
 
 /// `None` when no request went out (no key configured).
-pub fn record(
+pub(crate) fn record(
     job: &Job,
-    model: &ModelConfig,
+    run: &Runnable<'_>,
     result: &Result<Produced, ProviderError>,
     provider_time: Duration,
 ) -> Option<Value> {
-    let (outcome, status, request_id, usage) = match result {
-        Ok(Produced::Text(completion)) => (
-            CallOutcome::Answered,
-            None,
-            completion.provider_request_id.clone(),
-            Some(json!({
-                "input_tokens": completion.input_tokens,
-                "output_tokens": completion.output_tokens,
-                "estimated_cost_usd": model.estimated_cost_usd(completion.input_tokens, completion.output_tokens),
-            })),
-        ),
-        Ok(Produced::Files(outputs)) => {
-            let answer = &outputs.answer;
-            let mut usage = json!({ "files": answer.files.len() });
-            // Speech is billed by the character.
-            if let Some(characters) = answer.details.get("characters") {
-                usage["characters"] = characters.clone();
-            }
-            (
-                CallOutcome::Answered,
-                None,
-                answer.provider_request_id.clone(),
-                Some(usage),
-            )
-        }
-        Ok(Produced::Operation { id }) => (CallOutcome::Answered, None, Some(id.clone()), None),
-        Err(error) => (
-            error.outcome(),
-            error.status(),
-            error.request_id().map(str::to_owned),
-            None,
-        ),
+    let (outcome, status, request_id) = match result {
+        Ok(Produced::Text(completion)) => (CallOutcome::Answered, None, completion.provider_request_id.clone()),
+        Ok(Produced::Files(outputs)) => (CallOutcome::Answered, None, outputs.answer.provider_request_id.clone()),
+        Ok(Produced::Operation { id }) => (CallOutcome::Answered, None, Some(id.clone())),
+        Err(error) => (error.outcome(), error.status(), error.request_id().map(str::to_owned)),
     };
     if outcome == CallOutcome::NotSent {
         return None;
     }
+    let billed = outcome.billed();
+    let usage = billed.then(|| usage(run, result));
     let record = CallRecord {
         attempt: job.attempt,
         at: chrono::Utc::now(),
         outcome,
-        billed: outcome.billed(),
+        billed,
         provider_ms: provider_time.as_millis() as u64,
         status,
         request_id,
+        cost_usd: usage.as_ref().map(|usage| run.model.pricing.cost_usd(usage)),
         usage,
     };
     serde_json::to_value(record).ok()
+}
+
+/// What a billed call used: what its answer says (tokens, images returned,
+/// characters spoken), else what it asked for.
+fn usage(run: &Runnable<'_>, result: &Result<Produced, ProviderError>) -> Usage {
+    let mut usage = Usage::requested(run.model, &run.input, run.default_video_seconds);
+    match result {
+        Ok(Produced::Text(completion)) => {
+            usage.input_tokens = Some(completion.input_tokens);
+            usage.output_tokens = Some(completion.output_tokens);
+        }
+        Ok(Produced::Files(outputs)) => {
+            let answer = &outputs.answer;
+            if run.model.modality == Modality::Image {
+                usage.images = Some(answer.files.len() as u32);
+            }
+            if let (JobInput::Speech(_), Some(characters)) =
+                (&run.input, answer.details.get("characters").and_then(Value::as_u64))
+            {
+                usage.characters = Some(characters);
+            }
+        }
+        _ => {}
+    }
+    usage
 }

@@ -10,6 +10,7 @@ use electrons_domain::{
     catalog::ModelConfig,
     db,
     job::{Job, JobError, JobStatus},
+    usage::Usage,
 };
 use electrons_domain::{queue::Disposition, storage::output_files};
 use serde_json::{json, Value};
@@ -54,7 +55,9 @@ pub async fn succeed_text(
     let mut metrics = timing.metrics(job);
     metrics["input_tokens"] = json!(completion.input_tokens);
     metrics["output_tokens"] = json!(completion.output_tokens);
-    metrics["estimated_cost_usd"] = json!(model.estimated_cost_usd(completion.input_tokens, completion.output_tokens));
+    // Kept from before `metrics.cost_usd` (what every billed call came to).
+    let usage = Usage::tokens(completion.input_tokens, completion.output_tokens);
+    metrics["estimated_cost_usd"] = json!(model.pricing.cost_usd(&usage));
     metrics["finish_reason"] = json!(completion.finish_reason);
     metrics["provider_request_id"] = json!(completion.provider_request_id);
     let run = db::jobs::Success {

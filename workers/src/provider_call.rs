@@ -314,8 +314,7 @@ mod tests {
             api: electrons_domain::catalog::Api::OpenAiChat,
             default_max_tokens: 1,
             max_output_tokens: 1,
-            input_usd_per_mtok: 0.0,
-            output_usd_per_mtok: 0.0,
+            pricing: Default::default(),
             retry_unusable_answers,
             regenerate_unavailable_outputs: false,
         }

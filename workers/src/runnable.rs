@@ -20,6 +20,8 @@ pub(crate) struct Runnable<'a> {
     pub provider: &'a ProviderConfig,
     pub input: JobInput,
     pub scope: Scope,
+    /// The model's clip length when the job names none (what a video call bills).
+    pub default_video_seconds: u32,
 }
 
 /// The job's model, provider and input, or the job failed for good (a model
@@ -53,6 +55,7 @@ pub(crate) async fn runnable<'a>(
         Err(error) => return Err(fail_unrunnable(context, job, "invalid_input", &error.to_string()).await),
     };
     Ok(Runnable {
+        default_video_seconds: catalog.default_video_seconds(model),
         scope: Scope {
             provider: provider.id.clone(),
             model: model.id.clone(),

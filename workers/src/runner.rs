@@ -83,7 +83,7 @@ pub(crate) async fn run(context: &WorkerContext, message: JobMessage) -> Disposi
         provider_time: called.elapsed(),
         store_time: None,
     };
-    let call = calls::record(&job, run.model, &called_provider.result, timing.provider_time);
+    let call = calls::record(&job, &run, &called_provider.result, timing.provider_time);
     let produced = match called_provider.result {
         Ok(produced) => produced,
         Err(error) => {

@@ -14,6 +14,7 @@ use crate::{
     config::provider_override,
     input::{InputRules, TextLimits},
     job::Modality,
+    pricing::Pricing,
     secret::Secret,
     Shutdown,
 };
@@ -40,20 +41,13 @@ pub struct ModelConfig {
     pub api: Api,
     pub default_max_tokens: u32,
     pub max_output_tokens: u32,
-    pub input_usd_per_mtok: f64,
-    pub output_usd_per_mtok: f64,
+    pub pricing: Pricing,
     /// Retry a 2xx the provider billed but DE could not use (off: such an
     /// answer fails the job rather than being paid for again).
     pub retry_unusable_answers: bool,
     /// Generate again, as a new attempt, when the provider no longer has an
     /// output it returned (404/410, expired); off: the job fails `output_unavailable`.
     pub regenerate_unavailable_outputs: bool,
-}
-
-impl ModelConfig {
-    pub fn estimated_cost_usd(&self, input_tokens: u64, output_tokens: u64) -> f64 {
-        (input_tokens as f64 * self.input_usd_per_mtok + output_tokens as f64 * self.output_usd_per_mtok) / 1e6
-    }
 }
 
 /// Where and how to reach a provider instead of what the database says, for this
@@ -74,8 +68,7 @@ struct ModelRow {
     provider_model: String,
     default_max_tokens: i32,
     max_output_tokens: i32,
-    input_usd_per_mtok: f64,
-    output_usd_per_mtok: f64,
+    pricing: sqlx::types::Json<serde_json::Value>,
     retry_unusable_answers: bool,
     regenerate_unavailable_outputs: bool,
 }
@@ -123,7 +116,7 @@ impl Catalog {
 
         let rows: Vec<ModelRow> = sqlx::query_as(
             "SELECT id, modality, provider_id, provider_model, default_max_tokens, max_output_tokens,
-                    input_usd_per_mtok, output_usd_per_mtok, retry_unusable_answers, regenerate_unavailable_outputs
+                    pricing, retry_unusable_answers, regenerate_unavailable_outputs
              FROM models WHERE enabled",
         )
         .fetch_all(pool)
@@ -145,8 +138,7 @@ impl Catalog {
                     api,
                     default_max_tokens: row.default_max_tokens.max(1) as u32,
                     max_output_tokens: row.max_output_tokens.max(1) as u32,
-                    input_usd_per_mtok: row.input_usd_per_mtok,
-                    output_usd_per_mtok: row.output_usd_per_mtok,
+                    pricing: pricing_of(&row.id, row.pricing.0),
                     retry_unusable_answers: row.retry_unusable_answers,
                     regenerate_unavailable_outputs: row.regenerate_unavailable_outputs,
                 };
@@ -162,6 +154,14 @@ impl Catalog {
         (model.api.spec().input_rules)(self, model)
     }
 
+    /// How long a clip of `model` is when a job names no duration.
+    pub fn default_video_seconds(&self, model: &ModelConfig) -> u32 {
+        match self.input_rules(model) {
+            Some(InputRules::Video(rules)) => rules.default_duration,
+            _ => 8,
+        }
+    }
+
     /// The limits every text API shares: the model's output ceiling and its
     /// provider's temperature range. An API's row adds its own refusals.
     pub fn text_limits(&self, model: &ModelConfig) -> TextLimits {
@@ -174,6 +174,18 @@ impl Catalog {
             max_temperature,
             prefill_no_trailing_whitespace: false,
             stop_needs_non_whitespace: false,
+        }
+    }
+}
+
+/// A model's pricing as stored; one that no longer parses leaves the model
+/// unpriced (so budgeted projects cannot run it) rather than unavailable.
+fn pricing_of(model: &str, stored: serde_json::Value) -> Pricing {
+    match serde_json::from_value::<Pricing>(stored) {
+        Ok(pricing) => pricing,
+        Err(error) => {
+            tracing::warn!(%model, %error, "the model's pricing does not parse; it is unpriced");
+            Pricing::default()
         }
     }
 }
@@ -248,8 +260,7 @@ mod tests {
             api,
             default_max_tokens: 1024,
             max_output_tokens: 4096,
-            input_usd_per_mtok: 0.0,
-            output_usd_per_mtok: 0.0,
+            pricing: Pricing::default(),
             retry_unusable_answers: false,
             regenerate_unavailable_outputs: false,
         }

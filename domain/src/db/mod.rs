@@ -10,6 +10,7 @@ pub mod operations;
 pub mod outputs;
 pub mod polls;
 pub mod rate_limits;
+pub mod usage;
 pub mod webhook_deliveries;
 pub mod webhook_secrets;
 

@@ -115,6 +115,23 @@ impl ProjectAdmin {
         }
     }
 
+    /// The project a query is limited to, from its `project_id` parameter: a
+    /// key's own project (another project's id is 404, so ids do not leak);
+    /// for the operator the named project, or `None` for all.
+    pub fn project_named(&self, named: Option<&str>) -> Result<Option<Uuid>, ApiError> {
+        let named = named
+            .map(|id| {
+                id.parse::<Uuid>()
+                    .map_err(|_| ApiError::invalid("project_id", "not a project id"))
+            })
+            .transpose()?;
+        match (self.only_project(), named) {
+            (Some(own), Some(named)) if named != own => Err(ApiError::not_found("project")),
+            (Some(own), _) => Ok(Some(own)),
+            (None, named) => Ok(named),
+        }
+    }
+
     /// Who made a change, as the audit log records it.
     pub fn actor(&self) -> String {
         match self {

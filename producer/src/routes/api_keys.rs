@@ -114,18 +114,7 @@ pub async fn list(
     admin: ProjectAdmin,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let named = match query.project_id.as_deref() {
-        Some(id) => Some(
-            id.parse::<Uuid>()
-                .map_err(|_| ApiError::invalid("project_id", "not a project id"))?,
-        ),
-        None => None,
-    };
-    let project = match (admin.only_project(), named) {
-        (Some(own), Some(named)) if named != own => return Ok(Json(json!({ "data": [] }))),
-        (Some(own), _) => Some(own),
-        (None, named) => named,
-    };
+    let project = admin.project_named(query.project_id.as_deref())?;
     let keys = api_keys::list(&state.pool, project).await?;
     Ok(Json(json!({ "data": keys })))
 }

@@ -34,12 +34,7 @@ pub async fn list(
             .map_err(|_| ApiError::invalid(field, "not an id")),
         None => Ok(None),
     };
-    let named = uuid("project_id", query.project_id.as_deref())?;
-    let project = match (admin.only_project(), named) {
-        (Some(own), Some(named)) if named != own => return Err(ApiError::not_found("project")),
-        (Some(own), _) => Some(own),
-        (None, named) => named,
-    };
+    let project = admin.project_named(query.project_id.as_deref())?;
     let limit = match query.limit.as_deref() {
         Some(limit) => limit
             .parse::<i64>()

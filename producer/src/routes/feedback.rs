@@ -6,7 +6,6 @@ use axum::{
     http::StatusCode,
     Json,
 };
-use chrono::{DateTime, NaiveDate, Utc};
 use electrons_domain::db::feedback::{self, FeedbackError, NewFeedback, SummaryFilter};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -15,6 +14,7 @@ use uuid::Uuid;
 use super::{
     jobs::parse_id,
     json_body::{self, JsonBody},
+    time_range,
 };
 use crate::{
     auth::{Caller, ProjectAdmin},
@@ -150,34 +150,14 @@ pub async fn admin_summary(
     admin: ProjectAdmin,
     Query(query): Query<SummaryQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let named = match query.project_id.as_deref() {
-        Some(id) => Some(
-            id.parse::<Uuid>()
-                .map_err(|_| ApiError::invalid("project_id", "not a project id"))?,
-        ),
-        None => None,
-    };
-    let project = match (admin.only_project(), named) {
-        (Some(own), Some(named)) if named != own => return Err(ApiError::not_found("project")),
-        (Some(own), _) => Some(own),
-        (None, named) => named,
-    };
+    let project = admin.project_named(query.project_id.as_deref())?;
     summarize(&state, project, query).await
 }
 
 async fn summarize(state: &AppState, project: Option<Uuid>, query: SummaryQuery) -> Result<Json<Value>, ApiError> {
-    let now = Utc::now();
-    let to = match query.to.as_deref() {
-        Some(to) => instant("to", to, true)?,
-        None => now,
-    };
-    let from = match query.from.as_deref() {
-        Some(from) => instant("from", from, false)?,
-        None => to - chrono::Duration::days(DEFAULT_DAYS),
-    };
-    if from >= to {
-        return Err(ApiError::invalid("from", "must be before `to`"));
-    }
+    let (from, to) = time_range::parse(query.from.as_deref(), query.to.as_deref(), |to| {
+        to - chrono::Duration::days(DEFAULT_DAYS)
+    })?;
     let filter = SummaryFilter {
         project,
         model: query.model,
@@ -186,15 +166,4 @@ async fn summarize(state: &AppState, project: Option<Uuid>, query: SummaryQuery)
     };
     let rows = feedback::summary(&state.pool, &filter).await?;
     Ok(Json(json!({ "from": from, "to": to, "data": rows })))
-}
-
-/// An RFC 3339 time, or a date: its start for `from`, the end of it for `to`.
-pub(super) fn instant(field: &str, value: &str, end_of_day: bool) -> Result<DateTime<Utc>, ApiError> {
-    if let Ok(at) = DateTime::parse_from_rfc3339(value) {
-        return Ok(at.with_timezone(&Utc));
-    }
-    let day = NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .map_err(|_| ApiError::invalid(field, "an RFC 3339 time or a date (YYYY-MM-DD)"))?;
-    let day = if end_of_day { day.succ_opt().unwrap_or(day) } else { day };
-    Ok(day.and_time(chrono::NaiveTime::MIN).and_utc())
 }

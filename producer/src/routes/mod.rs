@@ -10,6 +10,8 @@ mod models;
 mod rate_limits;
 mod submission;
 mod submit;
+mod time_range;
+mod usage;
 mod webhook_endpoints;
 mod webhook_secret;
 
@@ -33,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/jobs/{id}/feedback", post(feedback::put).get(feedback::get))
         .route("/v1/feedback/summary", get(feedback::summary))
         .route("/v1/admin/feedback/summary", get(feedback::admin_summary))
+        .route("/v1/usage", get(usage::report))
         .route("/v1/files/{*key}", get(files::get))
         .route("/v1/models", get(models::list))
         .route("/v1/webhook-endpoints", get(webhook_endpoints::list))

@@ -16,15 +16,12 @@ pub async fn list(State(state): State<AppState>, _caller: Caller) -> Json<Value>
                 "modality": m.modality,
                 "provider": m.provider,
                 "api": m.api,
+                "pricing": m.pricing,
             });
-            // Token limits and per-token prices only mean something for text.
+            // Token limits only mean something for text.
             if m.modality == Modality::Text {
                 model["default_max_tokens"] = json!(m.default_max_tokens);
                 model["max_output_tokens"] = json!(m.max_output_tokens);
-                model["pricing"] = json!({
-                    "input_usd_per_mtok": m.input_usd_per_mtok,
-                    "output_usd_per_mtok": m.output_usd_per_mtok,
-                });
             }
             model
         })

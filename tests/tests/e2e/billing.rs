@@ -47,7 +47,8 @@ async fn a_copy_that_fails_is_retried_without_generating_again() {
     assert_eq!(metrics["provider_calls"], 1, "{metrics}");
     assert_eq!(metrics["billed_calls"], 1, "{metrics}");
     assert_eq!(metrics["calls"][0]["outcome"], "answered", "{metrics}");
-    assert_eq!(metrics["calls"][0]["usage"]["files"], 1, "{metrics}");
+    assert_eq!(metrics["calls"][0]["usage"]["images"], 1, "{metrics}");
+    assert_eq!(metrics["cost_usd"], 0.04, "one image paid for once: {metrics}");
     assert_eq!(done["attempts"], 1, "{done}");
     assert!(
         done["output"]["revised_prompts"].is_array(),

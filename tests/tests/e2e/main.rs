@@ -17,6 +17,7 @@ mod retries;
 mod schedulers;
 mod shutdown;
 mod storage;
+mod usage;
 mod validation;
 mod webhook_secrets;
 mod webhooks;
