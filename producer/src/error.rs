@@ -6,7 +6,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use electrons_domain::input::FieldError;
+use electrons_domain::{db::budgets, input::FieldError};
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +16,9 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// More of what went wrong, shown beside `code` and `message` (a budget's
+    /// amounts).
+    pub details: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl ApiError {
@@ -25,11 +28,19 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            details: None,
         }
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
+        self
+    }
+
+    pub fn with_details(mut self, details: impl serde::Serialize) -> Self {
+        if let Ok(serde_json::Value::Object(details)) = serde_json::to_value(details) {
+            self.details = Some(details);
+        }
         self
     }
 
@@ -74,6 +85,18 @@ impl From<sqlx::Error> for ApiError {
 
 impl From<&sqlx::Error> for ApiError {
     fn from(e: &sqlx::Error) -> Self {
+        if let Some(exceeded) = budgets::exceeded(e) {
+            let message = format!(
+                "this job could cost up to ${} and the project's budget for {} has ${} left (${} budget, ${} spent, ${} reserved by jobs in flight)",
+                exceeded.required_usd,
+                exceeded.month.format("%Y-%m"),
+                (exceeded.budget_usd - exceeded.spent_usd - exceeded.reserved_usd).max(0.0),
+                exceeded.budget_usd,
+                exceeded.spent_usd,
+                exceeded.reserved_usd,
+            );
+            return Self::new(StatusCode::PAYMENT_REQUIRED, "budget_exceeded", message).with_details(exceeded);
+        }
         if matches!(
             e,
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
@@ -94,6 +117,9 @@ impl IntoResponse for ApiError {
         let mut error = json!({ "code": self.code, "message": self.message });
         if let Some(field) = self.field {
             error["field"] = json!(field);
+        }
+        for (key, value) in self.details.into_iter().flatten() {
+            error[key] = value;
         }
         (self.status, Json(json!({ "error": error }))).into_response()
     }

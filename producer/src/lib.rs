@@ -4,6 +4,7 @@
 //! polling, cancellation, the model list, webhook deliveries and secrets.
 
 mod auth;
+mod budgets;
 mod dispatch;
 mod error;
 mod finished;
@@ -47,7 +48,8 @@ pub fn state(
         publisher,
         finished: finished::FinishedJobs::start(pool.clone(), shutdown.clone()),
         inserts: inserts::Inserts::start(pool.clone()),
-        keys: auth::KeyCache::start(pool.clone(), shutdown),
+        keys: auth::KeyCache::start(pool.clone(), shutdown.clone()),
+        budgets: budgets::BudgetedProjects::start(pool.clone(), shutdown),
         store,
         settings: Arc::new(settings.clone()),
     }

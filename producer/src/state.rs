@@ -9,7 +9,9 @@ use electrons_domain::{
 };
 use sqlx::PgPool;
 
-use crate::{auth::KeyCache, dispatch::Dispatcher, finished::FinishedJobs, inserts::Inserts};
+use crate::{
+    auth::KeyCache, budgets::BudgetedProjects, dispatch::Dispatcher, finished::FinishedJobs, inserts::Inserts,
+};
 
 /// Everything a request handler may need; cheap to clone.
 #[derive(Clone)]
@@ -25,6 +27,7 @@ pub struct AppState {
     pub finished: FinishedJobs,
     pub inserts: Inserts,
     pub keys: KeyCache,
+    pub budgets: BudgetedProjects,
     /// Where outputs are; the local store's links are served here.
     pub store: ObjectStore,
     pub settings: Arc<Settings>,

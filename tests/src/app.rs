@@ -292,6 +292,17 @@ impl TestApp {
         limit
     }
 
+    /// Changes a model's row (`set`: SQL assignments) and reloads the catalog
+    /// this app's producer and workers share, as a refresh would.
+    pub async fn change_model(&self, id: &str, set: &str) {
+        sqlx::query(&format!("UPDATE models SET {set} WHERE id = $1"))
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .expect("model change");
+        self.catalog.reload(&self.pool).await.expect("reload");
+    }
+
     /// Starts `count` worker processes at once.
     pub fn worker_processes(&self, program: &str, count: usize) -> Vec<WorkerProcess> {
         (0..count).map(|_| self.worker_process(program)).collect()

@@ -16,6 +16,7 @@
 mod adapter;
 mod audio;
 mod batches;
+mod budget;
 mod calls;
 mod copying;
 mod download;

@@ -18,7 +18,7 @@ use tracing::Instrument;
 
 use crate::{
     adapter::Produced,
-    calls,
+    budget, calls,
     copying::{self, CopyTarget},
     limits::{acquire, pause_fleet},
     outcome, produce,
@@ -49,6 +49,9 @@ pub(crate) async fn run(context: &WorkerContext, message: JobMessage) -> Disposi
         Ok(run) => run,
         Err(disposition) => return disposition,
     };
+    if let Err(disposition) = budget::cover_next_call(context, &job, &run).await {
+        return disposition;
+    }
 
     // Invariant 4: no call without a grant from every applicable limit. A long
     // wait goes back to the scheduler rather than holding this slot, so jobs of

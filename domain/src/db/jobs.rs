@@ -56,6 +56,10 @@ pub struct NewJob {
     pub notify_on_finish: bool,
     /// If the producer's own publish is not confirmed by then, the scheduler publishes.
     pub relay_after: Duration,
+    /// The worst-case cost to reserve from the project's budget this month
+    /// (`None`: the project has no budget). Inserting it fails with
+    /// [`budget_exceeded`] when it does not fit; see the budgets migration.
+    pub budget_reserve_usd: Option<f64>,
 }
 
 pub enum Inserted {
@@ -79,18 +83,22 @@ pub async fn insert_many(pool: &PgPool, jobs: &[NewJob]) -> Result<Vec<Inserted>
     let max_attempts: Vec<i32> = jobs.iter().map(|j| j.max_attempts).collect();
     let notify: Vec<bool> = jobs.iter().map(|j| j.notify_on_finish).collect();
     let relay_ms: Vec<f64> = jobs.iter().map(|j| j.relay_after.as_millis() as f64).collect();
+    let reserve: Vec<Option<f64>> = jobs.iter().map(|j| j.budget_reserve_usd).collect();
     let created: Vec<Job> = sqlx::query_as(&format!(
         "INSERT INTO jobs (id, project_id, model, modality, provider, priority, input, metadata, webhook,
-            webhook_events_filter, max_attempts, idempotency_key, request_hash, notify_on_finish, publish_at)
+            webhook_events_filter, max_attempts, idempotency_key, request_hash, notify_on_finish, publish_at,
+            budget_reserved_usd, budget_month)
          SELECT n_id, n_project, n_model, n_modality, n_provider, n_priority, n_input, n_metadata, n_webhook,
                 -- Events are validated words without commas; unnest cannot carry text[] per row.
                 string_to_array(n_events, ','), n_max_attempts, n_key, n_hash, n_notify,
-                now() + n_relay_ms * interval '1 millisecond'
+                now() + n_relay_ms * interval '1 millisecond',
+                n_reserve::numeric,
+                CASE WHEN n_reserve IS NOT NULL THEN date_trunc('month', now() AT TIME ZONE 'UTC')::date END
          FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
                      $8::jsonb[], $9::text[], $10::text[], $11::int[], $12::text[], $13::text[], $14::bool[],
-                     $15::float8[])
+                     $15::float8[], $16::float8[])
               AS n(n_id, n_project, n_model, n_modality, n_provider, n_priority, n_input, n_metadata, n_webhook,
-                   n_events, n_max_attempts, n_key, n_hash, n_notify, n_relay_ms)
+                   n_events, n_max_attempts, n_key, n_hash, n_notify, n_relay_ms, n_reserve)
          ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING {COLUMNS}"
     ))
@@ -109,6 +117,7 @@ pub async fn insert_many(pool: &PgPool, jobs: &[NewJob]) -> Result<Vec<Inserted>
     .bind(column(|j| j.request_hash.clone()))
     .bind(&notify)
     .bind(&relay_ms)
+    .bind(&reserve)
     .fetch_all(pool)
     .await?;
     let mut created: std::collections::HashMap<JobId, Job> = created.into_iter().map(|job| (job.id, job)).collect();

@@ -4,8 +4,10 @@
 pub mod answers;
 pub mod api_keys;
 pub mod audit;
+pub mod budgets;
 pub mod feedback;
 pub mod jobs;
+pub mod listener;
 pub mod operations;
 pub mod outputs;
 pub mod polls;

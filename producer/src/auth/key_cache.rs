@@ -17,10 +17,13 @@ use std::{
 };
 
 use electrons_domain::{
-    db::api_keys::{self, ActiveKey},
+    db::{
+        api_keys::{self, ActiveKey},
+        listener::{self, Heard},
+    },
     Shutdown,
 };
-use sqlx::{postgres::PgListener, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 pub const CHANNEL: &str = "de_api_keys";
@@ -107,41 +110,17 @@ impl KeyCache {
     }
 
     async fn listen(self, shutdown: Shutdown) {
-        loop {
-            let result = async {
-                let mut listener = PgListener::connect_with(&self.inner.pool).await?;
-                listener.listen(CHANNEL).await?;
+        let pool = self.inner.pool.clone();
+        listener::follow(pool, CHANNEL, "API key", shutdown, |heard| match heard {
+            Heard::Listening => {
                 // Whatever changed while no one listened is unknown.
                 self.forget(None);
                 self.inner.listening.store(true, Ordering::Release);
-                loop {
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return Ok::<_, sqlx::Error>(()),
-                        notification = listener.try_recv() => match notification? {
-                            Some(notification) => self.forget(Some(notification.payload())),
-                            // The connection dropped; sqlx reconnects on the next call,
-                            // and notifications sent meanwhile are lost.
-                            None => {
-                                self.inner.listening.store(false, Ordering::Release);
-                                return Err(sqlx::Error::PoolClosed);
-                            }
-                        },
-                    }
-                }
             }
-            .await;
-            self.inner.listening.store(false, Ordering::Release);
-            match result {
-                Ok(()) => return,
-                Err(error) => {
-                    tracing::warn!(%error, "API key listener lost its connection; keys are looked up each time until it is back");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                    }
-                }
-            }
-        }
+            Heard::Changed(hash) => self.forget(Some(hash)),
+            Heard::Deaf => self.inner.listening.store(false, Ordering::Release),
+        })
+        .await;
     }
 
     async fn flush_last_used(self, shutdown: Shutdown) {

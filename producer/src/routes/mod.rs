@@ -1,5 +1,6 @@
 mod api_keys;
 mod audit;
+mod budgets;
 mod deliveries;
 mod feedback;
 mod files;
@@ -45,6 +46,12 @@ pub fn router() -> Router<AppState> {
         .route("/v1/admin/keys", post(api_keys::create).get(api_keys::list))
         .route("/v1/admin/keys/{id}", get(api_keys::get).delete(api_keys::revoke))
         .route("/v1/admin/audit", get(audit::list))
+        .route("/v1/budget", get(budgets::own))
+        .route("/v1/admin/budgets", get(budgets::list))
+        .route(
+            "/v1/admin/budgets/{project_id}",
+            get(budgets::get).put(budgets::put).delete(budgets::delete),
+        )
         .route("/v1/admin/rate-limits", get(rate_limits::list))
         .route(
             "/v1/admin/rate-limits/{id}",

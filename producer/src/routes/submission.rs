@@ -6,6 +6,7 @@ use electrons_domain::{
     catalog::Catalog,
     input::JobInput,
     job::{Modality, Priority},
+    usage::Usage,
     webhook::AddressGuard,
 };
 use serde::Deserialize;
@@ -46,6 +47,9 @@ pub struct Submission {
     pub webhook: Option<String>,
     pub webhook_events_filter: Vec<String>,
     pub request_hash: String,
+    /// The most the job can cost (one call's worst case under the model's
+    /// pricing), what a budget reserves; `None`: the model is unpriced.
+    pub worst_case_usd: Option<f64>,
 }
 
 pub fn parse(body: &[u8], catalog: &Catalog) -> Result<Submission, ApiError> {
@@ -93,7 +97,11 @@ pub fn parse(body: &[u8], catalog: &Catalog) -> Result<Submission, ApiError> {
         )
         .with_field("model"));
     };
-    JobInput::parse(&rules, &request.input)?;
+    let input = JobInput::parse(&rules, &request.input)?;
+    let worst_case_usd = model.pricing.is_priced().then(|| {
+        let usage = Usage::worst_case(model, &input, catalog.default_video_seconds(model));
+        model.pricing.cost_usd(&usage)
+    });
 
     let metadata = match request.metadata {
         None | Some(Value::Null) => Value::Object(Default::default()),
@@ -131,6 +139,7 @@ pub fn parse(body: &[u8], catalog: &Catalog) -> Result<Submission, ApiError> {
         webhook,
         webhook_events_filter,
         request_hash,
+        worst_case_usd,
     })
 }
 

@@ -18,7 +18,10 @@ use tokio::sync::broadcast;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::{json_body::JsonBody, submission};
+use super::{
+    json_body::JsonBody,
+    submission::{self, Submission},
+};
 use crate::{auth::Caller, error::ApiError, state::AppState};
 
 /// How often a waiting request re-reads its job in case a notification was lost.
@@ -46,6 +49,7 @@ pub async fn submit(
         .unwrap_or_else(|| Uuid::new_v4().simple().to_string());
     let span = tracing::info_span!("submit", job_id = %id, trace_id = %trace_id, model = %submission.model);
 
+    let budget_reserve_usd = reservation(&state, caller.project_id, &submission).await?;
     async move {
         // Subscribe before the commit so a fast job's notification cannot slip by.
         let finished = wait.map(|_| state.finished.subscribe());
@@ -65,8 +69,9 @@ pub async fn submit(
             request_hash: submission.request_hash,
             notify_on_finish: wait.is_some(),
             relay_after: state.settings.scheduler.relay_grace,
+            budget_reserve_usd,
         };
-        let job = match state.inserts.insert(new).await? {
+        let job = match insert(&state, new).await? {
             Inserted::Created(job) => job,
             Inserted::Existing(job) => {
                 let mut response = respond(&state, StatusCode::OK, job).await;
@@ -115,6 +120,41 @@ pub async fn submit(
     }
     .instrument(span)
     .await
+}
+
+/// What the job must reserve from its project's budget: nothing without one;
+/// its worst-case cost with one; and a model without a price cannot run under
+/// a budget (whatever it spent could not be kept within it).
+async fn reservation(state: &AppState, project: Uuid, submission: &Submission) -> Result<Option<f64>, ApiError> {
+    if !state.budgets.may_have_budget(project) {
+        return Ok(None);
+    }
+    match submission.worst_case_usd {
+        Some(cost) => Ok(Some(cost)),
+        // Rare (an unpriced model, or the budget cache not trusted): ask.
+        None if db::budgets::get(&state.pool, project).await?.is_some() => Err(ApiError::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "model_unpriced",
+            format!(
+                "model {:?} has no pricing, so its cost cannot be kept within this project's budget; give the model a pricing or remove the budget",
+                submission.model
+            ),
+        )
+        .with_field("model")),
+        None => Ok(None),
+    }
+}
+
+/// A job that reserves from a budget is inserted on its own: the reservation
+/// refuses it by failing its statement, which would fail a whole batch.
+async fn insert(state: &AppState, job: db::jobs::NewJob) -> Result<Inserted, ApiError> {
+    if job.budget_reserve_usd.is_none() {
+        return state.inserts.insert(job).await;
+    }
+    let mut inserted = db::jobs::insert_many(&state.pool, std::slice::from_ref(&job)).await?;
+    inserted
+        .pop()
+        .ok_or_else(|| ApiError::internal("an insert gave no outcome"))
 }
 
 async fn respond(state: &AppState, status: StatusCode, job: Job) -> Response {

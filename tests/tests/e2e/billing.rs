@@ -171,11 +171,7 @@ async fn a_billed_answer_that_cannot_be_used_is_not_paid_for_again() {
 #[tokio::test]
 async fn a_model_may_ask_for_unusable_answers_to_be_retried() {
     let app = TestApp::spawn().await;
-    sqlx::query("UPDATE models SET retry_unusable_answers = true WHERE id = 'gpt-4o-mini'")
-        .execute(&app.pool)
-        .await
-        .expect("model setting");
-    app.catalog.reload(&app.pool).await.expect("reload");
+    app.change_model("gpt-4o-mini", "retry_unusable_answers = true").await;
     // The first answer is cut short, the second is whole.
     app.sim.controls().push_script([electrons_simulator::Fault::Malformed]);
     let done = finished(&app, json!({ "model": "gpt-4o-mini", "input": { "prompt": "Say hi" } })).await;
@@ -227,11 +223,8 @@ async fn an_output_the_provider_lost_is_generated_again_only_when_asked() {
     assert_eq!(gone["error"]["code"], "output_unavailable", "{gone}");
     assert_eq!(calls_to(&app, "ideogram.generate"), 1);
 
-    sqlx::query("UPDATE models SET regenerate_unavailable_outputs = true WHERE id = 'ideogram-v2'")
-        .execute(&app.pool)
-        .await
-        .expect("model setting");
-    app.catalog.reload(&app.pool).await.expect("reload");
+    app.change_model("ideogram-v2", "regenerate_unavailable_outputs = true")
+        .await;
     let regenerated = finished(
         &app,
         json!({ "model": "ideogram-v2", "input": { "prompt": "A dog [[sim:file_404]]" } }),

@@ -5,6 +5,7 @@ mod api_keys;
 mod audit;
 mod billing;
 mod broker_outage;
+mod budgets;
 mod cancel;
 mod crash;
 mod duplicates;

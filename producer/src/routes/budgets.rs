@@ -1,0 +1,129 @@
+//! Monthly budgets: the operator sets, reads and removes any project's
+//! (`/v1/admin/budgets/{project_id}`); a project reads its own and this
+//! month's spend and reservations (`GET /v1/budget`), and its admin key may
+//! read it through the admin path too. Setting one is audited and reaches
+//! every producer within moments (`de_budgets`).
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use electrons_domain::db::{audit, budgets};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::json_body::{self, JsonBody};
+use crate::{
+    auth::{Caller, Operator, ProjectAdmin, OPERATOR},
+    error::ApiError,
+    state::AppState,
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BudgetRequest {
+    monthly_usd: f64,
+}
+
+pub async fn own(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let budget = budgets::get(&state.pool, caller.project_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("budget"))?;
+    Ok(Json(json!(budget)))
+}
+
+pub async fn list(State(state): State<AppState>, _operator: Operator) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "data": budgets::list(&state.pool).await? })))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    admin: ProjectAdmin,
+    Path(project): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let project = admin
+        .project_named(Some(&project))?
+        .ok_or_else(|| ApiError::not_found("project"))?;
+    let budget = budgets::get(&state.pool, project)
+        .await?
+        .ok_or_else(|| ApiError::not_found("budget"))?;
+    Ok(Json(json!(budget)))
+}
+
+pub async fn put(
+    State(state): State<AppState>,
+    _operator: Operator,
+    Path(project): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let project = project_id(&project)?;
+    let request: BudgetRequest = json_body::parse(&body)?;
+    if !(request.monthly_usd.is_finite() && request.monthly_usd >= 0.0) {
+        return Err(ApiError::invalid(
+            "monthly_usd",
+            "a finite number of US dollars, 0 or more",
+        ));
+    }
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)")
+        .bind(project)
+        .fetch_one(&state.pool)
+        .await?;
+    if !exists {
+        return Err(ApiError::not_found("project"));
+    }
+    let mut tx = state.pool.begin().await?;
+    let before = budgets::get(&mut *tx, project).await?;
+    budgets::set(&mut *tx, project, request.monthly_usd).await?;
+    audit::record(
+        &mut *tx,
+        audit::Entry {
+            actor: OPERATOR,
+            action: "budget.put",
+            target: project.to_string(),
+            project_id: Some(project),
+            before: before.map(|b| json!({ "monthly_usd": b.monthly_usd })),
+            after: Some(json!({ "monthly_usd": request.monthly_usd })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    state.budgets.budget_set(project);
+    let budget = budgets::get(&state.pool, project)
+        .await?
+        .ok_or_else(|| ApiError::internal("a budget just set is gone"))?;
+    Ok(Json(json!(budget)))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    _operator: Operator,
+    Path(project): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let project = project_id(&project)?;
+    let mut tx = state.pool.begin().await?;
+    let before = budgets::get(&mut *tx, project)
+        .await?
+        .ok_or_else(|| ApiError::not_found("budget"))?;
+    budgets::delete(&mut *tx, project).await?;
+    audit::record(
+        &mut *tx,
+        audit::Entry {
+            actor: OPERATOR,
+            action: "budget.delete",
+            target: project.to_string(),
+            project_id: Some(project),
+            before: Some(json!({ "monthly_usd": before.monthly_usd })),
+            after: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn project_id(id: &str) -> Result<Uuid, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::invalid("project_id", "not a project id"))
+}
