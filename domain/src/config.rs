@@ -23,6 +23,11 @@ pub struct Settings {
     pub jobs: JobSettings,
     pub webhooks: WebhookSettings,
     pub storage: StorageSettings,
+    /// `DE_SECRET_KEYS`, unset by default: `id:base64-32-bytes,…`, the keyring
+    /// provider keys are sealed with at rest (the first seals; the rest still
+    /// open what they sealed). Without it provider keys cannot be set through
+    /// the API, and come from `DE_PROVIDER_<ID>_API_KEY` only.
+    pub keyring: Option<crate::keyring::Keyring>,
 }
 
 #[derive(Clone, Debug)]
@@ -309,6 +314,15 @@ impl Settings {
                 })?,
             },
             storage: StorageSettings::from_env()?,
+            keyring: match std::env::var("DE_SECRET_KEYS") {
+                Ok(value) if !value.trim().is_empty() => {
+                    Some(crate::keyring::Keyring::parse(&value).map_err(|error| ConfigError {
+                        name: "DE_SECRET_KEYS".into(),
+                        message: error.to_string(),
+                    })?)
+                }
+                _ => None,
+            },
         })
     }
 

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod input;
 pub mod job;
 pub mod job_view;
+pub mod keyring;
 pub mod limiter;
 pub mod operation;
 pub mod pricing;

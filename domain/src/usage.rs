@@ -159,6 +159,7 @@ mod tests {
             default_max_tokens: 100,
             max_output_tokens: 4096,
             pricing: Pricing::default(),
+            status: crate::catalog::ModelStatus::Active,
             retry_unusable_answers: false,
             regenerate_unavailable_outputs: false,
         }

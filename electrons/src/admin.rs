@@ -2,13 +2,21 @@
 //! the API with. `create-key` makes a project's first (owner) key — the
 //! project is created if it does not exist — and prints the key once, alone
 //! on stdout, so a script can capture it; what it made goes to stderr.
+//! `rotate-secrets` seals stored provider keys again under the keyring's
+//! first key; `new-secret-key` prints a key to put there.
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use electrons_domain::{
     auth::{self, key_format::KeyEnvironment, Scope},
+    catalog::provider_key_binding,
     config::Settings,
-    db::api_keys::{self, NewKey},
+    db::{
+        api_keys::{self, NewKey},
+        providers,
+    },
+    keyring::{last4, Keyring},
+    secret::Secret,
 };
 
 use crate::roles;
@@ -17,6 +25,16 @@ use crate::roles;
 pub enum AdminCommand {
     /// Create an API key for a project (created if missing) and print it once.
     CreateKey(CreateKeyArgs),
+    /// Seal every stored provider key again under the first key of
+    /// DE_SECRET_KEYS (after adding a new one in front), and seal keys still
+    /// stored in plaintext. Prints how many it sealed.
+    RotateSecrets,
+    /// Print a new random key for DE_SECRET_KEYS (`id:base64`).
+    NewSecretKey {
+        /// The key's id, as sealed values name it.
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[derive(Args)]
@@ -42,7 +60,42 @@ pub struct CreateKeyArgs {
 pub async fn run(command: AdminCommand, settings: &Settings) -> anyhow::Result<()> {
     match command {
         AdminCommand::CreateKey(args) => create_key(args, settings).await,
+        AdminCommand::RotateSecrets => rotate_secrets(settings).await,
+        AdminCommand::NewSecretKey { id } => {
+            println!("{}", Keyring::generate_entry(&id));
+            Ok(())
+        }
     }
+}
+
+async fn rotate_secrets(settings: &Settings) -> anyhow::Result<()> {
+    let keyring = settings
+        .keyring
+        .as_ref()
+        .context("DE_SECRET_KEYS is not set: there is no key to seal with")?;
+    let pool = roles::database(settings).await?;
+    let mut sealed = 0;
+    for stored in providers::stored_keys(&pool).await? {
+        if stored.sealed.as_deref().is_some_and(|s| keyring.is_current(s)) && stored.plaintext.is_none() {
+            continue;
+        }
+        let binding = provider_key_binding(&stored.id);
+        let key = match (&stored.sealed, &stored.plaintext) {
+            (Some(old), _) => keyring
+                .open(old, &binding)
+                .with_context(|| format!("provider {}: its key does not open with DE_SECRET_KEYS", stored.id))?,
+            (None, Some(plain)) => Secret::new(plain.clone()),
+            (None, None) => continue,
+        };
+        let resealed = keyring.seal(&key, &binding);
+        if providers::reseal(&pool, &stored.id, &stored, &resealed, &last4(&key)).await? {
+            sealed += 1;
+        } else {
+            eprintln!("provider {}: changed meanwhile; run again", stored.id);
+        }
+    }
+    eprintln!("sealed {sealed} provider key(s) under {:?}", keyring.current());
+    Ok(())
 }
 
 async fn create_key(args: CreateKeyArgs, settings: &Settings) -> anyhow::Result<()> {

@@ -61,7 +61,7 @@ pub async fn run(args: BenchArgs, settings: Settings) -> anyhow::Result<()> {
     } = stage(settings).await?;
     sim.controls().set_latency(Duration::from_millis(args.sim_latency_ms));
     let overrides = Default::default();
-    let catalog = roles::catalog(&pool, overrides, &shutdown).await?;
+    let catalog = roles::catalog(&settings, &pool, overrides, &shutdown).await?;
     let producer = roles::producer(&settings, pool.clone(), catalog, Some(bind().await?), shutdown.clone()).await?;
     let store = roles::store(&settings).await?;
     let _scheduler = roles::scheduler(&settings, pool.clone(), store, shutdown.clone());

@@ -103,7 +103,7 @@ pub async fn run(args: BenchWebhooksArgs, settings: Settings) -> anyhow::Result<
     let mut producer_handle = None;
     // When the load began: after everything it needs is up.
     let started = if args.through_pipeline {
-        let catalog = roles::catalog(&pool, Default::default(), &shutdown).await?;
+        let catalog = roles::catalog(&settings, &pool, Default::default(), &shutdown).await?;
         let producer = roles::producer(
             &settings,
             pool.clone(),

@@ -103,7 +103,7 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Producer => {
             tracing::info!(config = %settings.describe(), "starting producer");
             let pool = roles::database(&settings).await?;
-            let catalog = roles::catalog(&pool, Overrides::default(), &shutdown).await?;
+            let catalog = roles::catalog(&settings, &pool, Overrides::default(), &shutdown).await?;
             let producer = roles::producer(&settings, pool, catalog, None, shutdown).await?;
             producer.handle.await?;
         }
@@ -120,7 +120,7 @@ pub async fn main() -> anyhow::Result<()> {
             }
             tracing::info!(config = %settings.describe(), "starting worker");
             let pool = roles::database(&settings).await?;
-            let catalog = roles::catalog(&pool, Overrides::default(), &shutdown).await?;
+            let catalog = roles::catalog(&settings, &pool, Overrides::default(), &shutdown).await?;
             let store = roles::store(&settings).await?;
             roles::worker(&settings, pool, catalog, store, shutdown).await?;
         }
@@ -165,7 +165,7 @@ async fn dev(mut settings: Settings, run_demo: bool, shutdown: Shutdown) -> anyh
 
     let mut overrides = Overrides::default();
     let mut simulator = None;
-    let keyless = roles::providers_without_key(&pool).await?;
+    let keyless = roles::providers_without_key(&settings, &pool).await?;
     if !keyless.is_empty() {
         let addr = std::env::var("DE_SIMULATOR_ADDR").unwrap_or_else(|_| "127.0.0.1:9090".into());
         let addr = addr.parse().with_context(|| format!("DE_SIMULATOR_ADDR {addr:?}"))?;
@@ -189,7 +189,7 @@ async fn dev(mut settings: Settings, run_demo: bool, shutdown: Shutdown) -> anyh
         simulator = Some(sim);
     }
 
-    let catalog = roles::catalog(&pool, overrides, &shutdown).await?;
+    let catalog = roles::catalog(&settings, &pool, overrides, &shutdown).await?;
     let producer = roles::producer(&settings, pool.clone(), catalog.clone(), None, shutdown.clone()).await?;
     let store = roles::store(&settings).await?;
     let worker = roles::worker(&settings, pool.clone(), catalog, store.clone(), shutdown.clone());

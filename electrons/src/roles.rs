@@ -33,8 +33,13 @@ pub async fn database(settings: &Settings) -> anyhow::Result<PgPool> {
     Ok(pool)
 }
 
-pub async fn catalog(pool: &PgPool, overrides: Overrides, shutdown: &Shutdown) -> anyhow::Result<CatalogHandle> {
-    let catalog = CatalogHandle::load(pool, overrides)
+pub async fn catalog(
+    settings: &Settings,
+    pool: &PgPool,
+    overrides: Overrides,
+    shutdown: &Shutdown,
+) -> anyhow::Result<CatalogHandle> {
+    let catalog = CatalogHandle::load(pool, overrides, settings.keyring.clone())
         .await
         .context("loading the model catalog")?;
     catalog.spawn_refresh(pool.clone(), CATALOG_REFRESH, shutdown.clone());
@@ -42,8 +47,8 @@ pub async fn catalog(pool: &PgPool, overrides: Overrides, shutdown: &Shutdown) -
 }
 
 /// Providers that have no API key in the database or the environment.
-pub async fn providers_without_key(pool: &PgPool) -> anyhow::Result<Vec<String>> {
-    let catalog = Catalog::load(pool, &Overrides::default()).await?;
+pub async fn providers_without_key(settings: &Settings, pool: &PgPool) -> anyhow::Result<Vec<String>> {
+    let catalog = Catalog::load(pool, &Overrides::default(), settings.keyring.as_ref()).await?;
     let mut missing: Vec<String> = catalog
         .providers
         .values()

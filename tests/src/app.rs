@@ -9,6 +9,7 @@ use electrons_domain::{
     catalog::{CatalogHandle, Overrides},
     config::{S3Settings, Settings},
     db,
+    keyring::Keyring,
     secret::Secret,
     storage::ObjectStore,
     Shutdown,
@@ -88,6 +89,8 @@ impl TestApp {
         settings.producer.bootstrap_api_key = None;
         settings.producer.admin_token = Some(Secret::new(format!("admin-{tag}")));
         settings.producer.max_wait = Duration::from_secs(30);
+        // Provider keys set through the API are sealed under a keyring of the test's own.
+        settings.keyring = Some(Keyring::parse(&Keyring::generate_entry("test")).expect("keyring"));
         settings.worker.concurrency = 16;
         settings.worker.lease_margin = Duration::from_secs(2);
         settings.worker.max_token_wait = Duration::from_secs(1);
@@ -139,7 +142,7 @@ impl TestApp {
             .expect("lift model limits");
 
         let shutdown = Shutdown::new();
-        let catalog = roles::catalog(&pool, Overrides::default(), &shutdown)
+        let catalog = roles::catalog(&settings, &pool, Overrides::default(), &shutdown)
             .await
             .expect("catalog");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -150,6 +150,10 @@ fn command(program: &str, settings: &Settings) -> tokio::process::Command {
     let networks: Vec<String> = webhooks.allowed_networks.iter().map(ToString::to_string).collect();
     let mut command = tokio::process::Command::new(program);
     storage_env(&mut command, settings);
+    match &settings.keyring {
+        Some(keyring) => command.env("DE_SECRET_KEYS", keyring.env_value().expose()),
+        None => command.env_remove("DE_SECRET_KEYS"),
+    };
     command
         .env("DE_WEBHOOK_TIMEOUT_MS", webhooks.timeout.as_millis().to_string())
         .env("DE_WEBHOOK_RETRY_SCHEDULE", schedule.join(","))

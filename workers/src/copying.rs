@@ -317,6 +317,7 @@ mod tests {
             kind: ProviderKind::Gemini,
             base_url: "https://generativelanguage.googleapis.com".into(),
             api_key: key.map(Secret::new),
+            key_source: electrons_domain::catalog::KeySource::None,
             timeout: Duration::from_secs(1),
         }
     }

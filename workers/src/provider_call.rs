@@ -315,6 +315,7 @@ mod tests {
             default_max_tokens: 1,
             max_output_tokens: 1,
             pricing: Default::default(),
+            status: electrons_domain::catalog::ModelStatus::Active,
             retry_unusable_answers,
             regenerate_unavailable_outputs: false,
         }

@@ -44,6 +44,17 @@ pub(crate) async fn run(context: &WorkerContext, message: JobMessage) -> Disposi
     let claimed_at = Instant::now();
     tracing::debug!(attempt = job.attempt, "job claimed");
     context.announcer.job_changed(&job);
+    // A model added a moment ago may be known to the producer that took the
+    // job before this process's catalog has heard of it.
+    let catalog = match catalog.models.contains_key(&job.model) {
+        true => catalog,
+        false => {
+            if let Err(error) = context.catalog.reload(&context.pool).await {
+                tracing::warn!(%error, "could not reload the catalog for a model it does not know");
+            }
+            context.catalog.get().await
+        }
+    };
 
     let run = match runnable(context, &catalog, &job, false).await {
         Ok(run) => run,

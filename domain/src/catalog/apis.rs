@@ -28,8 +28,19 @@ pub enum ProviderKind {
 }
 
 impl ProviderKind {
+    /// What `providers.kind` may say.
+    pub const NAMES: [&'static str; 7] = [
+        "openai_chat",
+        "anthropic_messages",
+        "ideogram",
+        "gemini",
+        "elevenlabs",
+        "pexels",
+        "shotstack",
+    ];
+
     /// The kind a `providers.kind` value names.
-    pub(super) fn parse(kind: &str) -> Option<Self> {
+    pub fn parse(kind: &str) -> Option<Self> {
         match kind {
             "openai_chat" => Some(Self::OpenAiChat),
             "anthropic_messages" => Some(Self::AnthropicMessages),

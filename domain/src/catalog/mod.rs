@@ -12,8 +12,10 @@ use tokio::sync::RwLock;
 
 use crate::{
     config::provider_override,
+    db::listener::{self, Heard},
     input::{InputRules, TextLimits},
     job::Modality,
+    keyring::Keyring,
     pricing::Pricing,
     secret::Secret,
     Shutdown,
@@ -29,7 +31,29 @@ pub struct ProviderConfig {
     pub kind: ProviderKind,
     pub base_url: String,
     pub api_key: Option<Secret>,
+    /// Where `api_key` came from, for the admin API (never the key itself).
+    pub key_source: KeySource,
     pub timeout: Duration,
+}
+
+/// Where a provider's key comes from; the admin API shows this and the last
+/// four characters, never the key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum KeySource {
+    None,
+    /// This process's override (`electrons dev` pointing at the simulator).
+    Override,
+    /// `DE_PROVIDER_<ID>_API_KEY`.
+    Environment,
+    /// Set through the admin API, sealed in the database.
+    Database {
+        last4: String,
+    },
+    /// The first migration's plaintext column, until `rotate-secrets` seals it.
+    Plaintext,
+    /// Sealed in the database, but this process's keyring cannot open it.
+    Unreadable,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -42,6 +66,7 @@ pub struct ModelConfig {
     pub default_max_tokens: u32,
     pub max_output_tokens: u32,
     pub pricing: Pricing,
+    pub status: ModelStatus,
     /// Retry a 2xx the provider billed but DE could not use (off: such an
     /// answer fails the job rather than being paid for again).
     pub retry_unusable_answers: bool,
@@ -60,6 +85,34 @@ pub struct ProviderOverride {
 
 pub type Overrides = HashMap<String, ProviderOverride>;
 
+/// A model's standing: `active` and `beta` run, `deprecated` runs and says
+/// so, `disabled` is not in the catalog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum ModelStatus {
+    Active,
+    Beta,
+    Deprecated,
+    Disabled,
+}
+
+#[derive(sqlx::FromRow)]
+struct ProviderRow {
+    id: String,
+    kind: String,
+    base_url: String,
+    api_key: Option<String>,
+    api_key_sealed: Option<String>,
+    api_key_last4: Option<String>,
+    timeout_ms: i32,
+}
+
+/// What the sealed column of a provider's key is bound to.
+pub fn provider_key_binding(provider: &str) -> String {
+    format!("providers.api_key:{provider}")
+}
+
 #[derive(sqlx::FromRow)]
 struct ModelRow {
     id: String,
@@ -69,6 +122,7 @@ struct ModelRow {
     default_max_tokens: i32,
     max_output_tokens: i32,
     pricing: sqlx::types::Json<serde_json::Value>,
+    status: ModelStatus,
     retry_unusable_answers: bool,
     regenerate_unavailable_outputs: bool,
 }
@@ -80,34 +134,34 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    pub async fn load(pool: &PgPool, overrides: &Overrides) -> Result<Self, sqlx::Error> {
-        let providers: Vec<(String, String, String, Option<String>, i32)> =
-            sqlx::query_as("SELECT id, kind, base_url, api_key, timeout_ms FROM providers")
-                .fetch_all(pool)
-                .await?;
+    pub async fn load(pool: &PgPool, overrides: &Overrides, keyring: Option<&Keyring>) -> Result<Self, sqlx::Error> {
+        let providers: Vec<ProviderRow> = sqlx::query_as(
+            "SELECT id, kind, base_url, api_key, api_key_sealed, api_key_last4, timeout_ms FROM providers",
+        )
+        .fetch_all(pool)
+        .await?;
         let providers: HashMap<_, _> = providers
             .into_iter()
-            .filter_map(|(id, kind, base_url, api_key, timeout_ms)| {
-                let Some(kind) = ProviderKind::parse(&kind) else {
-                    tracing::warn!(provider = %id, %kind, "unknown provider kind; its models are unavailable");
+            .filter_map(|row| {
+                let Some(kind) = ProviderKind::parse(&row.kind) else {
+                    tracing::warn!(provider = %row.id, kind = %row.kind, "unknown provider kind; its models are unavailable");
                     return None;
                 };
-                let local = overrides.get(&id).cloned().unwrap_or_default();
+                let local = overrides.get(&row.id).cloned().unwrap_or_default();
+                let (api_key, key_source) = provider_key(&row.id, local.api_key, &row, keyring);
                 let base_url = local
                     .base_url
-                    .or_else(|| provider_override(&id, "BASE_URL"))
-                    .unwrap_or(base_url);
-                let api_key = local
-                    .api_key
-                    .or_else(|| provider_override(&id, "API_KEY").or(api_key).map(Secret::new));
-                let timeout = Duration::from_millis(timeout_ms.max(1) as u64);
+                    .or_else(|| provider_override(&row.id, "BASE_URL"))
+                    .unwrap_or(row.base_url);
+                let timeout = Duration::from_millis(row.timeout_ms.max(1) as u64);
                 Some((
-                    id.clone(),
+                    row.id.clone(),
                     ProviderConfig {
-                        id,
+                        id: row.id,
                         kind,
                         base_url: base_url.trim_end_matches('/').into(),
                         api_key,
+                        key_source,
                         timeout,
                     },
                 ))
@@ -116,8 +170,8 @@ impl Catalog {
 
         let rows: Vec<ModelRow> = sqlx::query_as(
             "SELECT id, modality, provider_id, provider_model, default_max_tokens, max_output_tokens,
-                    pricing, retry_unusable_answers, regenerate_unavailable_outputs
-             FROM models WHERE enabled",
+                    pricing, status, retry_unusable_answers, regenerate_unavailable_outputs
+             FROM models WHERE enabled AND status <> 'disabled'",
         )
         .fetch_all(pool)
         .await?;
@@ -139,6 +193,7 @@ impl Catalog {
                     default_max_tokens: row.default_max_tokens.max(1) as u32,
                     max_output_tokens: row.max_output_tokens.max(1) as u32,
                     pricing: pricing_of(&row.id, row.pricing.0),
+                    status: row.status,
                     retry_unusable_answers: row.retry_unusable_answers,
                     regenerate_unavailable_outputs: row.regenerate_unavailable_outputs,
                 };
@@ -178,6 +233,45 @@ impl Catalog {
     }
 }
 
+/// A provider's key: this process's override, else the environment's, else
+/// the sealed one (opened with the keyring), else the legacy plaintext column.
+fn provider_key(
+    id: &str,
+    local: Option<Secret>,
+    row: &ProviderRow,
+    keyring: Option<&Keyring>,
+) -> (Option<Secret>, KeySource) {
+    if let Some(key) = local {
+        return (Some(key), KeySource::Override);
+    }
+    if let Some(key) = provider_override(id, "API_KEY") {
+        return (Some(Secret::new(key)), KeySource::Environment);
+    }
+    if let Some(sealed) = &row.api_key_sealed {
+        let opened = keyring.map(|ring| ring.open(sealed, &provider_key_binding(id)));
+        return match opened {
+            Some(Ok(key)) => (
+                Some(key),
+                KeySource::Database {
+                    last4: row.api_key_last4.clone().unwrap_or_default(),
+                },
+            ),
+            Some(Err(error)) => {
+                tracing::warn!(provider = %id, %error, "the provider's sealed key does not open; it has no key");
+                (None, KeySource::Unreadable)
+            }
+            None => {
+                tracing::warn!(provider = %id, "the provider's key is sealed and DE_SECRET_KEYS is not set; it has no key");
+                (None, KeySource::Unreadable)
+            }
+        };
+    }
+    match &row.api_key {
+        Some(key) => (Some(Secret::new(key.clone())), KeySource::Plaintext),
+        None => (None, KeySource::None),
+    }
+}
+
 /// A model's pricing as stored; one that no longer parses leaves the model
 /// unpriced (so budgeted projects cannot run it) rather than unavailable.
 fn pricing_of(model: &str, stored: serde_json::Value) -> Pricing {
@@ -195,14 +289,20 @@ fn pricing_of(model: &str, stored: serde_json::Value) -> Pricing {
 pub struct CatalogHandle {
     current: Arc<RwLock<Arc<Catalog>>>,
     overrides: Arc<Overrides>,
+    keyring: Option<Arc<Keyring>>,
 }
 
+/// Where every process hears that models or providers changed (the
+/// `catalog_changed` trigger).
+pub const CHANNEL: &str = "de_catalog";
+
 impl CatalogHandle {
-    pub async fn load(pool: &PgPool, overrides: Overrides) -> Result<Self, sqlx::Error> {
-        let catalog = Catalog::load(pool, &overrides).await?;
+    pub async fn load(pool: &PgPool, overrides: Overrides, keyring: Option<Keyring>) -> Result<Self, sqlx::Error> {
+        let catalog = Catalog::load(pool, &overrides, keyring.as_ref()).await?;
         Ok(Self {
             current: Arc::new(RwLock::new(Arc::new(catalog))),
             overrides: Arc::new(overrides),
+            keyring: keyring.map(Arc::new),
         })
     }
 
@@ -211,18 +311,35 @@ impl CatalogHandle {
     }
 
     pub async fn reload(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
-        let fresh = Catalog::load(pool, &self.overrides).await?;
+        let fresh = Catalog::load(pool, &self.overrides, self.keyring.as_deref()).await?;
         *self.current.write().await = Arc::new(fresh);
         Ok(())
     }
 
-    /// Reloads every `every` until shutdown; a failed reload keeps the last catalog.
+    /// Reloads whenever PostgreSQL says models or providers changed, and every
+    /// `every` anyway (a notification lost while the listener reconnects);
+    /// a failed reload keeps the last catalog.
     pub fn spawn_refresh(&self, pool: PgPool, every: Duration, shutdown: Shutdown) {
+        let changed = Arc::new(tokio::sync::Notify::new());
+        let heard = changed.clone();
+        tokio::spawn(listener::follow(
+            pool.clone(),
+            CHANNEL,
+            "catalog",
+            shutdown.clone(),
+            move |event| {
+                // Reconnected: whatever changed meanwhile is unknown too.
+                if matches!(event, Heard::Changed(_) | Heard::Listening) {
+                    heard.notify_one();
+                }
+            },
+        ));
         let handle = self.clone();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
+                    _ = changed.notified() => {}
                     _ = tokio::time::sleep(every) => {}
                 }
                 if let Err(error) = handle.reload(&pool).await {
@@ -247,6 +364,7 @@ mod tests {
             kind,
             base_url: "http://127.0.0.1:1".into(),
             api_key: None,
+            key_source: KeySource::None,
             timeout: Duration::from_secs(1),
         }
     }
@@ -261,6 +379,7 @@ mod tests {
             default_max_tokens: 1024,
             max_output_tokens: 4096,
             pricing: Pricing::default(),
+            status: ModelStatus::Active,
             retry_unusable_answers: false,
             regenerate_unavailable_outputs: false,
         }

@@ -1,3 +1,6 @@
+mod admin_ids;
+mod admin_models;
+mod admin_providers;
 mod api_keys;
 mod audit;
 mod budgets;
@@ -8,6 +11,7 @@ mod health;
 mod jobs;
 mod json_body;
 mod models;
+mod operator_audit;
 mod rate_limits;
 mod submission;
 mod submit;
@@ -51,6 +55,20 @@ pub fn router() -> Router<AppState> {
         .route(
             "/v1/admin/budgets/{project_id}",
             get(budgets::get).put(budgets::put).delete(budgets::delete),
+        )
+        .route("/v1/admin/providers", get(admin_providers::list))
+        .route(
+            "/v1/admin/providers/{id}",
+            get(admin_providers::get)
+                .put(admin_providers::put)
+                .delete(admin_providers::delete),
+        )
+        .route("/v1/admin/models", get(admin_models::list))
+        .route(
+            "/v1/admin/models/{id}",
+            get(admin_models::get)
+                .put(admin_models::put)
+                .delete(admin_models::delete),
         )
         .route("/v1/admin/rate-limits", get(rate_limits::list))
         .route(

@@ -17,6 +17,7 @@ pub async fn list(State(state): State<AppState>, _caller: Caller) -> Json<Value>
                 "provider": m.provider,
                 "api": m.api,
                 "pricing": m.pricing,
+                "status": m.status,
             });
             // Token limits only mean something for text.
             if m.modality == Modality::Text {

@@ -43,7 +43,7 @@ pub async fn put(
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    validate_id(&id)?;
+    super::admin_ids::check(&id)?;
     let config: RateLimitConfig = json_body::parse(&body)?;
     validate(&state, &config).await?;
     let mut tx = state.pool.begin().await?;
@@ -93,21 +93,6 @@ async fn audit(
         },
     )
     .await
-}
-
-fn validate_id(id: &str) -> Result<(), ApiError> {
-    let ok = (1..=128).contains(&id.len())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
-            "id",
-            "1 to 128 letters, digits, '-', '_', '.' or ':'",
-        ))
-    }
 }
 
 async fn validate(state: &AppState, config: &RateLimitConfig) -> Result<(), ApiError> {

@@ -7,6 +7,7 @@ mod billing;
 mod broker_outage;
 mod budgets;
 mod cancel;
+mod catalog_admin;
 mod crash;
 mod duplicates;
 mod feedback;

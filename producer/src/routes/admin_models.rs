@@ -1,0 +1,128 @@
+//! `/v1/admin/models[/{id}]` (the operator): add, change or remove a model —
+//! its provider and provider model name, token limits, pricing, status — with
+//! no code change and no restart. Checked when saved: the provider must exist
+//! and speak the modality, and DE must know the provider model's input rules;
+//! a bad field is a 422 naming it. `status: disabled` takes a model out of the
+//! catalog while keeping its row (and its jobs' history).
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use electrons_domain::{
+    catalog::{Api, ModelConfig},
+    db::models::{self, ModelWrite},
+};
+use serde_json::{json, Value};
+
+use super::json_body::{self, JsonBody};
+use crate::{auth::Operator, error::ApiError, state::AppState};
+
+pub async fn list(State(state): State<AppState>, _operator: Operator) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "data": models::list(&state.pool).await? })))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    _operator: Operator,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let model = models::get(&state.pool, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("model"))?;
+    Ok(Json(json!(model)))
+}
+
+pub async fn put(
+    State(state): State<AppState>,
+    _operator: Operator,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    super::admin_ids::check(&id)?;
+    let write: ModelWrite = json_body::parse(&body)?;
+    validate(&state, &id, &write).await?;
+    let mut tx = state.pool.begin().await?;
+    let before = models::get(&mut *tx, &id).await?;
+    models::put(&mut *tx, &id, &write).await?;
+    let after = models::get(&mut *tx, &id).await?;
+    super::operator_audit::record(&mut tx, "model.put", &id, before, after.clone()).await?;
+    tx.commit().await?;
+    state.catalog.reload(&state.pool).await?;
+    Ok(Json(json!(after)))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    _operator: Operator,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let mut tx = state.pool.begin().await?;
+    let before = models::get(&mut *tx, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("model"))?;
+    models::delete(&mut *tx, &id).await?;
+    super::operator_audit::record(&mut tx, "model.delete", &id, Some(before), None).await?;
+    tx.commit().await?;
+    state.catalog.reload(&state.pool).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The provider exists and speaks the modality, DE can call the provider
+/// model, and the limits and prices make sense.
+async fn validate(state: &AppState, id: &str, write: &ModelWrite) -> Result<(), ApiError> {
+    let catalog = state.catalog.get().await;
+    let provider = catalog
+        .providers
+        .get(&write.provider)
+        .ok_or_else(|| ApiError::invalid("provider", format!("no provider `{}`", write.provider)))?;
+    if write.provider_model.trim().is_empty() {
+        return Err(ApiError::invalid("provider_model", "must not be empty"));
+    }
+    let api = Api::of(provider.kind, write.modality, &write.provider_model).ok_or_else(|| {
+        ApiError::invalid(
+            "modality",
+            format!("provider `{}` serves no {} API", write.provider, write.modality),
+        )
+    })?;
+    if write.default_max_tokens <= 0 || write.max_output_tokens <= 0 {
+        return Err(ApiError::invalid(
+            "default_max_tokens",
+            "token limits must be greater than 0",
+        ));
+    }
+    if write.default_max_tokens > write.max_output_tokens {
+        return Err(ApiError::invalid(
+            "default_max_tokens",
+            "must not exceed max_output_tokens",
+        ));
+    }
+    write
+        .pricing
+        .validate()
+        .map_err(|error| ApiError::invalid(&error.field, error.message))?;
+    let model = ModelConfig {
+        id: id.to_string(),
+        modality: write.modality,
+        provider: write.provider.clone(),
+        provider_model: write.provider_model.clone(),
+        api,
+        default_max_tokens: write.default_max_tokens as u32,
+        max_output_tokens: write.max_output_tokens as u32,
+        pricing: write.pricing.clone(),
+        status: write.status,
+        retry_unusable_answers: write.retry_unusable_answers,
+        regenerate_unavailable_outputs: write.regenerate_unavailable_outputs,
+    };
+    if catalog.input_rules(&model).is_none() {
+        return Err(ApiError::invalid(
+            "provider_model",
+            format!(
+                "DE does not know the input rules of `{}` on {}",
+                write.provider_model, write.provider
+            ),
+        ));
+    }
+    Ok(())
+}
