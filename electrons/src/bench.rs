@@ -48,6 +48,10 @@ pub struct BenchArgs {
     /// Give up waiting for completions after this many seconds.
     #[arg(long, default_value_t = 600)]
     pub timeout_secs: u64,
+    /// Give the bench project a monthly budget of this many US dollars, so
+    /// every submit reserves from it (the unbatched, reserving insert).
+    #[arg(long)]
+    pub budget_usd: Option<f64>,
 }
 
 pub async fn run(args: BenchArgs, settings: Settings) -> anyhow::Result<()> {
@@ -56,9 +60,12 @@ pub async fn run(args: BenchArgs, settings: Settings) -> anyhow::Result<()> {
         pool,
         key,
         sim,
-        project: _,
+        project,
         shutdown,
     } = stage(settings).await?;
+    if let Some(budget) = args.budget_usd {
+        electrons_domain::db::budgets::set(&pool, project, budget).await?;
+    }
     sim.controls().set_latency(Duration::from_millis(args.sim_latency_ms));
     let overrides = Default::default();
     let catalog = roles::catalog(&settings, &pool, overrides, &shutdown).await?;
@@ -93,6 +100,14 @@ pub async fn run(args: BenchArgs, settings: Settings) -> anyhow::Result<()> {
     let peak_rss: Vec<u64> = workers.iter().map(|w| w.id().map(peak_rss_kib).unwrap_or(0)).collect();
 
     report(&pool, &args, submit_elapsed, &submit_latency, peak_in_flight, &peak_rss).await?;
+    if args.budget_usd.is_some() {
+        if let Some(budget) = electrons_domain::db::budgets::get(&pool, project).await? {
+            println!(
+                "  budget                       ${} spent, ${} still reserved (every job settled: 0)",
+                budget.spent_usd, budget.reserved_usd
+            );
+        }
+    }
 
     for mut worker in workers {
         let _ = worker.start_kill();

@@ -44,6 +44,20 @@ impl ApiError {
         self
     }
 
+    /// `402 budget_exceeded`, with what the month holds and what the job needed.
+    pub fn budget_exceeded(exceeded: &budgets::Exceeded) -> Self {
+        let message = format!(
+            "this job could cost up to ${} and the project's budget for {} has ${} left (${} budget, ${} spent, ${} reserved by jobs in flight)",
+            exceeded.required_usd,
+            exceeded.month.format("%Y-%m"),
+            (exceeded.budget_usd - exceeded.spent_usd - exceeded.reserved_usd).max(0.0),
+            exceeded.budget_usd,
+            exceeded.spent_usd,
+            exceeded.reserved_usd,
+        );
+        Self::new(StatusCode::PAYMENT_REQUIRED, "budget_exceeded", message).with_details(exceeded)
+    }
+
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message).with_field(field)
     }
@@ -86,16 +100,7 @@ impl From<sqlx::Error> for ApiError {
 impl From<&sqlx::Error> for ApiError {
     fn from(e: &sqlx::Error) -> Self {
         if let Some(exceeded) = budgets::exceeded(e) {
-            let message = format!(
-                "this job could cost up to ${} and the project's budget for {} has ${} left (${} budget, ${} spent, ${} reserved by jobs in flight)",
-                exceeded.required_usd,
-                exceeded.month.format("%Y-%m"),
-                (exceeded.budget_usd - exceeded.spent_usd - exceeded.reserved_usd).max(0.0),
-                exceeded.budget_usd,
-                exceeded.spent_usd,
-                exceeded.reserved_usd,
-            );
-            return Self::new(StatusCode::PAYMENT_REQUIRED, "budget_exceeded", message).with_details(exceeded);
+            return Self::budget_exceeded(&exceeded);
         }
         if matches!(
             e,

@@ -57,8 +57,10 @@ pub struct NewJob {
     /// If the producer's own publish is not confirmed by then, the scheduler publishes.
     pub relay_after: Duration,
     /// The worst-case cost to reserve from the project's budget this month
-    /// (`None`: the project has no budget). Inserting it fails with
-    /// [`budget_exceeded`] when it does not fit; see the budgets migration.
+    /// (`None`: the project has no budget). A job that does not fit is not
+    /// inserted: in a batch it comes back [`Inserted::OverBudget`]; with an
+    /// idempotency key it must be inserted alone, and its statement fails
+    /// (`budgets::exceeded`). See the budget migrations.
     pub budget_reserve_usd: Option<f64>,
 }
 
@@ -68,6 +70,9 @@ pub enum Inserted {
     Existing(Job),
     /// The idempotency key was used before with a different request.
     KeyConflict,
+    /// Its worst-case cost does not fit its project's budget this month: it
+    /// was not inserted, and nothing was reserved.
+    OverBudget,
 }
 
 /// Inserts many jobs in one statement and one commit (the producer groups the
@@ -125,6 +130,8 @@ pub async fn insert_many(pool: &PgPool, jobs: &[NewJob]) -> Result<Vec<Inserted>
     for new in jobs {
         let outcome = match created.remove(&new.id) {
             Some(job) => Inserted::Created(job),
+            // Without a key only the budget trigger skips a row.
+            None if new.idempotency_key.is_none() && new.budget_reserve_usd.is_some() => Inserted::OverBudget,
             None => existing_for_key(pool, new).await?,
         };
         outcomes.push(outcome);

@@ -80,6 +80,7 @@ pub async fn submit(
                     .insert("idempotent-replayed", HeaderValue::from_static("true"));
                 return Ok(response);
             }
+            Inserted::OverBudget => return Err(ApiError::internal("an over-budget job reached the response")),
             Inserted::KeyConflict => {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
@@ -145,16 +146,34 @@ async fn reservation(state: &AppState, project: Uuid, submission: &Submission) -
     }
 }
 
-/// A job that reserves from a budget is inserted on its own: the reservation
-/// refuses it by failing its statement, which would fail a whole batch.
+/// Jobs are inserted in batches, budgeted ones too. A budgeted job with an
+/// idempotency key is inserted on its own: it reserves only if it is really
+/// inserted (not a replay), after the insert, and is refused by failing its
+/// statement, which would fail a whole batch.
 async fn insert(state: &AppState, job: db::jobs::NewJob) -> Result<Inserted, ApiError> {
-    if job.budget_reserve_usd.is_none() {
-        return state.inserts.insert(job).await;
+    let project = job.project_id;
+    let required = job.budget_reserve_usd;
+    let inserted = if required.is_some() && job.idempotency_key.is_some() {
+        let mut inserted = db::jobs::insert_many(&state.pool, std::slice::from_ref(&job)).await?;
+        inserted
+            .pop()
+            .ok_or_else(|| ApiError::internal("an insert gave no outcome"))?
+    } else {
+        state.inserts.insert(job).await?
+    };
+    if let (Inserted::OverBudget, Some(required)) = (&inserted, required) {
+        // Only refusals read the budget again, for the amounts they show.
+        let budget = db::budgets::get(&state.pool, project).await?;
+        let exceeded = db::budgets::Exceeded {
+            budget_usd: budget.as_ref().map_or(0.0, |b| b.monthly_usd),
+            spent_usd: budget.as_ref().map_or(0.0, |b| b.spent_usd),
+            reserved_usd: budget.as_ref().map_or(0.0, |b| b.reserved_usd),
+            required_usd: required,
+            month: budget.map_or_else(|| chrono::Utc::now().date_naive(), |b| b.month),
+        };
+        return Err(ApiError::budget_exceeded(&exceeded));
     }
-    let mut inserted = db::jobs::insert_many(&state.pool, std::slice::from_ref(&job)).await?;
-    inserted
-        .pop()
-        .ok_or_else(|| ApiError::internal("an insert gave no outcome"))
+    Ok(inserted)
 }
 
 async fn respond(state: &AppState, status: StatusCode, job: Job) -> Response {

@@ -121,10 +121,21 @@ async fn concurrent_submits_cannot_pass_the_budget_and_a_new_month_starts_afresh
         .execute(&app.pool)
         .await
         .expect("last month's jobs");
-    let (status, job) = app.submit(&image("a new month")).await;
+    // With an idempotency key the job reserves once: a replay reserves nothing.
+    let keyed = [("idempotency-key", "new-month")];
+    let (status, job) = app.submit_with(&image("a new month"), &keyed).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let (status, replay) = app.submit_with(&image("a new month"), &keyed).await;
+    assert_eq!(status, StatusCode::OK, "{replay}");
+    assert_eq!(replay["id"], job["id"]);
     app.wait_for(job["id"].as_str().expect("id"), "succeeded", FINISH).await;
     assert_eq!(month(&app, project).await, ("0.02".into(), "0.00".into()));
+    set_budget(&app, project, IMAGE_USD).await;
+    let (status, refused) = app
+        .submit_with(&image("keyed, over"), &[("idempotency-key", "over")])
+        .await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{refused}");
+    assert_eq!(refused["error"]["code"], "budget_exceeded", "{refused}");
 }
 
 #[tokio::test]
