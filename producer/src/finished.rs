@@ -2,10 +2,11 @@
 //! some client waits for reaches a terminal state (see the jobs_finished trigger),
 //! and every producer fans that out to its waiting requests.
 
-use std::time::Duration;
-
-use electrons_domain::Shutdown;
-use sqlx::{postgres::PgListener, PgPool};
+use electrons_domain::{
+    db::listener::{self, Heard},
+    Shutdown,
+};
+use sqlx::PgPool;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
@@ -30,32 +31,14 @@ impl FinishedJobs {
 }
 
 async fn listen(pool: PgPool, tx: broadcast::Sender<Uuid>, shutdown: Shutdown) {
-    loop {
-        let result = async {
-            let mut listener = PgListener::connect_with(&pool).await?;
-            listener.listen(CHANNEL).await?;
-            loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => return Ok::<_, sqlx::Error>(()),
-                    notification = listener.recv() => {
-                        if let Ok(id) = notification?.payload().parse::<Uuid>() {
-                            let _ = tx.send(id);
-                        }
-                    }
-                }
+    // Waiting requests also poll, so a notification lost while reconnecting
+    // only slows them down.
+    listener::follow(pool, CHANNEL, "job-finished", shutdown, |heard| {
+        if let Heard::Changed(payload) = heard {
+            if let Ok(id) = payload.parse::<Uuid>() {
+                let _ = tx.send(id);
             }
         }
-        .await;
-        match result {
-            Ok(()) => return,
-            Err(error) => {
-                // Waiting requests also poll, so a gap here only slows them down.
-                tracing::warn!(%error, "job-finished listener failed; reconnecting");
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
-        }
-    }
+    })
+    .await;
 }

@@ -78,7 +78,28 @@ pub struct Call<'a> {
     pub input: &'a JobInput,
 }
 
-impl Call<'_> {
+impl<'a> Call<'a> {
+    /// A call to `provider` for `model`, or `NotConfigured` when the provider
+    /// has no key (nothing is sent then).
+    pub fn new(
+        http: &'a Client,
+        provider: &'a ProviderConfig,
+        model: &'a ModelConfig,
+        input: &'a JobInput,
+    ) -> Result<Self, ProviderError> {
+        let key = provider
+            .api_key
+            .as_ref()
+            .ok_or_else(|| ProviderError::NotConfigured(provider.id.clone()))?;
+        Ok(Self {
+            http,
+            provider,
+            key,
+            model,
+            input,
+        })
+    }
+
     /// `path` under the provider's base URL.
     pub fn url(&self, path: &str) -> String {
         format!("{}/{path}", self.provider.base_url)

@@ -16,15 +16,9 @@ use crate::{
 
 /// Calls the provider once. The caller holds a grant from its limits.
 pub async fn call(http: &Client, provider: &ProviderConfig, model: &ModelConfig, input: &JobInput) -> Called {
-    let Some(key) = provider.api_key.as_ref() else {
-        return Called::without_report(Err(ProviderError::NotConfigured(provider.id.clone())));
-    };
-    let call = Call {
-        http,
-        provider,
-        key,
-        model,
-        input,
+    let call = match Call::new(http, provider, model, input) {
+        Ok(call) => call,
+        Err(error) => return Called::without_report(Err(error)),
     };
     let adapter = registry::adapter(model.api);
     let request = match adapter.request(&call) {
@@ -34,7 +28,7 @@ pub async fn call(http: &Client, provider: &ProviderConfig, model: &ModelConfig,
     let error_message = |body: &[u8]| adapter.error_message(body);
     match adapter.reader() {
         Reader::Whole(parse) => {
-            let response = match provider_call::send(request, provider.timeout, key).await {
+            let response = match provider_call::send(request, provider.timeout, call.key).await {
                 Ok(response) => response,
                 Err(error) => return Called::without_report(Err(error)),
             };
@@ -44,13 +38,13 @@ pub async fn call(http: &Client, provider: &ProviderConfig, model: &ModelConfig,
                 false => Err(provider_call::status_error(
                     &response,
                     error_message(&response.body),
-                    key,
+                    call.key,
                 )),
             };
             Called { result, observation }
         }
         Reader::Stream(read) => {
-            match provider_call::send_streaming(request, provider.timeout, key, &error_message).await {
+            match provider_call::send_streaming(request, provider.timeout, call.key, &error_message).await {
                 Ok(response) => Called {
                     observation: adapter.rate_limits(response.headers()),
                     result: read(&call, response),
@@ -69,23 +63,14 @@ pub async fn poll(
     input: &JobInput,
     operation_id: &str,
 ) -> Result<Progress, ProviderError> {
-    let Some(key) = provider.api_key.as_ref() else {
-        return Err(ProviderError::NotConfigured(provider.id.clone()));
-    };
-    let call = Call {
-        http,
-        provider,
-        key,
-        model,
-        input,
-    };
+    let call = Call::new(http, provider, model, input)?;
     let adapter = registry::adapter(model.api);
     let operations = adapter.long_running().ok_or_else(|| mismatch(model))?;
     let request = operations.poll_request(&call, operation_id)?;
-    let response = provider_call::send(request, provider.timeout, key).await?;
+    let response = provider_call::send(request, provider.timeout, call.key).await?;
     if !response.status.is_success() {
         let message = adapter.error_message(&response.body);
-        return Err(provider_call::status_error(&response, message, key));
+        return Err(provider_call::status_error(&response, message, call.key));
     }
     operations.progress(&call, operation_id, &response)
 }
