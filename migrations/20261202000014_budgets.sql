@@ -1,15 +1,25 @@
 -- Monthly budgets (calendar months, UTC) per project that cannot leak.
 --
 -- At submit a budgeted project's job reserves its worst-case cost in the same
--- statement that inserts it: the AFTER INSERT trigger below adds it to the
--- month's `reserved_usd` only if spent + reserved + it stays within the budget,
--- and otherwise raises, so the job is not inserted either. The month's row is
+-- statement that inserts it: a trigger adds it to the month's `reserved_usd`
+-- only if spent + reserved + it stays within the budget. The month's row is
 -- locked by that UPDATE, so concurrent submits queue on it and each sees what
--- the previous ones reserved: no race lets spend pass the budget. When the job
--- finishes (any terminal state) the second trigger moves its real cost (the
--- billed calls' `metrics.cost_usd`) to `spent_usd` and releases the whole
--- reservation, in the statement that finishes it, so exactly once. Money is
--- NUMERIC: sums are exact, so a budget that fits N jobs fits exactly N.
+-- the previous ones reserved; rows of one statement are processed one after
+-- another and each trigger's UPDATE sees the ones before it, so neither races
+-- nor batches let spend pass the budget.
+--
+-- Budgeted submits are batched like any other. A job without an idempotency
+-- key cannot conflict, so it reserves in a BEFORE INSERT trigger, which skips
+-- the row (inserts nothing, reserves nothing) when it does not fit: the other
+-- jobs of the batch go on. A job with a key may turn out to be a replay that
+-- ON CONFLICT skips after BEFORE triggers ran, so it reserves AFTER the insert
+-- (only rows really inserted reserve) and fails its own statement when it does
+-- not fit; the producer inserts such jobs alone.
+--
+-- When the job finishes (any terminal state) the settle trigger moves its real
+-- cost (the billed calls' `metrics.cost_usd`) to `spent_usd` and releases the
+-- whole reservation, in the statement that finishes it, so exactly once. Money
+-- is NUMERIC: sums are exact, so a budget that fits N jobs fits exactly N.
 
 CREATE TABLE budgets (
     project_id   UUID PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,
@@ -40,27 +50,34 @@ BEGIN
     SELECT monthly_usd INTO budget FROM budgets WHERE project_id = NEW.project_id;
     IF NOT FOUND THEN
         -- The budget was removed since the producer looked: nothing to keep.
-        RETURN NULL;
+        RETURN NEW;
     END IF;
     INSERT INTO budget_months (project_id, month) VALUES (NEW.project_id, NEW.budget_month)
     ON CONFLICT DO NOTHING;
     UPDATE budget_months SET reserved_usd = reserved_usd + NEW.budget_reserved_usd
     WHERE project_id = NEW.project_id AND month = NEW.budget_month
       AND spent_usd + reserved_usd + NEW.budget_reserved_usd <= budget;
-    IF NOT FOUND THEN
-        SELECT * INTO month_row FROM budget_months
-        WHERE project_id = NEW.project_id AND month = NEW.budget_month;
-        RAISE EXCEPTION 'budget_exceeded' USING ERRCODE = 'DE402',
-            DETAIL = jsonb_build_object('budget_usd', budget, 'spent_usd', month_row.spent_usd,
-                                        'reserved_usd', month_row.reserved_usd,
-                                        'required_usd', NEW.budget_reserved_usd,
-                                        'month', NEW.budget_month)::text;
+    IF FOUND THEN
+        RETURN NEW;
     END IF;
-    RETURN NULL;
+    IF TG_WHEN = 'BEFORE' THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO month_row FROM budget_months
+    WHERE project_id = NEW.project_id AND month = NEW.budget_month;
+    RAISE EXCEPTION 'budget_exceeded' USING ERRCODE = 'DE402',
+        DETAIL = jsonb_build_object('budget_usd', budget, 'spent_usd', month_row.spent_usd,
+                                    'reserved_usd', month_row.reserved_usd,
+                                    'required_usd', NEW.budget_reserved_usd,
+                                    'month', NEW.budget_month)::text;
 END $$;
 
+CREATE TRIGGER jobs_budget_reserve_in_batch BEFORE INSERT ON jobs
+FOR EACH ROW WHEN (NEW.budget_reserved_usd IS NOT NULL AND NEW.idempotency_key IS NULL)
+EXECUTE FUNCTION budget_reserve();
+
 CREATE TRIGGER jobs_budget_reserve AFTER INSERT ON jobs
-FOR EACH ROW WHEN (NEW.budget_reserved_usd IS NOT NULL)
+FOR EACH ROW WHEN (NEW.budget_reserved_usd IS NOT NULL AND NEW.idempotency_key IS NOT NULL)
 EXECUTE FUNCTION budget_reserve();
 
 -- Settles a job's month: on the move to a terminal state, its cost so far is

@@ -60,7 +60,7 @@ pub struct NewJob {
     /// (`None`: the project has no budget). A job that does not fit is not
     /// inserted: in a batch it comes back [`Inserted::OverBudget`]; with an
     /// idempotency key it must be inserted alone, and its statement fails
-    /// (`budgets::exceeded`). See the budget migrations.
+    /// (`budgets::exceeded`). See the budgets migration.
     pub budget_reserve_usd: Option<f64>,
 }
 
