@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::usage::Usage;
+use crate::{prompt_template::PromptTemplate, usage::Usage};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CallRecord {
@@ -33,6 +33,10 @@ pub struct CallRecord {
     /// What `usage` costs under the model's pricing; set for billed calls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_usd: Option<f64>,
+    /// What the model's prompt template supplied to the request. The job keeps
+    /// the last call's as `metrics.prompt_template`, not in `metrics.calls`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_template: Option<PromptTemplate>,
 }
 
 /// What a provider call came to, as `metrics.calls[].outcome` names it and

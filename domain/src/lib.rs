@@ -18,6 +18,7 @@ pub mod keyring;
 pub mod limiter;
 pub mod operation;
 pub mod pricing;
+pub mod prompt_template;
 pub mod queue;
 pub mod retry;
 pub mod secret;

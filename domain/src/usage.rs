@@ -160,8 +160,10 @@ mod tests {
             max_output_tokens: 4096,
             pricing: Pricing::default(),
             status: crate::catalog::ModelStatus::Active,
+            deprecated_at: None,
             retry_unusable_answers: false,
             regenerate_unavailable_outputs: false,
+            prompt_template: None,
         }
     }
 

@@ -240,6 +240,8 @@ mod tests {
             endpoint: "openai.chat".into(),
             model: None,
             prompt: None,
+            system: None,
+            temperature: None,
             status: 200,
             input_tokens,
             output_tokens: 1,

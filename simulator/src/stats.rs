@@ -25,6 +25,9 @@ pub struct RecordedRequest {
     pub model: Option<String>,
     /// The last user message's text, first 200 characters.
     pub prompt: Option<String>,
+    /// A text request's system prompt, first 200 characters.
+    pub system: Option<String>,
+    pub temperature: Option<f64>,
     /// The status we answered; 0 for a hang.
     pub status: u16,
     /// The usage our answer reported (`prompt_tokens` / `input_tokens`); 0 for
@@ -117,6 +120,8 @@ mod tests {
             endpoint: endpoint.into(),
             model: None,
             prompt: None,
+            system: None,
+            temperature: None,
             status,
             input_tokens: 0,
             output_tokens: 0,

@@ -48,6 +48,7 @@ pub(crate) fn record(
         request_id,
         cost_usd: usage.as_ref().map(|usage| run.model.pricing.cost_usd(usage)),
         usage,
+        prompt_template: run.prompt_template.clone(),
     };
     serde_json::to_value(record).ok()
 }

@@ -316,8 +316,10 @@ mod tests {
             max_output_tokens: 1,
             pricing: Default::default(),
             status: electrons_domain::catalog::ModelStatus::Active,
+            deprecated_at: None,
             retry_unusable_answers,
             regenerate_unavailable_outputs: false,
+            prompt_template: None,
         }
     }
 

@@ -9,6 +9,7 @@ use electrons_domain::{
     input::JobInput,
     job::Job,
     limiter::Scope,
+    prompt_template::PromptTemplate,
     queue::Disposition,
 };
 
@@ -18,7 +19,10 @@ use crate::{outcome::fail_unrunnable, WorkerContext};
 pub(crate) struct Runnable<'a> {
     pub model: &'a ModelConfig,
     pub provider: &'a ProviderConfig,
+    /// The job's input as the provider is asked (its model's prompt template applied).
     pub input: JobInput,
+    /// What the prompt template supplied, for the call's record.
+    pub prompt_template: Option<PromptTemplate>,
     pub scope: Scope,
     /// The model's clip length when the job names none (what a video call bills).
     pub default_video_seconds: u32,
@@ -50,8 +54,8 @@ pub(crate) async fn runnable<'a>(
     } else {
         JobInput::parse
     };
-    let input = match read(&rules, &job.input) {
-        Ok(input) => input,
+    let (input, prompt_template) = match read(&rules, &job.input) {
+        Ok(input) => model.prepared(input),
         Err(error) => return Err(fail_unrunnable(context, job, "invalid_input", &error.to_string()).await),
     };
     Ok(Runnable {
@@ -64,6 +68,7 @@ pub(crate) async fn runnable<'a>(
         model,
         provider,
         input,
+        prompt_template,
     })
 }
 

@@ -13,10 +13,11 @@ use tokio::sync::RwLock;
 use crate::{
     config::provider_override,
     db::listener::{self, Heard},
-    input::{InputRules, TextLimits},
+    input::{InputRules, JobInput, TextLimits},
     job::Modality,
     keyring::Keyring,
     pricing::Pricing,
+    prompt_template::PromptTemplate,
     secret::Secret,
     Shutdown,
 };
@@ -67,12 +68,30 @@ pub struct ModelConfig {
     pub max_output_tokens: u32,
     pub pricing: Pricing,
     pub status: ModelStatus,
+    /// When the model became `deprecated` (its submits say so in a `Deprecation` header).
+    pub deprecated_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Retry a 2xx the provider billed but DE could not use (off: such an
     /// answer fails the job rather than being paid for again).
     pub retry_unusable_answers: bool,
     /// Generate again, as a new attempt, when the provider no longer has an
     /// output it returned (404/410, expired); off: the job fails `output_unavailable`.
     pub regenerate_unavailable_outputs: bool,
+    /// A text model's system prompt, prompt wrapper and default settings.
+    pub prompt_template: Option<PromptTemplate>,
+}
+
+impl ModelConfig {
+    /// The input as the provider is asked: a text job's with the model's
+    /// prompt template applied (and what the template supplied), else as given.
+    pub fn prepared(&self, input: JobInput) -> (JobInput, Option<PromptTemplate>) {
+        match (input, &self.prompt_template) {
+            (JobInput::Text(text), Some(template)) => {
+                let (sent, applied) = template.apply(&text);
+                (JobInput::Text(sent), Some(applied))
+            }
+            (input, _) => (input, None),
+        }
+    }
 }
 
 /// Where and how to reach a provider instead of what the database says, for this
@@ -123,8 +142,10 @@ struct ModelRow {
     max_output_tokens: i32,
     pricing: sqlx::types::Json<serde_json::Value>,
     status: ModelStatus,
+    deprecated_at: Option<chrono::DateTime<chrono::Utc>>,
     retry_unusable_answers: bool,
     regenerate_unavailable_outputs: bool,
+    prompt_template: Option<sqlx::types::Json<serde_json::Value>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -170,7 +191,7 @@ impl Catalog {
 
         let rows: Vec<ModelRow> = sqlx::query_as(
             "SELECT id, modality, provider_id, provider_model, default_max_tokens, max_output_tokens,
-                    pricing, status, retry_unusable_answers, regenerate_unavailable_outputs
+                    pricing, status, deprecated_at, retry_unusable_answers, regenerate_unavailable_outputs, prompt_template
              FROM models WHERE enabled AND status <> 'disabled'",
         )
         .fetch_all(pool)
@@ -194,8 +215,10 @@ impl Catalog {
                     max_output_tokens: row.max_output_tokens.max(1) as u32,
                     pricing: pricing_of(&row.id, row.pricing.0),
                     status: row.status,
+                    deprecated_at: row.deprecated_at,
                     retry_unusable_answers: row.retry_unusable_answers,
                     regenerate_unavailable_outputs: row.regenerate_unavailable_outputs,
+                    prompt_template: row.prompt_template.and_then(|stored| template_of(&row.id, stored.0)),
                 };
                 Some((row.id, model))
             })
@@ -280,6 +303,18 @@ fn pricing_of(model: &str, stored: serde_json::Value) -> Pricing {
         Err(error) => {
             tracing::warn!(%model, %error, "the model's pricing does not parse; it is unpriced");
             Pricing::default()
+        }
+    }
+}
+
+/// A model's prompt template as stored; one that no longer parses is left
+/// out (the model runs without it) rather than making the model unavailable.
+fn template_of(model: &str, stored: serde_json::Value) -> Option<PromptTemplate> {
+    match serde_json::from_value::<PromptTemplate>(stored) {
+        Ok(template) => Some(template),
+        Err(error) => {
+            tracing::warn!(%model, %error, "the model's prompt template does not parse; it runs without one");
+            None
         }
     }
 }
@@ -380,8 +415,10 @@ mod tests {
             max_output_tokens: 4096,
             pricing: Pricing::default(),
             status: ModelStatus::Active,
+            deprecated_at: None,
             retry_unusable_answers: false,
             regenerate_unavailable_outputs: false,
+            prompt_template: None,
         }
     }
 

@@ -1,5 +1,5 @@
 //! Feedback on jobs: one per job (sending again replaces it), only on a job
-//! that finished, aggregated per project and model.
+//! that finished, aggregated per project, model and prompt template.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -18,6 +18,7 @@ pub struct NewFeedback {
 pub struct Feedback {
     pub job_id: Uuid,
     pub model: String,
+    pub prompt_template: Option<String>,
     pub rating: i16,
     pub prompt_effectiveness: Option<i16>,
     pub comment: Option<String>,
@@ -37,7 +38,8 @@ pub enum FeedbackError {
     Db(#[from] sqlx::Error),
 }
 
-const COLUMNS: &str = "job_id, model, rating, prompt_effectiveness, comment, tags, created_at, updated_at";
+const COLUMNS: &str =
+    "job_id, model, prompt_template, rating, prompt_effectiveness, comment, tags, created_at, updated_at";
 
 /// Records (or replaces) the feedback on `project`'s job; `true` when it is the first.
 pub async fn put(
@@ -53,8 +55,9 @@ pub async fn put(
         created: bool,
     }
     let row: Option<Saved> = sqlx::query_as(&format!(
-        "INSERT INTO job_feedback (job_id, project_id, model, rating, prompt_effectiveness, comment, tags)
-         SELECT id, project_id, model, $3, $4, $5, $6 FROM jobs
+        "INSERT INTO job_feedback (job_id, project_id, model, prompt_template, rating, prompt_effectiveness,
+                                   comment, tags)
+         SELECT id, project_id, model, metrics->'prompt_template'->>'name', $3, $4, $5, $6 FROM jobs
          WHERE id = $1 AND project_id = $2 AND status IN ('succeeded', 'failed', 'canceled')
          ON CONFLICT (job_id) DO UPDATE SET
              rating = EXCLUDED.rating, prompt_effectiveness = EXCLUDED.prompt_effectiveness,
@@ -98,15 +101,19 @@ pub struct SummaryFilter {
     /// One project's, or every project's (the operator's view).
     pub project: Option<Uuid>,
     pub model: Option<String>,
+    pub prompt_template: Option<String>,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
 }
 
-/// One project's feedback on one model.
+/// One project's feedback on one model under one prompt template.
 #[derive(Clone, Debug, Serialize)]
 pub struct SummaryRow {
     pub project_id: Uuid,
     pub model: String,
+    /// The template's name (`metrics.prompt_template.name`); null for jobs
+    /// that ran with none.
+    pub prompt_template: Option<String>,
     pub count: i64,
     pub average_rating: f64,
     /// How many gave each rating, 1 to 5.
@@ -116,21 +123,20 @@ pub struct SummaryRow {
     pub top_tags: Vec<TagCount>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct TagCount {
     pub tag: String,
     pub count: i64,
 }
 
-const TOP_TAGS: usize = 10;
+const TOP_TAGS: i64 = 10;
 
 pub async fn summary(pool: &PgPool, filter: &SummaryFilter) -> Result<Vec<SummaryRow>, sqlx::Error> {
-    const WHERE: &str = "($1::uuid IS NULL OR project_id = $1) AND ($2::text IS NULL OR model = $2)
-                         AND updated_at >= $3 AND updated_at < $4";
     #[derive(sqlx::FromRow)]
     struct Group {
         project_id: Uuid,
         model: String,
+        prompt_template: Option<String>,
         count: i64,
         average_rating: f64,
         r1: i64,
@@ -139,50 +145,54 @@ pub async fn summary(pool: &PgPool, filter: &SummaryFilter) -> Result<Vec<Summar
         r4: i64,
         r5: i64,
         average_prompt_effectiveness: Option<f64>,
+        top_tags: sqlx::types::Json<Vec<TagCount>>,
     }
-    let groups: Vec<Group> = sqlx::query_as(&format!(
-        "SELECT project_id, model, count(*) AS count, avg(rating)::float8 AS average_rating,
+    // One pass over the matching feedback: the groups, and each group's most used tags.
+    let groups: Vec<Group> = sqlx::query_as(
+        "WITH matching AS (
+             SELECT * FROM job_feedback
+             WHERE ($1::uuid IS NULL OR project_id = $1) AND ($2::text IS NULL OR model = $2)
+               AND ($3::text IS NULL OR prompt_template = $3)
+               AND updated_at >= $4 AND updated_at < $5),
+         tag_counts AS (
+             SELECT project_id, model, prompt_template, tag, count(*) AS count,
+                    row_number() OVER (PARTITION BY project_id, model, prompt_template
+                                       ORDER BY count(*) DESC, tag) AS rank
+             FROM matching, unnest(tags) AS tag
+             GROUP BY project_id, model, prompt_template, tag)
+         SELECT project_id, model, prompt_template, count(*) AS count, avg(rating)::float8 AS average_rating,
                 count(*) FILTER (WHERE rating = 1) AS r1, count(*) FILTER (WHERE rating = 2) AS r2,
                 count(*) FILTER (WHERE rating = 3) AS r3, count(*) FILTER (WHERE rating = 4) AS r4,
                 count(*) FILTER (WHERE rating = 5) AS r5,
-                avg(prompt_effectiveness)::float8 AS average_prompt_effectiveness
-         FROM job_feedback WHERE {WHERE}
-         GROUP BY project_id, model ORDER BY project_id, model"
-    ))
+                avg(prompt_effectiveness)::float8 AS average_prompt_effectiveness,
+                COALESCE((SELECT jsonb_agg(jsonb_build_object('tag', t.tag, 'count', t.count) ORDER BY t.rank)
+                          FROM tag_counts t
+                          WHERE t.project_id = m.project_id AND t.model = m.model
+                            AND t.prompt_template IS NOT DISTINCT FROM m.prompt_template
+                            AND t.rank <= $6), '[]'::jsonb) AS top_tags
+         FROM matching m
+         GROUP BY project_id, model, prompt_template
+         ORDER BY project_id, model, prompt_template NULLS FIRST",
+    )
     .bind(filter.project)
     .bind(&filter.model)
+    .bind(&filter.prompt_template)
     .bind(filter.from)
     .bind(filter.to)
-    .fetch_all(pool)
-    .await?;
-    let tags: Vec<(Uuid, String, String, i64)> = sqlx::query_as(&format!(
-        "SELECT project_id, model, tag, count(*) FROM job_feedback, unnest(tags) AS tag
-         WHERE {WHERE} GROUP BY project_id, model, tag ORDER BY count(*) DESC, tag"
-    ))
-    .bind(filter.project)
-    .bind(&filter.model)
-    .bind(filter.from)
-    .bind(filter.to)
+    .bind(TOP_TAGS)
     .fetch_all(pool)
     .await?;
     Ok(groups
         .into_iter()
         .map(|g| SummaryRow {
-            top_tags: tags
-                .iter()
-                .filter(|(project, model, _, _)| *project == g.project_id && *model == g.model)
-                .take(TOP_TAGS)
-                .map(|(_, _, tag, count)| TagCount {
-                    tag: tag.clone(),
-                    count: *count,
-                })
-                .collect(),
             project_id: g.project_id,
             model: g.model,
+            prompt_template: g.prompt_template,
             count: g.count,
             average_rating: g.average_rating,
             ratings: [g.r1, g.r2, g.r3, g.r4, g.r5],
             average_prompt_effectiveness: g.average_prompt_effectiveness,
+            top_tags: g.top_tags.0,
         })
         .collect())
 }

@@ -1,5 +1,5 @@
 //! Models as the admin API writes them: which provider serves a model under
-//! which name, its token limits, pricing, status and how its billed failures
+//! which name, its token limits, pricing, status, prompt template and how its billed failures
 //! are treated. Every change notifies `de_catalog`.
 
 use chrono::{DateTime, Utc};
@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::{types::Json, PgExecutor, PgPool};
 
-use crate::{catalog::ModelStatus, job::Modality, pricing::Pricing};
+use crate::{catalog::ModelStatus, job::Modality, pricing::Pricing, prompt_template::PromptTemplate};
 
 /// A model's row, for the admin API (disabled models included).
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
@@ -21,8 +21,10 @@ pub struct ModelRecord {
     pub max_output_tokens: i32,
     pub pricing: Json<Value>,
     pub status: ModelStatus,
+    pub deprecated_at: Option<DateTime<Utc>>,
     pub retry_unusable_answers: bool,
     pub regenerate_unavailable_outputs: bool,
+    pub prompt_template: Option<Json<Value>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -46,6 +48,9 @@ pub struct ModelWrite {
     pub retry_unusable_answers: bool,
     #[serde(default)]
     pub regenerate_unavailable_outputs: bool,
+    /// Text models only.
+    #[serde(default)]
+    pub prompt_template: Option<PromptTemplate>,
 }
 
 fn default_max_tokens() -> i32 {
@@ -61,7 +66,7 @@ fn active() -> ModelStatus {
 }
 
 const COLUMNS: &str = "id, modality, provider_id, provider_model, default_max_tokens, max_output_tokens, pricing,
-    status, retry_unusable_answers, regenerate_unavailable_outputs, created_at, updated_at";
+    status, deprecated_at, retry_unusable_answers, regenerate_unavailable_outputs, prompt_template, created_at, updated_at";
 
 pub async fn list(pool: &PgPool) -> Result<Vec<ModelRecord>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM models ORDER BY id"))
@@ -81,14 +86,16 @@ pub async fn get(db: impl PgExecutor<'_>, id: &str) -> Result<Option<ModelRecord
 pub async fn put(db: impl PgExecutor<'_>, id: &str, model: &ModelWrite) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO models (id, modality, provider_id, provider_model, default_max_tokens, max_output_tokens,
-                             pricing, status, enabled, retry_unusable_answers, regenerate_unavailable_outputs)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8 <> 'disabled', $9, $10)
+                             pricing, status, enabled, retry_unusable_answers, regenerate_unavailable_outputs,
+                             prompt_template)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8 <> 'disabled', $9, $10, $11)
          ON CONFLICT (id) DO UPDATE SET modality = EXCLUDED.modality, provider_id = EXCLUDED.provider_id,
              provider_model = EXCLUDED.provider_model, default_max_tokens = EXCLUDED.default_max_tokens,
              max_output_tokens = EXCLUDED.max_output_tokens, pricing = EXCLUDED.pricing,
              status = EXCLUDED.status, enabled = EXCLUDED.enabled,
              retry_unusable_answers = EXCLUDED.retry_unusable_answers,
-             regenerate_unavailable_outputs = EXCLUDED.regenerate_unavailable_outputs, updated_at = now()",
+             regenerate_unavailable_outputs = EXCLUDED.regenerate_unavailable_outputs,
+             prompt_template = EXCLUDED.prompt_template, updated_at = now()",
     )
     .bind(id)
     .bind(model.modality.as_str())
@@ -100,6 +107,7 @@ pub async fn put(db: impl PgExecutor<'_>, id: &str, model: &ModelWrite) -> Resul
     .bind(model.status)
     .bind(model.retry_unusable_answers)
     .bind(model.regenerate_unavailable_outputs)
+    .bind(model.prompt_template.as_ref().map(Json))
     .execute(db)
     .await?;
     Ok(())

@@ -1,5 +1,6 @@
 //! `/v1/admin/models[/{id}]` (the operator): add, change or remove a model —
-//! its provider and provider model name, token limits, pricing, status — with
+//! its provider and provider model name, token limits, pricing, status, the
+//! prompt template of a text model — with
 //! no code change and no restart. Checked when saved: the provider must exist
 //! and speak the modality, and DE must know the provider model's input rules;
 //! a bad field is a 422 naming it. `status: disabled` takes a model out of the
@@ -13,6 +14,9 @@ use axum::{
 use electrons_domain::{
     catalog::{Api, ModelConfig},
     db::models::{self, ModelWrite},
+    input::{InputRules, JobInput},
+    job::Modality,
+    prompt_template::PromptTemplate,
 };
 use serde_json::{json, Value};
 
@@ -112,10 +116,12 @@ async fn validate(state: &AppState, id: &str, write: &ModelWrite) -> Result<(), 
         max_output_tokens: write.max_output_tokens as u32,
         pricing: write.pricing.clone(),
         status: write.status,
+        deprecated_at: None,
         retry_unusable_answers: write.retry_unusable_answers,
         regenerate_unavailable_outputs: write.regenerate_unavailable_outputs,
+        prompt_template: None,
     };
-    if catalog.input_rules(&model).is_none() {
+    let Some(rules) = catalog.input_rules(&model) else {
         return Err(ApiError::invalid(
             "provider_model",
             format!(
@@ -123,6 +129,26 @@ async fn validate(state: &AppState, id: &str, write: &ModelWrite) -> Result<(), 
                 write.provider_model, write.provider
             ),
         ));
+    };
+    if let Some(template) = &write.prompt_template {
+        validate_template(template, write.modality, &rules)?;
     }
+    Ok(())
+}
+
+/// A prompt template is a text model's, its placeholders are known, and its
+/// system prompt and settings are what a job of the model could send.
+fn validate_template(template: &PromptTemplate, modality: Modality, rules: &InputRules) -> Result<(), ApiError> {
+    if modality != Modality::Text {
+        return Err(ApiError::invalid(
+            "prompt_template",
+            "only text models have a prompt template",
+        ));
+    }
+    template.validate()?;
+    JobInput::parse(rules, &template.input_fields()).map_err(|mut error| {
+        error.field = error.field.replacen("input.", "prompt_template.", 1);
+        error
+    })?;
     Ok(())
 }

@@ -126,10 +126,12 @@ pub struct SummaryQuery {
     from: Option<String>,
     to: Option<String>,
     model: Option<String>,
+    prompt_template: Option<String>,
     project_id: Option<String>,
 }
 
-/// `GET /v1/feedback/summary?from=&to=&model=`: the caller's project, per model.
+/// `GET /v1/feedback/summary?from=&to=&model=&prompt_template=`: the caller's
+/// project, per model and prompt template.
 pub async fn summary(
     State(state): State<AppState>,
     caller: Caller,
@@ -144,7 +146,7 @@ pub async fn summary(
     summarize(&state, Some(caller.project_id), query).await
 }
 
-/// `GET /v1/admin/feedback/summary?project_id=&…`: per project and model, for the operator.
+/// `GET /v1/admin/feedback/summary?project_id=&…`: per project, model and prompt template, for the operator.
 pub async fn admin_summary(
     State(state): State<AppState>,
     admin: ProjectAdmin,
@@ -161,6 +163,7 @@ async fn summarize(state: &AppState, project: Option<Uuid>, query: SummaryQuery)
     let filter = SummaryFilter {
         project,
         model: query.model,
+        prompt_template: query.prompt_template,
         from,
         to,
     };

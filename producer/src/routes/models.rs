@@ -19,6 +19,9 @@ pub async fn list(State(state): State<AppState>, _caller: Caller) -> Json<Value>
                 "pricing": m.pricing,
                 "status": m.status,
             });
+            if let Some(at) = m.deprecated_at {
+                model["deprecated_at"] = json!(at);
+            }
             // Token limits only mean something for text.
             if m.modality == Modality::Text {
                 model["default_max_tokens"] = json!(m.default_max_tokens);

@@ -2,8 +2,9 @@
 //! Nothing is written before this has succeeded (invariant 7).
 
 use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
 use electrons_domain::{
-    catalog::Catalog,
+    catalog::{Catalog, ModelStatus},
     input::JobInput,
     job::{Modality, Priority},
     usage::Usage,
@@ -50,6 +51,8 @@ pub struct Submission {
     /// The most the job can cost (one call's worst case under the model's
     /// pricing), what a budget reserves; `None`: the model is unpriced.
     pub worst_case_usd: Option<f64>,
+    /// Since when the model is deprecated (it still runs).
+    pub deprecated_at: Option<DateTime<Utc>>,
 }
 
 pub fn parse(body: &[u8], catalog: &Catalog) -> Result<Submission, ApiError> {
@@ -97,7 +100,9 @@ pub fn parse(body: &[u8], catalog: &Catalog) -> Result<Submission, ApiError> {
         )
         .with_field("model"));
     };
-    let input = JobInput::parse(&rules, &request.input)?;
+    // The budget reserves for the request as sent, the prompt template's system
+    // prompt and default max_tokens included.
+    let (input, _) = model.prepared(JobInput::parse(&rules, &request.input)?);
     let worst_case_usd = model.pricing.is_priced().then(|| {
         let usage = Usage::worst_case(model, &input, catalog.default_video_seconds(model));
         model.pricing.cost_usd(&usage)
@@ -140,6 +145,7 @@ pub fn parse(body: &[u8], catalog: &Catalog) -> Result<Submission, ApiError> {
         webhook_events_filter,
         request_hash,
         worst_case_usd,
+        deprecated_at: (model.status == ModelStatus::Deprecated).then(|| model.deprecated_at.unwrap_or_else(Utc::now)),
     })
 }
 

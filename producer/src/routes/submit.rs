@@ -8,6 +8,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
+use chrono::{DateTime, Utc};
 use electrons_domain::{
     db::{self, jobs::Inserted},
     ids::JobId,
@@ -50,7 +51,9 @@ pub async fn submit(
     let span = tracing::info_span!("submit", job_id = %id, trace_id = %trace_id, model = %submission.model);
 
     let budget_reserve_usd = reservation(&state, caller.project_id, &submission).await?;
-    async move {
+    let deprecated_at = submission.deprecated_at;
+    let models_url = format!("{}/v1/models", state.settings.producer.public_url.trim_end_matches('/'));
+    let response = async move {
         // Subscribe before the commit so a fast job's notification cannot slip by.
         let finished = wait.map(|_| state.finished.subscribe());
         let new = db::jobs::NewJob {
@@ -120,7 +123,26 @@ pub async fn submit(
         }
     }
     .instrument(span)
-    .await
+    .await?;
+    Ok(match deprecated_at {
+        Some(at) => with_deprecation(response, at, &models_url),
+        None => response,
+    })
+}
+
+/// RFC 9745: `Deprecation: @<unix time>` (since when), with a `Link` to
+/// where the models, and their replacements, are listed.
+fn with_deprecation(mut response: Response, at: DateTime<Utc>, models_url: &str) -> Response {
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&format!("@{}", at.timestamp())) {
+        headers.insert("deprecation", value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "<{models_url}>; rel=\"deprecation\"; type=\"application/json\""
+    )) {
+        headers.append("link", value);
+    }
+    response
 }
 
 /// What the job must reserve from its project's budget: nothing without one;

@@ -51,6 +51,10 @@ impl Endpoint for AnthropicMessages {
     fn prompt(call: &Call) -> Option<String> {
         text::last_user_text(call.body?.get("messages"))
     }
+
+    fn system(call: &Call) -> Option<String> {
+        text::system_text(call.body)
+    }
 }
 
 impl Dialect for AnthropicMessages {

@@ -115,6 +115,11 @@ pub trait Endpoint {
     fn model(call: &Call) -> Option<String> {
         call.body?.get("model")?.as_str().map(str::to_owned)
     }
+
+    /// A text request's system prompt, recorded.
+    fn system(_call: &Call) -> Option<String> {
+        None
+    }
 }
 
 /// A normal answer and the usage it reports.
@@ -165,11 +170,15 @@ async fn handle<E: Endpoint>(
     };
     // Recorded on arrival, so a test sees a slow or hung request while it is in flight.
     let prompt = prompt.map(|p| p.chars().take(200).collect());
+    let system = E::system(&call).map(|s| s.chars().take(200).collect());
+    let temperature = call.body.and_then(|b| b.get("temperature")).and_then(Value::as_f64);
     controls.record(RecordedRequest {
         at,
         endpoint: E::NAME.into(),
         model,
         prompt,
+        system,
+        temperature,
         status,
         input_tokens: usage.input,
         output_tokens: usage.output,

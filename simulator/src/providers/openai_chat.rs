@@ -41,6 +41,10 @@ impl Endpoint for OpenAiChat {
     fn prompt(call: &Call) -> Option<String> {
         text::last_user_text(call.body?.get("messages"))
     }
+
+    fn system(call: &Call) -> Option<String> {
+        text::system_text(call.body)
+    }
 }
 
 fn answer(request: &ChatRequest, prompt: &str) -> Served {

@@ -70,6 +70,23 @@ pub fn last_user_text(messages: Option<&Value>) -> Option<String> {
         .and_then(plain_text)
 }
 
+/// The system prompt: OpenAI's `system` (or `developer`) messages, or
+/// Anthropic's top-level `system`, string or text blocks.
+pub fn system_text(body: Option<&Value>) -> Option<String> {
+    let body = body?;
+    if let Some(system) = body.get("system") {
+        return plain_text(system);
+    }
+    let parts: Vec<String> = body
+        .get("messages")?
+        .as_array()?
+        .iter()
+        .filter(|m| matches!(m.get("role").and_then(Value::as_str), Some("system" | "developer")))
+        .filter_map(|m| m.get("content").and_then(plain_text))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("\n"))
+}
+
 fn chars(text: &str) -> u64 {
     u64::try_from(text.chars().count()).unwrap_or(u64::MAX)
 }

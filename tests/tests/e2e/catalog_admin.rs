@@ -247,7 +247,7 @@ async fn bad_providers_and_models_are_refused_naming_the_field_and_change_nothin
     let (status, model) = app.admin(Method::GET, "/v1/admin/models/gpt-4o-mini", None).await;
     assert_eq!(status, StatusCode::OK, "{model}");
     let mut disabled = model.clone();
-    for field in ["id", "created_at", "updated_at"] {
+    for field in ["id", "created_at", "updated_at", "deprecated_at"] {
         disabled.as_object_mut().expect("object").remove(field);
     }
     disabled["status"] = json!("disabled");
@@ -276,4 +276,66 @@ async fn bad_providers_and_models_are_refused_naming_the_field_and_change_nothin
         .await
         .expect("as a key");
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_deprecated_model_still_runs_and_its_submits_say_since_when() {
+    let app = TestApp::spawn().await;
+    let body = json!({"model": "gpt-4o-mini", "input": {"prompt": "hi"}});
+    let submit = || async {
+        app.http
+            .post(format!("{}/v1/jobs", app.base_url))
+            .bearer_auth(&app.api_key)
+            .json(&body)
+            .send()
+            .await
+            .expect("submit")
+    };
+    let active = submit().await;
+    assert_eq!(active.status(), StatusCode::ACCEPTED);
+    assert!(active.headers().get("deprecation").is_none());
+
+    let before = chrono::Utc::now().timestamp();
+    app.change_model("gpt-4o-mini", "status = 'deprecated'").await;
+    let deprecated = submit().await;
+    assert_eq!(deprecated.status(), StatusCode::ACCEPTED);
+    let since = deprecated
+        .headers()
+        .get("deprecation")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix('@'))
+        .and_then(|v| v.parse::<i64>().ok())
+        .expect("Deprecation: @<unix time>");
+    assert!((before - 1..=before + 5).contains(&since), "{since} vs {before}");
+    let link = deprecated
+        .headers()
+        .get("link")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(link.contains("/v1/models>; rel=\"deprecation\""), "{link}");
+    let job: Value = deprecated.json().await.expect("job");
+    app.wait_for(job["id"].as_str().expect("id"), "succeeded", Duration::from_secs(20))
+        .await;
+
+    // Changed again while deprecated, it keeps the date it was deprecated on.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.change_model("gpt-4o-mini", "max_output_tokens = 8000").await;
+    let (_, models) = app.get("/v1/models").await;
+    let listed = models["data"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["id"] == "gpt-4o-mini").cloned())
+        .expect("listed");
+    assert_eq!(listed["status"], "deprecated");
+    let at = listed["deprecated_at"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    assert_eq!(at.map(|t| t.timestamp()), Some(since), "{listed}");
+    let again = submit().await;
+    assert_eq!(
+        again.headers().get("deprecation").and_then(|v| v.to_str().ok()),
+        Some(format!("@{since}").as_str())
+    );
+    app.change_model("gpt-4o-mini", "status = 'active'").await;
+    assert!(submit().await.headers().get("deprecation").is_none());
+    app.stop().await;
 }

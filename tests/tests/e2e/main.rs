@@ -14,6 +14,7 @@ mod feedback;
 mod idempotency;
 mod media;
 mod pipeline;
+mod prompt_templates;
 mod rate_limits;
 mod retries;
 mod schedulers;
