@@ -242,6 +242,7 @@ mod tests {
             prompt: None,
             system: None,
             temperature: None,
+            key_last4: None,
             status: 200,
             input_tokens,
             output_tokens: 1,

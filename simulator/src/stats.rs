@@ -28,6 +28,9 @@ pub struct RecordedRequest {
     /// A text request's system prompt, first 200 characters.
     pub system: Option<String>,
     pub temperature: Option<f64>,
+    /// The last four characters of the key the request carried (a bearer
+    /// token, `x-api-key`, `x-goog-api-key`, `xi-api-key` or `key=`).
+    pub key_last4: Option<String>,
     /// The status we answered; 0 for a hang.
     pub status: u16,
     /// The usage our answer reported (`prompt_tokens` / `input_tokens`); 0 for
@@ -122,6 +125,7 @@ mod tests {
             prompt: None,
             system: None,
             temperature: None,
+            key_last4: None,
             status,
             input_tokens: 0,
             output_tokens: 0,

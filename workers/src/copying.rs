@@ -319,6 +319,7 @@ mod tests {
             api_key: key.map(Secret::new),
             key_source: electrons_domain::catalog::KeySource::None,
             timeout: Duration::from_secs(1),
+            credential_of: None,
         }
     }
 

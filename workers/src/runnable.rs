@@ -41,7 +41,8 @@ pub(crate) async fn runnable<'a>(
     let Some(model) = catalog.models.get(&job.model) else {
         return Err(fail_unrunnable(context, job, "model_unavailable", "the model is no longer configured").await);
     };
-    let Some(provider) = catalog.providers.get(&model.provider) else {
+    // The instance's own key if the project's instance has one, else the deployment's.
+    let Some(provider) = catalog.provider_for(model, job.project_id) else {
         let message = "the provider is no longer configured";
         return Err(fail_unrunnable(context, job, "provider_unavailable", message).await);
     };

@@ -9,10 +9,14 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use serde::Serialize;
 use sqlx::PgPool;
 use tokio::sync::RwLock;
+use uuid::Uuid;
 
 use crate::{
     config::provider_override,
-    db::listener::{self, Heard},
+    db::{
+        listener::{self, Heard},
+        providers::credential_id,
+    },
     input::{InputRules, JobInput, TextLimits},
     job::Modality,
     keyring::Keyring,
@@ -35,6 +39,9 @@ pub struct ProviderConfig {
     /// Where `api_key` came from, for the admin API (never the key itself).
     pub key_source: KeySource,
     pub timeout: Duration,
+    /// For an instance's own key (`<provider>@<instance>`): the provider it
+    /// stands in for, and the instance.
+    pub credential_of: Option<(String, String)>,
 }
 
 /// Where a provider's key comes from; the admin API shows this and the last
@@ -125,6 +132,8 @@ struct ProviderRow {
     api_key_sealed: Option<String>,
     api_key_last4: Option<String>,
     timeout_ms: i32,
+    instance_id: Option<String>,
+    base_provider_id: Option<String>,
 }
 
 /// What the sealed column of a provider's key is bound to.
@@ -151,13 +160,18 @@ struct ModelRow {
 #[derive(Clone, Debug, Default)]
 pub struct Catalog {
     pub models: HashMap<String, ModelConfig>,
+    /// The deployment's providers, and instances' own keys (`<provider>@<instance>`).
     pub providers: HashMap<String, ProviderConfig>,
+    /// The instance of each project whose instance has keys of its own.
+    pub project_instances: HashMap<Uuid, String>,
 }
 
 impl Catalog {
     pub async fn load(pool: &PgPool, overrides: &Overrides, keyring: Option<&Keyring>) -> Result<Self, sqlx::Error> {
         let providers: Vec<ProviderRow> = sqlx::query_as(
-            "SELECT id, kind, base_url, api_key, api_key_sealed, api_key_last4, timeout_ms FROM providers",
+            "SELECT id, kind, base_url, api_key, api_key_sealed, api_key_last4, timeout_ms, instance_id,
+                    base_provider_id
+             FROM providers",
         )
         .fetch_all(pool)
         .await?;
@@ -175,6 +189,7 @@ impl Catalog {
                     .or_else(|| provider_override(&row.id, "BASE_URL"))
                     .unwrap_or(row.base_url);
                 let timeout = Duration::from_millis(row.timeout_ms.max(1) as u64);
+                let credential_of = row.base_provider_id.clone().zip(row.instance_id.clone());
                 Some((
                     row.id.clone(),
                     ProviderConfig {
@@ -184,10 +199,13 @@ impl Catalog {
                         api_key,
                         key_source,
                         timeout,
+                        credential_of,
                     },
                 ))
             })
             .collect();
+
+        let providers = follow_bases(providers);
 
         let rows: Vec<ModelRow> = sqlx::query_as(
             "SELECT id, modality, provider_id, provider_model, default_max_tokens, max_output_tokens,
@@ -223,7 +241,36 @@ impl Catalog {
                 Some((row.id, model))
             })
             .collect();
-        Ok(Self { models, providers })
+        let project_instances: Vec<(Uuid, String)> = sqlx::query_as(
+            "SELECT id, instance_id FROM projects p
+             WHERE EXISTS (SELECT 1 FROM providers c WHERE c.instance_id = p.instance_id)",
+        )
+        .fetch_all(pool)
+        .await?;
+        Ok(Self {
+            models,
+            providers,
+            project_instances: project_instances.into_iter().collect(),
+        })
+    }
+
+    /// Who a job of `project` calls for `model`: its instance's own key for the
+    /// model's provider if it has one, else the deployment's.
+    pub fn provider_for(&self, model: &ModelConfig, project: Uuid) -> Option<&ProviderConfig> {
+        let own = self
+            .project_instances
+            .get(&project)
+            .and_then(|instance| self.providers.get(&credential_id(&model.provider, instance)));
+        own.or_else(|| self.providers.get(&model.provider))
+    }
+
+    /// The provider a provider id stands in for: itself, or for an instance's
+    /// own key, the deployment's provider.
+    pub fn base_provider<'a>(&'a self, provider: &'a str) -> &'a str {
+        self.providers
+            .get(provider)
+            .and_then(|p| p.credential_of.as_ref())
+            .map_or(provider, |(base, _)| base.as_str())
     }
 
     /// What a job's input must satisfy for `model`, checked at submit and again
@@ -254,6 +301,28 @@ impl Catalog {
             stop_needs_non_whitespace: false,
         }
     }
+}
+
+/// An instance's own key is called where its base provider is called as this
+/// process sees it (an override or `DE_PROVIDER_<ID>_BASE_URL` included); one
+/// whose base is gone is dropped.
+fn follow_bases(mut providers: HashMap<String, ProviderConfig>) -> HashMap<String, ProviderConfig> {
+    let bases: HashMap<String, (ProviderKind, String, Duration)> = providers
+        .values()
+        .filter(|p| p.credential_of.is_none())
+        .map(|p| (p.id.clone(), (p.kind, p.base_url.clone(), p.timeout)))
+        .collect();
+    providers.retain(|_, provider| {
+        let Some((base, _)) = &provider.credential_of else {
+            return true;
+        };
+        let Some((kind, base_url, timeout)) = bases.get(base) else {
+            return false;
+        };
+        (provider.kind, provider.base_url, provider.timeout) = (*kind, base_url.clone(), *timeout);
+        true
+    });
+    providers
 }
 
 /// A provider's key: this process's override, else the environment's, else
@@ -401,6 +470,7 @@ mod tests {
             api_key: None,
             key_source: KeySource::None,
             timeout: Duration::from_secs(1),
+            credential_of: None,
         }
     }
 

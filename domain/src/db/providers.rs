@@ -34,17 +34,22 @@ pub struct ProviderWrite<'a> {
 
 const COLUMNS: &str = "id, kind, base_url, timeout_ms, api_key_last4, created_at, updated_at";
 
+/// The deployment's providers (not instances' own keys).
 pub async fn list(pool: &PgPool) -> Result<Vec<ProviderRecord>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM providers ORDER BY id"))
-        .fetch_all(pool)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM providers WHERE instance_id IS NULL ORDER BY id"
+    ))
+    .fetch_all(pool)
+    .await
 }
 
 pub async fn get(db: impl PgExecutor<'_>, id: &str) -> Result<Option<ProviderRecord>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM providers WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM providers WHERE id = $1 AND instance_id IS NULL"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
 }
 
 /// Creates or replaces the provider. Setting or clearing the key also clears
@@ -76,9 +81,10 @@ pub async fn put(db: impl PgExecutor<'_>, id: &str, write: &ProviderWrite<'_>) -
     Ok(())
 }
 
-/// `false` if there was none. Refused (a foreign-key error) while models use it.
+/// `false` if there was none. Refused (a foreign-key error) while models use
+/// it; instances' own keys for it go with it.
 pub async fn delete(db: impl PgExecutor<'_>, id: &str) -> Result<bool, sqlx::Error> {
-    let deleted = sqlx::query("DELETE FROM providers WHERE id = $1")
+    let deleted = sqlx::query("DELETE FROM providers WHERE id = $1 AND instance_id IS NULL")
         .bind(id)
         .execute(db)
         .await?;
@@ -138,4 +144,112 @@ pub async fn ensure_default_limit(db: impl PgExecutor<'_>, id: &str) -> Result<(
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// An instance's own key for a provider: a provider row `<provider>@<instance>`
+/// that follows its base provider's kind, URL and timeout, with its own rate
+/// limits.
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct Credential {
+    #[serde(rename = "provider")]
+    pub base_provider_id: String,
+    #[serde(rename = "instance")]
+    pub instance_id: String,
+    /// The provider id its calls and rate limits go under.
+    #[serde(rename = "credential_id")]
+    pub id: String,
+    pub api_key_last4: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const CREDENTIAL_COLUMNS: &str = "base_provider_id, instance_id, id, api_key_last4, created_at, updated_at";
+
+/// The provider id of `instance`'s own key for `provider`.
+pub fn credential_id(provider: &str, instance: &str) -> String {
+    format!("{provider}@{instance}")
+}
+
+pub async fn credentials(pool: &PgPool, instance: &str) -> Result<Vec<Credential>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {CREDENTIAL_COLUMNS} FROM providers WHERE instance_id = $1 ORDER BY id"
+    ))
+    .bind(instance)
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn credential(
+    db: impl PgExecutor<'_>,
+    provider: &str,
+    instance: &str,
+) -> Result<Option<Credential>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {CREDENTIAL_COLUMNS} FROM providers WHERE base_provider_id = $1 AND instance_id = $2"
+    ))
+    .bind(provider)
+    .bind(instance)
+    .fetch_optional(db)
+    .await
+}
+
+/// Sets `instance`'s own key for `provider` (sealed, bound to the
+/// credential's row id). A new credential starts with copies of the base
+/// provider's rate limits, to tune to the instance's account through the
+/// rate-limit API; `true` when it is new.
+pub async fn put_credential(
+    tx: &mut sqlx::PgConnection,
+    provider: &str,
+    instance: &str,
+    sealed: &str,
+    last4: &str,
+) -> Result<bool, sqlx::Error> {
+    let id = credential_id(provider, instance);
+    let created: bool = sqlx::query_scalar(
+        "INSERT INTO providers (id, kind, base_url, timeout_ms, api_key_sealed, api_key_last4,
+                                instance_id, base_provider_id)
+         SELECT $1, kind, base_url, timeout_ms, $4, $5, $3, id FROM providers
+         WHERE id = $2 AND instance_id IS NULL
+         ON CONFLICT (id) DO UPDATE SET api_key_sealed = EXCLUDED.api_key_sealed,
+             api_key_last4 = EXCLUDED.api_key_last4, api_key = NULL, updated_at = now()
+         RETURNING (xmax = 0)",
+    )
+    .bind(&id)
+    .bind(provider)
+    .bind(instance)
+    .bind(sealed)
+    .bind(last4)
+    .fetch_one(&mut *tx)
+    .await?;
+    if created {
+        sqlx::query(
+            "INSERT INTO rate_limits (id, provider_id, model_id, requests_per_interval, request_interval_ms,
+                                      request_burst, arrival_margin_ms, tokens_per_interval,
+                                      input_tokens_per_interval, output_tokens_per_interval, token_interval_ms,
+                                      max_concurrent, lease_ms)
+             SELECT id || '@' || $3, $1, model_id, requests_per_interval, request_interval_ms, request_burst,
+                    arrival_margin_ms, tokens_per_interval, input_tokens_per_interval,
+                    output_tokens_per_interval, token_interval_ms, max_concurrent, lease_ms
+             FROM rate_limits WHERE provider_id = $2
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(provider)
+        .bind(instance)
+        .execute(&mut *tx)
+        .await?;
+        ensure_default_limit(&mut *tx, &id).await?;
+    }
+    Ok(created)
+}
+
+/// Removes `instance`'s own key for `provider` (and its rate limits); its
+/// projects' next calls use the deployment's key. `false` if there was none.
+pub async fn delete_credential(db: impl PgExecutor<'_>, provider: &str, instance: &str) -> Result<bool, sqlx::Error> {
+    let deleted = sqlx::query("DELETE FROM providers WHERE base_provider_id = $1 AND instance_id = $2")
+        .bind(provider)
+        .bind(instance)
+        .execute(db)
+        .await?;
+    Ok(deleted.rows_affected() > 0)
 }

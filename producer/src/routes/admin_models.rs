@@ -80,6 +80,7 @@ async fn validate(state: &AppState, id: &str, write: &ModelWrite) -> Result<(), 
     let provider = catalog
         .providers
         .get(&write.provider)
+        .filter(|provider| provider.credential_of.is_none())
         .ok_or_else(|| ApiError::invalid("provider", format!("no provider `{}`", write.provider)))?;
     if write.provider_model.trim().is_empty() {
         return Err(ApiError::invalid("provider_model", "must not be empty"));

@@ -156,7 +156,8 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn is_in_use(error: &sqlx::Error) -> bool {
+/// A foreign key refused the delete: other rows still point at this one.
+pub(super) fn is_in_use(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
         .and_then(|e| e.code())

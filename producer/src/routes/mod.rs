@@ -1,6 +1,9 @@
+mod admin_credentials;
 mod admin_ids;
 mod admin_models;
+mod admin_projects;
 mod admin_providers;
+mod admin_tenants;
 mod api_keys;
 mod audit;
 mod budgets;
@@ -69,6 +72,33 @@ pub fn router() -> Router<AppState> {
             get(admin_models::get)
                 .put(admin_models::put)
                 .delete(admin_models::delete),
+        )
+        .route("/v1/admin/organizations", get(admin_tenants::organizations))
+        .route(
+            "/v1/admin/organizations/{id}",
+            get(admin_tenants::organization)
+                .put(admin_tenants::put_organization)
+                .delete(admin_tenants::delete_organization),
+        )
+        .route("/v1/admin/instances", get(admin_tenants::instances))
+        .route(
+            "/v1/admin/instances/{id}",
+            get(admin_tenants::instance)
+                .put(admin_tenants::put_instance)
+                .delete(admin_tenants::delete_instance),
+        )
+        .route("/v1/admin/instances/{id}/credentials", get(admin_credentials::list))
+        .route(
+            "/v1/admin/instances/{id}/credentials/{provider}",
+            axum::routing::put(admin_credentials::put).delete(admin_credentials::delete),
+        )
+        .route(
+            "/v1/admin/projects",
+            post(admin_projects::create).get(admin_projects::list),
+        )
+        .route(
+            "/v1/admin/projects/{id}",
+            get(admin_projects::get).patch(admin_projects::update),
         )
         .route("/v1/admin/rate-limits", get(rate_limits::list))
         .route(

@@ -43,7 +43,7 @@ pub async fn put(
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    super::admin_ids::check(&id)?;
+    super::admin_ids::check_rate_limit(&id)?;
     let config: RateLimitConfig = json_body::parse(&body)?;
     validate(&state, &config).await?;
     let mut tx = state.pool.begin().await?;
@@ -103,7 +103,8 @@ async fn validate(state: &AppState, config: &RateLimitConfig) -> Result<(), ApiE
                 return Err(ApiError::invalid("provider", format!("no provider `{provider}`")));
             }
             if let Some(model) = model {
-                if catalog.models.get(model).is_none_or(|m| &m.provider != provider) {
+                let base = catalog.base_provider(provider);
+                if catalog.models.get(model).is_none_or(|m| m.provider != base) {
                     return Err(ApiError::invalid(
                         "model",
                         format!("no model `{model}` on provider `{provider}`"),

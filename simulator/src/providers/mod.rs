@@ -135,6 +135,25 @@ pub struct Usage {
     pub output: u64,
 }
 
+/// The last four characters of the key a request carried, wherever its API
+/// puts it.
+fn key_last4(headers: &HeaderMap, query: &[(String, String)]) -> Option<String> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let key = header("authorization")
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| header("x-api-key"))
+        .or_else(|| header("x-goog-api-key"))
+        .or_else(|| header("xi-api-key"))
+        .or_else(|| {
+            query
+                .iter()
+                .find(|(name, _)| name == "key")
+                .map(|(_, value)| value.as_str())
+        })?;
+    let chars: Vec<char> = key.chars().collect();
+    Some(chars[chars.len().saturating_sub(4)..].iter().collect())
+}
+
 /// When and how a request will be answered.
 enum Answer {
     Now(Response),
@@ -179,6 +198,7 @@ async fn handle<E: Endpoint>(
         prompt,
         system,
         temperature,
+        key_last4: key_last4(&headers, &query),
         status,
         input_tokens: usage.input,
         output_tokens: usage.output,

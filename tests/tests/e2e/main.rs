@@ -20,6 +20,7 @@ mod retries;
 mod schedulers;
 mod shutdown;
 mod storage;
+mod tenancy;
 mod usage;
 mod validation;
 mod webhook_secrets;

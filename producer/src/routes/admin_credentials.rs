@@ -1,0 +1,117 @@
+//! `/v1/admin/instances/{id}/credentials[/{provider}]` (the operator): an
+//! instance's own key for a provider (bring your own key). Its projects' calls
+//! to that provider use it, and fall back to the deployment's key when there is
+//! none. The key is sealed at rest under `DE_SECRET_KEYS`, bound to its row,
+//! and never shown again (its last four characters only, in responses and the
+//! audit log). Each instance key has its own rate limits (`<limit>@<instance>`,
+//! copied from the provider's when the key is first set, tuned through
+//! `/v1/admin/rate-limits`): two instances with their own keys never share a
+//! bucket.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use electrons_domain::{
+    catalog::provider_key_binding,
+    db::{
+        providers::{self, credential_id, Credential},
+        tenants,
+    },
+    keyring,
+    secret::Secret,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::json_body::{self, JsonBody};
+use crate::{auth::Operator, error::ApiError, state::AppState};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialRequest {
+    api_key: String,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    _operator: Operator,
+    Path(instance): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if tenants::instance(&state.pool, &instance).await?.is_none() {
+        return Err(ApiError::not_found("instance"));
+    }
+    let data: Vec<Value> = providers::credentials(&state.pool, &instance)
+        .await?
+        .into_iter()
+        .map(view)
+        .collect();
+    Ok(Json(json!({ "data": data })))
+}
+
+pub async fn put(
+    State(state): State<AppState>,
+    _operator: Operator,
+    Path((instance, provider)): Path<(String, String)>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let request: CredentialRequest = json_body::parse(&body)?;
+    if request.api_key.trim().is_empty() {
+        return Err(ApiError::invalid("api_key", "must not be empty"));
+    }
+    let Some(keyring) = &state.settings.keyring else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "secret_keys_unset",
+            "instance keys are sealed at rest under DE_SECRET_KEYS, which this deployment does not set",
+        )
+        .with_field("api_key"));
+    };
+    let mut tx = state.pool.begin().await?;
+    if tenants::instance(&mut *tx, &instance).await?.is_none() {
+        return Err(ApiError::not_found("instance"));
+    }
+    if providers::get(&mut *tx, &provider).await?.is_none() {
+        return Err(ApiError::not_found("provider"));
+    }
+    let key = Secret::new(request.api_key);
+    let sealed = keyring.seal(&key, &provider_key_binding(&credential_id(&provider, &instance)));
+    let before = providers::credential(&mut *tx, &provider, &instance).await?;
+    let created = providers::put_credential(&mut tx, &provider, &instance, &sealed, &keyring::last4(&key)).await?;
+    let after = providers::credential(&mut *tx, &provider, &instance)
+        .await?
+        .ok_or_else(|| ApiError::internal("a credential just written is gone"))?;
+    super::operator_audit::record(&mut tx, "credential.put", &after.id, before, Some(after.clone())).await?;
+    tx.commit().await?;
+    state.catalog.reload(&state.pool).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(view(after))))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    _operator: Operator,
+    Path((instance, provider)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let mut tx = state.pool.begin().await?;
+    let before = providers::credential(&mut *tx, &provider, &instance)
+        .await?
+        .ok_or_else(|| ApiError::not_found("credential"))?;
+    providers::delete_credential(&mut *tx, &provider, &instance).await?;
+    super::operator_audit::record(&mut tx, "credential.delete", &before.id.clone(), Some(before), None).await?;
+    tx.commit().await?;
+    state.catalog.reload(&state.pool).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn view(credential: Credential) -> Value {
+    json!({
+        "provider": credential.base_provider_id,
+        "instance": credential.instance_id,
+        "credential_id": credential.id,
+        "api_key": { "set": credential.api_key_last4.is_some(), "last4": credential.api_key_last4 },
+        "created_at": credential.created_at,
+        "updated_at": credential.updated_at,
+    })
+}
