@@ -2,7 +2,8 @@
 //! insert must reserve (a budgeted project's job is inserted on its own, with
 //! its reservation, rather than in a batch). PostgreSQL notifies `de_budgets`
 //! when a budget is set or removed; the project is taken as budgeted at once
-//! and the set reloaded. While the listener is down, or before the first load,
+//! and the set reloaded (for an instance's budget, every project is, until the
+//! reload says which projects the instance holds). While the listener is down, or before the first load,
 //! every project is taken as budgeted: reserving for a project without a budget
 //! is only slower, while skipping one with a budget would leak. A full reload
 //! every `RELOAD_EVERY` is the safety net.
@@ -84,6 +85,14 @@ impl BudgetedProjects {
             .insert(project);
     }
 
+    /// An instance's budget was just set through this producer: every project
+    /// reserves until the reload (already asked for) says which are covered.
+    pub fn instance_budget_set(&self) {
+        self.inner.trusted.store(false, Ordering::Release);
+        self.inner.changes.fetch_add(1, Ordering::AcqRel);
+        self.inner.reload.notify_one();
+    }
+
     async fn listen(self, shutdown: Shutdown) {
         let pool = self.inner.pool.clone();
         let inner = &self.inner;
@@ -94,7 +103,11 @@ impl BudgetedProjects {
             }
             Heard::Changed(project) => {
                 inner.changes.fetch_add(1, Ordering::AcqRel);
-                if let Ok(project) = project.parse::<Uuid>() {
+                if project.starts_with("instance:") {
+                    // An instance's budget: which projects it covers, only the
+                    // reload knows; until then every project reserves.
+                    inner.trusted.store(false, Ordering::Release);
+                } else if let Ok(project) = project.parse::<Uuid>() {
                     inner
                         .projects
                         .write()
@@ -124,7 +137,8 @@ impl BudgetedProjects {
             match budgets::budgeted_projects(&inner.pool).await {
                 Ok(projects) => {
                     let mut known = inner.projects.write().unwrap_or_else(|p| p.into_inner());
-                    if inner.changes.load(Ordering::Acquire) == changes_before {
+                    let unchanged = inner.changes.load(Ordering::Acquire) == changes_before;
+                    if unchanged {
                         *known = projects.into_iter().collect();
                     } else {
                         // The next load (already due) drops what is gone.
@@ -132,9 +146,12 @@ impl BudgetedProjects {
                     }
                     drop(known);
                     // Trusted only if no notification could have been missed
-                    // while it loaded.
+                    // while it loaded, and none came (an instance's budget
+                    // covers projects this load may not have seen).
                     let still = inner.listening.load(Ordering::Acquire);
-                    inner.trusted.store(listening_before && still, Ordering::Release);
+                    if unchanged {
+                        inner.trusted.store(listening_before && still, Ordering::Release);
+                    }
                 }
                 Err(error) => tracing::warn!(%error, "could not load which projects have budgets"),
             }

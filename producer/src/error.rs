@@ -46,8 +46,12 @@ impl ApiError {
 
     /// `402 budget_exceeded`, with what the month holds and what the job needed.
     pub fn budget_exceeded(exceeded: &budgets::Exceeded) -> Self {
+        let whose = match &exceeded.instance {
+            Some(instance) => format!("instance {instance:?}'s"),
+            None => "the project's".to_string(),
+        };
         let message = format!(
-            "this job could cost up to ${} and the project's budget for {} has ${} left (${} budget, ${} spent, ${} reserved by jobs in flight)",
+            "this job could cost up to ${} and {whose} budget for {} has ${} left (${} budget, ${} spent, ${} reserved by jobs in flight)",
             exceeded.required_usd,
             exceeded.month.format("%Y-%m"),
             (exceeded.budget_usd - exceeded.spent_usd - exceeded.reserved_usd).max(0.0),

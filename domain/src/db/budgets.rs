@@ -24,14 +24,57 @@ pub struct Budget {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Why a job was refused: what the month holds and what the job needed.
+/// Why a job was refused: which budget, what its month holds and what the
+/// job needed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Exceeded {
+    pub scope: BudgetScope,
+    /// The instance, when it is the instance's budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
     pub budget_usd: f64,
     pub spent_usd: f64,
     pub reserved_usd: f64,
     pub required_usd: f64,
     pub month: NaiveDate,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetScope {
+    Project,
+    Instance,
+}
+
+impl Exceeded {
+    /// Why `project`'s job needing `required` did not fit (a batched insert
+    /// skips such a row without saying): its project's month if that has not
+    /// room, else its instance's.
+    pub async fn explain(pool: &PgPool, project: Uuid, required: f64) -> Result<Self, sqlx::Error> {
+        if let Some(budget) = get(pool, project).await? {
+            if budget.spent_usd + budget.reserved_usd + required > budget.monthly_usd {
+                return Ok(Self {
+                    scope: BudgetScope::Project,
+                    instance: None,
+                    budget_usd: budget.monthly_usd,
+                    spent_usd: budget.spent_usd,
+                    reserved_usd: budget.reserved_usd,
+                    required_usd: required,
+                    month: budget.month,
+                });
+            }
+        }
+        let instance = super::instance_budgets::of_project(pool, project).await?;
+        Ok(Self {
+            scope: BudgetScope::Instance,
+            budget_usd: instance.as_ref().map_or(0.0, |b| b.monthly_usd),
+            spent_usd: instance.as_ref().map_or(0.0, |b| b.spent_usd),
+            reserved_usd: instance.as_ref().map_or(0.0, |b| b.reserved_usd),
+            required_usd: required,
+            month: instance.as_ref().map_or_else(|| Utc::now().date_naive(), |b| b.month),
+            instance: instance.map(|b| b.instance_id),
+        })
+    }
 }
 
 /// The refusal a job insert failed with, if that is why it failed.
@@ -86,11 +129,15 @@ pub async fn delete(db: impl PgExecutor<'_>, project: Uuid) -> Result<bool, sqlx
     Ok(deleted.rows_affected() > 0)
 }
 
-/// Every project with a budget, for the producers' cache.
+/// Every project with a budget of its own or in an instance with one, for
+/// the producers' cache.
 pub async fn budgeted_projects(pool: &PgPool) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar("SELECT project_id FROM budgets")
-        .fetch_all(pool)
-        .await
+    sqlx::query_scalar(
+        "SELECT project_id FROM budgets
+         UNION SELECT p.id FROM projects p JOIN instance_budgets b ON b.instance_id = p.instance_id",
+    )
+    .fetch_all(pool)
+    .await
 }
 
 /// What came of asking a budget for more before a job's next billed call.
@@ -108,30 +155,15 @@ pub enum Extension {
 /// submit reserved one call's worst case): in one statement, only if the
 /// month still has it, as at submit.
 pub async fn extend(pool: &PgPool, job: Uuid, usd: f64) -> Result<Extension, sqlx::Error> {
-    let (budgeted, extended): (bool, bool) = sqlx::query_as(
-        "WITH j AS (
-             SELECT jobs.project_id, jobs.budget_month FROM jobs JOIN budgets b ON b.project_id = jobs.project_id
-             WHERE jobs.id = $1 AND jobs.budget_reserved_usd IS NOT NULL
-         ), m AS (
-             UPDATE budget_months u SET reserved_usd = u.reserved_usd + $2::float8::numeric
-             FROM j, budgets b
-             WHERE u.project_id = j.project_id AND u.month = j.budget_month AND b.project_id = j.project_id
-               AND u.spent_usd + u.reserved_usd + $2::float8::numeric <= b.monthly_usd
-             RETURNING u.project_id
-         ), extended AS (
-             UPDATE jobs SET budget_reserved_usd = budget_reserved_usd + $2::float8::numeric
-             WHERE id = $1 AND EXISTS (SELECT 1 FROM m)
-             RETURNING id
-         )
-         SELECT EXISTS (SELECT 1 FROM j), EXISTS (SELECT 1 FROM extended)",
-    )
-    .bind(job)
-    .bind(usd)
-    .fetch_one(pool)
-    .await?;
-    Ok(match (budgeted, extended) {
-        (false, _) => Extension::NotBudgeted,
-        (true, true) => Extension::Extended,
-        (true, false) => Extension::Exceeded,
+    // Both the project's and the instance's month, or neither (the migration's `budget_extend`).
+    let outcome: String = sqlx::query_scalar("SELECT budget_extend($1, $2::float8::numeric)")
+        .bind(job)
+        .bind(usd)
+        .fetch_one(pool)
+        .await?;
+    Ok(match outcome.as_str() {
+        "extended" => Extension::Extended,
+        "exceeded" => Extension::Exceeded,
+        _ => Extension::NotBudgeted,
     })
 }

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod budgets;
 pub mod feedback;
+pub mod instance_budgets;
 pub mod jobs;
 pub mod listener;
 pub mod models;

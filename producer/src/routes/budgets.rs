@@ -1,7 +1,8 @@
 //! Monthly budgets: the operator sets, reads and removes any project's
 //! (`/v1/admin/budgets/{project_id}`); a project reads its own and this
 //! month's spend and reservations (`GET /v1/budget`), and its admin key may
-//! read it through the admin path too. Setting one is audited and reaches
+//! read it through the admin path too. An instance's budget
+//! (`/v1/admin/instances/{id}/budget`) covers all its projects together. Setting one is audited and reaches
 //! every producer within moments (`de_budgets`).
 
 use axum::{
@@ -9,7 +10,7 @@ use axum::{
     http::StatusCode,
     Json,
 };
-use electrons_domain::db::{audit, budgets};
+use electrons_domain::db::{audit, budgets, instance_budgets, tenants};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -60,12 +61,7 @@ pub async fn put(
 ) -> Result<Json<Value>, ApiError> {
     let project = project_id(&project)?;
     let request: BudgetRequest = json_body::parse(&body)?;
-    if !(request.monthly_usd.is_finite() && request.monthly_usd >= 0.0) {
-        return Err(ApiError::invalid(
-            "monthly_usd",
-            "a finite number of US dollars, 0 or more",
-        ));
-    }
+    checked_amount(request.monthly_usd)?;
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1)")
         .bind(project)
         .fetch_one(&state.pool)
@@ -126,4 +122,73 @@ pub async fn delete(
 fn project_id(id: &str) -> Result<Uuid, ApiError> {
     id.parse()
         .map_err(|_| ApiError::invalid("project_id", "not a project id"))
+}
+
+/// `GET /v1/admin/instances/{id}/budget` (the operator): the instance's budget
+/// and this month's spend and reservations across its projects.
+pub async fn instance_get(
+    State(state): State<AppState>,
+    _operator: Operator,
+    Path(instance): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let budget = instance_budgets::get(&state.pool, &instance)
+        .await?
+        .ok_or_else(|| ApiError::not_found("budget"))?;
+    Ok(Json(json!(budget)))
+}
+
+/// `PUT /v1/admin/instances/{id}/budget {"monthly_usd"}`: every project of the
+/// instance reserves from it as well as from its own budget.
+pub async fn instance_put(
+    State(state): State<AppState>,
+    _operator: Operator,
+    Path(instance): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let request: BudgetRequest = json_body::parse(&body)?;
+    checked_amount(request.monthly_usd)?;
+    let mut tx = state.pool.begin().await?;
+    if tenants::instance(&mut *tx, &instance).await?.is_none() {
+        return Err(ApiError::not_found("instance"));
+    }
+    let before = instance_budgets::get(&mut *tx, &instance).await?;
+    instance_budgets::set(&mut *tx, &instance, request.monthly_usd).await?;
+    let target = format!("instance:{instance}");
+    let after = json!({ "monthly_usd": request.monthly_usd });
+    let before = before.map(|b| json!({ "monthly_usd": b.monthly_usd }));
+    super::operator_audit::record(&mut tx, "instance_budget.put", &target, before, Some(after)).await?;
+    tx.commit().await?;
+    state.budgets.instance_budget_set();
+    let budget = instance_budgets::get(&state.pool, &instance)
+        .await?
+        .ok_or_else(|| ApiError::internal("a budget just set is gone"))?;
+    Ok(Json(json!(budget)))
+}
+
+pub async fn instance_delete(
+    State(state): State<AppState>,
+    _operator: Operator,
+    Path(instance): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let mut tx = state.pool.begin().await?;
+    let before = instance_budgets::get(&mut *tx, &instance)
+        .await?
+        .ok_or_else(|| ApiError::not_found("budget"))?;
+    instance_budgets::delete(&mut *tx, &instance).await?;
+    let target = format!("instance:{instance}");
+    let before = Some(json!({ "monthly_usd": before.monthly_usd }));
+    super::operator_audit::record(&mut tx, "instance_budget.delete", &target, before, None).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn checked_amount(monthly_usd: f64) -> Result<(), ApiError> {
+    if monthly_usd.is_finite() && monthly_usd >= 0.0 {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "monthly_usd",
+            "a finite number of US dollars, 0 or more",
+        ))
+    }
 }

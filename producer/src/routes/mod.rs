@@ -87,6 +87,12 @@ pub fn router() -> Router<AppState> {
                 .put(admin_tenants::put_instance)
                 .delete(admin_tenants::delete_instance),
         )
+        .route(
+            "/v1/admin/instances/{id}/budget",
+            get(budgets::instance_get)
+                .put(budgets::instance_put)
+                .delete(budgets::instance_delete),
+        )
         .route("/v1/admin/instances/{id}/credentials", get(admin_credentials::list))
         .route(
             "/v1/admin/instances/{id}/credentials/{provider}",

@@ -155,7 +155,10 @@ async fn reservation(state: &AppState, project: Uuid, submission: &Submission) -
     match submission.worst_case_usd {
         Some(cost) => Ok(Some(cost)),
         // Rare (an unpriced model, or the budget cache not trusted): ask.
-        None if db::budgets::get(&state.pool, project).await?.is_some() => Err(ApiError::new(
+        None if db::budgets::get(&state.pool, project).await?.is_some()
+            || db::instance_budgets::of_project(&state.pool, project).await?.is_some() =>
+        {
+            Err(ApiError::new(
             StatusCode::PAYMENT_REQUIRED,
             "model_unpriced",
             format!(
@@ -163,7 +166,8 @@ async fn reservation(state: &AppState, project: Uuid, submission: &Submission) -
                 submission.model
             ),
         )
-        .with_field("model")),
+        .with_field("model"))
+        }
         None => Ok(None),
     }
 }
@@ -185,14 +189,7 @@ async fn insert(state: &AppState, job: db::jobs::NewJob) -> Result<Inserted, Api
     };
     if let (Inserted::OverBudget, Some(required)) = (&inserted, required) {
         // Only refusals read the budget again, for the amounts they show.
-        let budget = db::budgets::get(&state.pool, project).await?;
-        let exceeded = db::budgets::Exceeded {
-            budget_usd: budget.as_ref().map_or(0.0, |b| b.monthly_usd),
-            spent_usd: budget.as_ref().map_or(0.0, |b| b.spent_usd),
-            reserved_usd: budget.as_ref().map_or(0.0, |b| b.reserved_usd),
-            required_usd: required,
-            month: budget.map_or_else(|| chrono::Utc::now().date_naive(), |b| b.month),
-        };
+        let exceeded = db::budgets::Exceeded::explain(&state.pool, project, required).await?;
         return Err(ApiError::budget_exceeded(&exceeded));
     }
     Ok(inserted)

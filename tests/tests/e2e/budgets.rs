@@ -296,3 +296,121 @@ async fn a_job_calling_again_after_a_billed_call_reserves_again_or_stops() {
     );
     assert_eq!(reserved.parse::<f64>().ok(), Some(0.0), "all released when it failed");
 }
+
+/// A project in `instance` (made through the admin API) and a key for it.
+async fn project_in(app: &TestApp, name: &str, instance: &str) -> (uuid::Uuid, String) {
+    let (status, project) = app
+        .admin(
+            Method::POST,
+            "/v1/admin/projects",
+            Some(&json!({"name": name, "instance": instance})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{project}");
+    let id: uuid::Uuid = project["id"].as_str().and_then(|id| id.parse().ok()).expect("id");
+    let (status, key) = app
+        .admin(Method::POST, "/v1/admin/keys", Some(&json!({"project_id": id})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    (id, key["key"].as_str().expect("key").to_string())
+}
+
+#[tokio::test]
+async fn an_instance_budget_holds_all_its_projects_together_and_the_tighter_budget_binds() {
+    let app = TestApp::spawn().await;
+    unthrottle_images(&app).await;
+    let (status, _) = app
+        .admin(
+            Method::PUT,
+            "/v1/admin/instances/team",
+            Some(&json!({"organization": "default", "name": "Team"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (first, first_key) = project_in(&app, "first", "team").await;
+    let (second, second_key) = project_in(&app, "second", "team").await;
+    const FITS: usize = 12;
+    let (status, budget) = app
+        .admin(
+            Method::PUT,
+            "/v1/admin/instances/team/budget",
+            Some(&json!({"monthly_usd": FITS as f64 * IMAGE_USD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{budget}");
+    assert_eq!(budget["instance"], "team");
+    // The first project has a budget of its own too, tighter than its share.
+    set_budget(&app, first, 4.0 * IMAGE_USD).await;
+
+    // 60 concurrent submits, half from each project.
+    let submits = (0..60).map(|i| {
+        let (app, key) = (&app, if i % 2 == 0 { &first_key } else { &second_key });
+        async move { (i % 2, app.submit_as(key, &image(&format!("owl {i}"))).await) }
+    });
+    let answers = join_all(submits).await;
+    let accepted = |side: usize| -> Vec<String> {
+        answers
+            .iter()
+            .filter(|(s, (status, _))| *s == side && *status == StatusCode::ACCEPTED)
+            .map(|(_, (_, job))| job["id"].as_str().expect("id").to_string())
+            .collect()
+    };
+    let (from_first, from_second) = (accepted(0), accepted(1));
+    assert_eq!(from_first.len(), 4, "the first project's own budget binds it");
+    assert_eq!(
+        from_first.len() + from_second.len(),
+        FITS,
+        "the instance's budget binds both together"
+    );
+    let refusals: Vec<&Value> = answers
+        .iter()
+        .filter(|(_, (status, _))| *status == StatusCode::PAYMENT_REQUIRED)
+        .map(|(_, (_, body))| &body["error"])
+        .collect();
+    assert_eq!(refusals.len(), 60 - FITS);
+    assert!(
+        refusals
+            .iter()
+            .any(|e| e["scope"] == "instance" && e["instance"] == "team" && e["budget_usd"] == 0.24),
+        "{refusals:?}"
+    );
+    assert!(refusals.iter().any(|e| e["scope"] == "project"), "{refusals:?}");
+
+    app.wait_for_all_as(&first_key, &from_first, "succeeded", FINISH).await;
+    app.wait_for_all_as(&second_key, &from_second, "succeeded", FINISH)
+        .await;
+    let (status, budget) = app.admin(Method::GET, "/v1/admin/instances/team/budget", None).await;
+    assert_eq!(status, StatusCode::OK, "{budget}");
+    assert_eq!(
+        (budget["spent_usd"].as_f64(), budget["reserved_usd"].as_f64()),
+        (Some(0.24), Some(0.0)),
+        "settled to the real cost: {budget}"
+    );
+    assert_eq!(month(&app, first).await, ("0.08".into(), "0.00".into()));
+
+    // A keyed submit is refused by the instance's budget in its own statement.
+    let response = app
+        .http
+        .post(format!("{}/v1/jobs", app.base_url))
+        .bearer_auth(&second_key)
+        .header("idempotency-key", "over-the-instance")
+        .json(&image("keyed"))
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(response.status(), StatusCode::PAYMENT_REQUIRED);
+    let refused: Value = response.json().await.expect("body");
+    assert_eq!(refused["error"]["scope"], "instance", "{refused}");
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE project_id = ANY($1)")
+        .bind(vec![first, second])
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(rows, FITS as i64, "a refused submit inserts nothing");
+
+    // Without the instance's budget, the second project runs freely again.
+    let (status, _) = app.admin(Method::DELETE, "/v1/admin/instances/team/budget", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, job) = app.submit_as(&second_key, &image("free again")).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+}
