@@ -255,6 +255,33 @@ impl TestApp {
         key
     }
 
+    /// A project made in `instance` through the admin API, and a key for it
+    /// made the same way.
+    pub async fn project_in(&self, name: &str, instance: &str) -> (uuid::Uuid, String) {
+        let (status, project) = self
+            .admin(
+                reqwest::Method::POST,
+                "/v1/admin/projects",
+                Some(&serde_json::json!({"name": name, "instance": instance})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{project}");
+        assert_eq!(project["instance"], instance);
+        let id: uuid::Uuid = project["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .expect("project id");
+        let (status, key) = self
+            .admin(
+                reqwest::Method::POST,
+                "/v1/admin/keys",
+                Some(&serde_json::json!({"project_id": id})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{key}");
+        (id, key["key"].as_str().expect("the key").to_string())
+    }
+
     /// The project an API key acts for.
     pub async fn project_of(&self, key: &str) -> uuid::Uuid {
         auth::project_for_key(&self.pool, key)

@@ -297,24 +297,6 @@ async fn a_job_calling_again_after_a_billed_call_reserves_again_or_stops() {
     assert_eq!(reserved.parse::<f64>().ok(), Some(0.0), "all released when it failed");
 }
 
-/// A project in `instance` (made through the admin API) and a key for it.
-async fn project_in(app: &TestApp, name: &str, instance: &str) -> (uuid::Uuid, String) {
-    let (status, project) = app
-        .admin(
-            Method::POST,
-            "/v1/admin/projects",
-            Some(&json!({"name": name, "instance": instance})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{project}");
-    let id: uuid::Uuid = project["id"].as_str().and_then(|id| id.parse().ok()).expect("id");
-    let (status, key) = app
-        .admin(Method::POST, "/v1/admin/keys", Some(&json!({"project_id": id})))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{key}");
-    (id, key["key"].as_str().expect("key").to_string())
-}
-
 #[tokio::test]
 async fn an_instance_budget_holds_all_its_projects_together_and_the_tighter_budget_binds() {
     let app = TestApp::spawn().await;
@@ -327,8 +309,8 @@ async fn an_instance_budget_holds_all_its_projects_together_and_the_tighter_budg
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (first, first_key) = project_in(&app, "first", "team").await;
-    let (second, second_key) = project_in(&app, "second", "team").await;
+    let (first, first_key) = app.project_in("first", "team").await;
+    let (second, second_key) = app.project_in("second", "team").await;
     const FITS: usize = 12;
     let (status, budget) = app
         .admin(

@@ -21,25 +21,6 @@ async fn put(app: &TestApp, path: &str, body: Value) -> Value {
     saved
 }
 
-/// A project in `instance`, and a key for it.
-async fn project_in(app: &TestApp, name: &str, instance: &str) -> (String, String) {
-    let (status, project) = app
-        .admin(
-            Method::POST,
-            "/v1/admin/projects",
-            Some(&json!({"name": name, "instance": instance})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{project}");
-    assert_eq!(project["instance"], instance);
-    let id = project["id"].as_str().expect("id").to_string();
-    let (status, key) = app
-        .admin(Method::POST, "/v1/admin/keys", Some(&json!({"project_id": id})))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{key}");
-    (id, key["key"].as_str().expect("key").to_string())
-}
-
 /// Submits `count` jobs with `key`; their ids.
 async fn submit_many(app: &TestApp, key: &str, tag: &str, count: usize) -> Vec<String> {
     let mut ids = Vec::new();
@@ -97,9 +78,9 @@ async fn instances_call_with_their_own_keys_and_each_reach_their_own_full_rate()
         .await;
         assert_eq!(saved["organization"], "acme");
     }
-    let (_, key_a) = project_in(&app, "team-a", "acme-a").await;
-    let (project_b, key_b) = project_in(&app, "team-b", "acme-b").await;
-    let (project_c, key_c) = project_in(&app, "team-c", "default").await;
+    let (_, key_a) = app.project_in("team-a", "acme-a").await;
+    let (project_b, key_b) = app.project_in("team-b", "acme-b").await;
+    let (project_c, key_c) = app.project_in("team-c", "default").await;
     for (instance, key) in [("acme-a", KEY_A), ("acme-b", KEY_B)] {
         let (status, credential) = app
             .admin(
@@ -284,7 +265,7 @@ async fn the_tenancy_refuses_what_would_orphan_or_collide_and_changes_nothing() 
         json!({"organization": "o1", "name": "First"}),
     )
     .await;
-    let (project, _) = project_in(&app, "p1", "i1").await;
+    let (project, _) = app.project_in("p1", "i1").await;
     let (status, error) = app.admin(Method::DELETE, "/v1/admin/organizations/o1", None).await;
     assert_eq!(
         (status, error["error"]["code"].clone()),
