@@ -48,12 +48,30 @@ impl KeyEnvironment {
     }
 }
 
+/// What a user's admin token starts with (same shape as a key: the prefix,
+/// 32 random bytes, a checksum), so scanners tell it from a project's key.
+pub const USER_TOKEN_PREFIX: &str = "de_user_";
+
 /// A fresh key: shown to its owner once, then only its hash is kept.
 pub fn generate(environment: KeyEnvironment) -> Secret {
+    generate_with(environment.prefix())
+}
+
+/// A fresh user token, shown once like a key.
+pub fn generate_user_token() -> Secret {
+    generate_with(USER_TOKEN_PREFIX)
+}
+
+/// Whether `token` is a well-formed user token (checksum included).
+pub fn is_user_token(token: &str) -> bool {
+    token.starts_with(USER_TOKEN_PREFIX) && well_formed(token)
+}
+
+fn generate_with(prefix: &str) -> Secret {
     let mut random = [0u8; 32];
     rand::rng().fill_bytes(&mut random);
     let mut key = String::with_capacity(8 + BODY_CHARS + CHECKSUM_CHARS);
-    key.push_str(environment.prefix());
+    key.push_str(prefix);
     key.push_str(&base62(&random, BODY_CHARS));
     let checksum = crc32fast::hash(key.as_bytes());
     key.push_str(&base62(&checksum.to_be_bytes(), CHECKSUM_CHARS));
@@ -79,11 +97,21 @@ pub fn environment_of(key: &str) -> Option<KeyEnvironment> {
     let environment = [KeyEnvironment::Live, KeyEnvironment::Test]
         .into_iter()
         .find(|e| key.starts_with(e.prefix()))?;
-    let (signed, checksum) = key.split_at_checked(key.len().checked_sub(CHECKSUM_CHARS)?)?;
-    let well_formed = key.len() == 8 + BODY_CHARS + CHECKSUM_CHARS
+    well_formed(key).then_some(environment)
+}
+
+/// An 8-character prefix, the body's width and a checksum that holds.
+fn well_formed(key: &str) -> bool {
+    let Some((signed, checksum)) = key
+        .len()
+        .checked_sub(CHECKSUM_CHARS)
+        .and_then(|at| key.split_at_checked(at))
+    else {
+        return false;
+    };
+    key.len() == 8 + BODY_CHARS + CHECKSUM_CHARS
         && key.bytes().skip(8).all(|b| b.is_ascii_alphanumeric())
-        && base62(&crc32fast::hash(signed.as_bytes()).to_be_bytes(), CHECKSUM_CHARS) == checksum;
-    well_formed.then_some(environment)
+        && base62(&crc32fast::hash(signed.as_bytes()).to_be_bytes(), CHECKSUM_CHARS) == checksum
 }
 
 /// The part of a key that may be shown: enough to tell it apart, nothing to use.
@@ -112,6 +140,18 @@ fn base62(bytes: &[u8], width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_tokens_are_told_from_keys() {
+        let token = generate_user_token();
+        let token = token.expose();
+        assert!(token.starts_with("de_user_") && is_user_token(token), "{token}");
+        assert!(!is_generated(token), "not a project's key");
+        let mut bent = token.to_string();
+        bent.replace_range(10..11, if &token[10..11] == "A" { "B" } else { "A" });
+        assert!(!is_user_token(&bent));
+        assert!(!is_user_token(generate(KeyEnvironment::Live).expose()));
+    }
 
     #[test]
     fn generated_keys_have_their_prefix_width_and_a_checksum_that_holds() {

@@ -1,10 +1,13 @@
 //! API keys: stored as SHA-256 hashes, resolved to the project they act for.
 //! Generated keys have a recognisable shape (`key_format`); what a key may do
-//! is its scopes (`scope`); the queries are `db::api_keys`.
+//! is its scopes (`scope`); the queries are `db::api_keys`. Users act on the
+//! admin API with their own tokens, by their `role` in each instance (`db::users`).
 
 pub mod key_format;
+mod role;
 mod scope;
 
+pub use role::Role;
 pub use scope::{Scope, Scopes};
 
 use sha2::{Digest, Sha256};

@@ -18,6 +18,7 @@ pub mod providers;
 pub mod rate_limits;
 pub mod tenants;
 pub mod usage;
+pub mod users;
 pub mod webhook_deliveries;
 pub mod webhook_secrets;
 

@@ -3,10 +3,14 @@
 //! hash through `key_cache`, so authenticating costs no query; a revoked key is
 //! refused within moments. The fleet-wide admin API (rate limits) takes the
 //! operator's token (`DE_ADMIN_TOKEN`); the project-level admin API (keys)
-//! takes that token or a key with the `admin` scope.
+//! takes that token or a key with the `admin` scope; the instance-level admin
+//! API (instances, projects, members, provider keys) takes that token or a
+//! user's token, by the user's role in the instance (`actor`).
 
+mod actor;
 mod key_cache;
 
+pub use actor::Actor;
 use axum::{
     extract::FromRequestParts,
     http::{request::Parts, StatusCode},

@@ -1,4 +1,5 @@
-//! `/v1/admin/instances/{id}/credentials[/{provider}]` (the operator): an
+//! `/v1/admin/instances/{id}/credentials[/{provider}]` (the operator, or the
+//! instance's admins; its viewers list them): an
 //! instance's own key for a provider (bring your own key). Its projects' calls
 //! to that provider use it, and fall back to the deployment's key when there is
 //! none. The key is sealed at rest under `DE_SECRET_KEYS`, bound to its row,
@@ -14,6 +15,7 @@ use axum::{
     Json,
 };
 use electrons_domain::{
+    auth::Role,
     catalog::provider_key_binding,
     db::{
         providers::{self, credential_id, Credential},
@@ -26,7 +28,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::json_body::{self, JsonBody};
-use crate::{auth::Operator, error::ApiError, state::AppState};
+use crate::{auth::Actor, error::ApiError, state::AppState};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,9 +38,10 @@ struct CredentialRequest {
 
 pub async fn list(
     State(state): State<AppState>,
-    _operator: Operator,
+    actor: Actor,
     Path(instance): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    actor.require(&state.pool, &instance, Role::Viewer).await?;
     if tenants::instance(&state.pool, &instance).await?.is_none() {
         return Err(ApiError::not_found("instance"));
     }
@@ -52,10 +55,11 @@ pub async fn list(
 
 pub async fn put(
     State(state): State<AppState>,
-    _operator: Operator,
+    actor: Actor,
     Path((instance, provider)): Path<(String, String)>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    actor.require(&state.pool, &instance, Role::Admin).await?;
     let request: CredentialRequest = json_body::parse(&body)?;
     if request.api_key.trim().is_empty() {
         return Err(ApiError::invalid("api_key", "must not be empty"));
@@ -82,7 +86,15 @@ pub async fn put(
     let after = providers::credential(&mut *tx, &provider, &instance)
         .await?
         .ok_or_else(|| ApiError::internal("a credential just written is gone"))?;
-    super::operator_audit::record(&mut tx, "credential.put", &after.id, before, Some(after.clone())).await?;
+    super::operator_audit::record_by(
+        &mut tx,
+        &actor.name(),
+        "credential.put",
+        &after.id,
+        before,
+        Some(after.clone()),
+    )
+    .await?;
     tx.commit().await?;
     state.catalog.reload(&state.pool).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
@@ -91,15 +103,17 @@ pub async fn put(
 
 pub async fn delete(
     State(state): State<AppState>,
-    _operator: Operator,
+    actor: Actor,
     Path((instance, provider)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
+    actor.require(&state.pool, &instance, Role::Admin).await?;
     let mut tx = state.pool.begin().await?;
     let before = providers::credential(&mut *tx, &provider, &instance)
         .await?
         .ok_or_else(|| ApiError::not_found("credential"))?;
     providers::delete_credential(&mut *tx, &provider, &instance).await?;
-    super::operator_audit::record(&mut tx, "credential.delete", &before.id.clone(), Some(before), None).await?;
+    let target = before.id.clone();
+    super::operator_audit::record_by(&mut tx, &actor.name(), "credential.delete", &target, Some(before), None).await?;
     tx.commit().await?;
     state.catalog.reload(&state.pool).await?;
     Ok(StatusCode::NO_CONTENT)

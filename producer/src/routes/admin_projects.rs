@@ -1,4 +1,5 @@
-//! `/v1/admin/projects[/{id}]` (the operator): make a project in an instance,
+//! `/v1/admin/projects[/{id}]` (the operator, or an instance's admins for
+//! its projects; its viewers read them): make a project in an instance,
 //! rename it, or move it to another instance (its next provider calls use that
 //! instance's keys, within a second on every worker). Projects are not
 //! deleted: their jobs, files and spend stay accountable. Audited.
@@ -8,13 +9,19 @@ use axum::{
     http::StatusCode,
     Json,
 };
-use electrons_domain::db::{projects, tenants};
+use electrons_domain::{
+    auth::Role,
+    db::{
+        projects::{self, Project},
+        tenants, users,
+    },
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::json_body::{self, JsonBody};
-use crate::{auth::Operator, error::ApiError, state::AppState};
+use crate::{auth::Actor, error::ApiError, state::AppState};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,50 +47,63 @@ pub struct ProjectsQuery {
     instance: Option<String>,
 }
 
+/// Every project (or one instance's) for the operator; for a user, those of
+/// the instances they have a role in.
 pub async fn list(
     State(state): State<AppState>,
-    _operator: Operator,
+    actor: Actor,
     Query(query): Query<ProjectsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let projects = projects::list(&state.pool, query.instance.as_deref()).await?;
+    let instance = query.instance.as_deref();
+    if let Some(instance) = instance {
+        actor.require(&state.pool, instance, Role::Viewer).await?;
+    }
+    let mut projects = projects::list(&state.pool, instance).await?;
+    if let Actor::User { user, .. } = actor {
+        let own = users::instances_of(&state.pool, user).await?;
+        projects.retain(|project| own.contains(&project.instance_id));
+    }
     Ok(Json(json!({ "data": projects })))
 }
 
-pub async fn get(
-    State(state): State<AppState>,
-    _operator: Operator,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let project = projects::get(&state.pool, parse_id(&id)?)
-        .await?
-        .ok_or_else(|| ApiError::not_found("project"))?;
-    Ok(Json(json!(project)))
+pub async fn get(State(state): State<AppState>, actor: Actor, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(visible(&state, actor, &id, Role::Viewer).await?)))
 }
 
+/// The operator, or an admin of the instance the project goes in.
 pub async fn create(
     State(state): State<AppState>,
-    _operator: Operator,
+    actor: Actor,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let request: NewProject = json_body::parse(&body)?;
     let name = super::admin_tenants::checked_name(&request.name)?;
     let mut tx = state.pool.begin().await?;
-    known_instance(&mut tx, &request.instance).await?;
+    known_instance(&mut tx, &actor, &request.instance).await?;
     let project = projects::create(&mut *tx, name, &request.instance).await?;
     let target = project.id.to_string();
-    super::operator_audit::record(&mut tx, "project.create", &target, None, Some(project.clone())).await?;
+    super::operator_audit::record_by(
+        &mut tx,
+        &actor.name(),
+        "project.create",
+        &target,
+        None,
+        Some(project.clone()),
+    )
+    .await?;
     tx.commit().await?;
     state.catalog.reload(&state.pool).await?;
     Ok((StatusCode::CREATED, Json(json!(project))))
 }
 
+/// Renamed by an admin of its instance; moved by one who is admin in both.
 pub async fn update(
     State(state): State<AppState>,
-    _operator: Operator,
+    actor: Actor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    let id = parse_id(&id)?;
+    let before = visible(&state, actor, &id, Role::Admin).await?;
     let request: ProjectChange = json_body::parse(&body)?;
     let name = request
         .name
@@ -92,28 +112,49 @@ pub async fn update(
         .transpose()?;
     let mut tx = state.pool.begin().await?;
     if let Some(instance) = &request.instance {
-        known_instance(&mut tx, instance).await?;
+        known_instance(&mut tx, &actor, instance).await?;
     }
-    let before = projects::get(&mut *tx, id)
+    let after = projects::update(&mut *tx, before.id, name, request.instance.as_deref())
         .await?
         .ok_or_else(|| ApiError::not_found("project"))?;
-    let after = projects::update(&mut *tx, id, name, request.instance.as_deref())
-        .await?
-        .ok_or_else(|| ApiError::not_found("project"))?;
-    let target = id.to_string();
-    super::operator_audit::record(&mut tx, "project.update", &target, Some(before), Some(after.clone())).await?;
+    let target = before.id.to_string();
+    super::operator_audit::record_by(
+        &mut tx,
+        &actor.name(),
+        "project.update",
+        &target,
+        Some(before),
+        Some(after.clone()),
+    )
+    .await?;
     tx.commit().await?;
     state.catalog.reload(&state.pool).await?;
     Ok(Json(json!(after)))
 }
 
-fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    id.parse().map_err(|_| ApiError::not_found("project"))
+/// The project, if the actor has at least `least` in its instance; 404 for a
+/// project the actor cannot see (whether or not it exists).
+pub(super) async fn visible(state: &AppState, actor: Actor, id: &str, least: Role) -> Result<Project, ApiError> {
+    let id: Uuid = id.parse().map_err(|_| ApiError::not_found("project"))?;
+    let project = projects::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("project"))?;
+    match actor.require(&state.pool, &project.instance_id, least).await {
+        Ok(_) => Ok(project),
+        Err(error) if error.status == StatusCode::NOT_FOUND => Err(ApiError::not_found("project")),
+        Err(error) => Err(error),
+    }
 }
 
-async fn known_instance(tx: &mut sqlx::PgConnection, instance: &str) -> Result<(), ApiError> {
-    match tenants::instance(&mut *tx, instance).await? {
-        Some(_) => Ok(()),
-        None => Err(ApiError::invalid("instance", format!("no instance `{instance}`"))),
+/// The instance exists and the actor is its admin (an instance the actor
+/// cannot see is, to them, not there).
+async fn known_instance(tx: &mut sqlx::PgConnection, actor: &Actor, instance: &str) -> Result<(), ApiError> {
+    let missing = || ApiError::invalid("instance", format!("no instance `{instance}`"));
+    if tenants::instance(&mut *tx, instance).await?.is_none() {
+        return Err(missing());
+    }
+    match actor.require(&mut *tx, instance, Role::Admin).await {
+        Err(error) if error.status == StatusCode::NOT_FOUND => Err(missing()),
+        other => other.map(|_| ()),
     }
 }

@@ -1,19 +1,28 @@
-//! `/v1/admin/organizations[/{id}]` and `/v1/admin/instances[/{id}]` (the
-//! operator): the tenancy above projects. An organization holds instances; an
-//! instance holds projects and its own provider keys. Neither is removed while
-//! it holds anything (`409 not_empty`). Every change is audited.
+//! `/v1/admin/organizations[/{id}]` and `/v1/admin/instances[/{id}]`: the
+//! tenancy above projects. An organization holds instances; an instance holds
+//! projects and its own provider keys. Organizations, and making an instance,
+//! are the operator's; a user reads the instances they have a role in, an
+//! admin renames one, an owner removes it. Neither is removed while it holds
+//! anything (`409 not_empty`). Every change is audited.
 
 use axum::{
     extract::{Path, Query, State},
     http::StatusCode,
     Json,
 };
-use electrons_domain::db::tenants;
+use electrons_domain::{
+    auth::Role,
+    db::{tenants, users},
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::json_body::{self, JsonBody};
-use crate::{auth::Operator, error::ApiError, state::AppState};
+use crate::{
+    auth::{Actor, Operator},
+    error::ApiError,
+    state::AppState,
+};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,29 +92,37 @@ pub async fn delete_organization(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Every instance for the operator; a user's own (those they have a role in).
 pub async fn instances(
     State(state): State<AppState>,
-    _operator: Operator,
+    actor: Actor,
     Query(query): Query<InstancesQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let instances = tenants::instances(&state.pool, query.organization.as_deref()).await?;
+    let mut instances = tenants::instances(&state.pool, query.organization.as_deref()).await?;
+    if let Actor::User { user, .. } = actor {
+        let own = users::instances_of(&state.pool, user).await?;
+        instances.retain(|instance| own.contains(&instance.id));
+    }
     Ok(Json(json!({ "data": instances })))
 }
 
 pub async fn instance(
     State(state): State<AppState>,
-    _operator: Operator,
+    actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    actor.require(&state.pool, &id, Role::Viewer).await?;
     let instance = tenants::instance(&state.pool, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("instance"))?;
     Ok(Json(json!(instance)))
 }
 
+/// The operator makes instances and moves them between organizations; an
+/// instance's admin renames it.
 pub async fn put_instance(
     State(state): State<AppState>,
-    _operator: Operator,
+    actor: Actor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
@@ -113,33 +130,46 @@ pub async fn put_instance(
     let request: InstanceRequest = json_body::parse(&body)?;
     let name = checked_name(&request.name)?;
     let mut tx = state.pool.begin().await?;
+    let existing = tenants::instance(&mut *tx, &id).await?;
+    let renaming = existing
+        .as_ref()
+        .is_some_and(|instance| instance.organization_id == request.organization);
+    if renaming {
+        actor.require(&mut *tx, &id, Role::Admin).await?;
+    } else {
+        // Making an instance, or moving it to another organization.
+        if existing.is_some() {
+            actor.require(&mut *tx, &id, Role::Viewer).await?;
+        }
+        actor.operator_only()?;
+    }
     if tenants::organization(&mut *tx, &request.organization).await?.is_none() {
         return Err(ApiError::invalid(
             "organization",
             format!("no organization `{}`", request.organization),
         ));
     }
-    let before = tenants::instance(&mut *tx, &id).await?;
     tenants::put_instance(&mut *tx, &id, &request.organization, name).await?;
     let after = tenants::instance(&mut *tx, &id).await?;
-    super::operator_audit::record(&mut tx, "instance.put", &id, before, after.clone()).await?;
+    super::operator_audit::record_by(&mut tx, &actor.name(), "instance.put", &id, existing, after.clone()).await?;
     tx.commit().await?;
     Ok(Json(json!(after)))
 }
 
 pub async fn delete_instance(
     State(state): State<AppState>,
-    _operator: Operator,
+    actor: Actor,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let mut tx = state.pool.begin().await?;
+    actor.require(&mut *tx, &id, Role::Owner).await?;
     let before = tenants::instance(&mut *tx, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("instance"))?;
     tenants::delete_instance(&mut *tx, &id)
         .await
         .map_err(|error| still_holds(error, "the instance still has projects; move them first"))?;
-    super::operator_audit::record(&mut tx, "instance.delete", &id, Some(before), None).await?;
+    super::operator_audit::record_by(&mut tx, &actor.name(), "instance.delete", &id, Some(before), None).await?;
     tx.commit().await?;
     state.catalog.reload(&state.pool).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -27,7 +27,7 @@ const MAX_NAME_CHARS: usize = 200;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CreateKey {
+pub(super) struct CreateKey {
     /// Required from the operator; a project admin's key makes keys for its own project.
     project_id: Option<Uuid>,
     #[serde(default)]
@@ -56,6 +56,21 @@ pub async fn create(
         (None, Some(named)) => named,
         (None, None) => return Err(ApiError::invalid("project_id", "name the project the key acts for")),
     };
+    make(&state, &admin.actor(), project_id, request, &Scope::ALL).await
+}
+
+/// Makes a key for `project_id` with at most the scopes in `allowed`; the
+/// answer carries the key, this once.
+pub(super) async fn make(
+    state: &AppState,
+    actor: &str,
+    project_id: Uuid,
+    request: CreateKey,
+    allowed: &[Scope],
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if request.project_id.is_some_and(|named| named != project_id) {
+        return Err(ApiError::not_found("project"));
+    }
     if request.name.chars().count() > MAX_NAME_CHARS {
         return Err(ApiError::invalid(
             "name",
@@ -67,6 +82,14 @@ pub async fn create(
     scopes.dedup();
     if scopes.is_empty() {
         return Err(ApiError::invalid("scopes", "a key needs at least one scope"));
+    }
+    if let Some(beyond) = scopes.iter().find(|scope| !allowed.contains(scope)) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_role",
+            format!("your role may not make keys with the `{}` scope", beyond.as_str()),
+        )
+        .with_field("scopes"));
     }
     if request.expires_at.is_some_and(|at| at <= Utc::now()) {
         return Err(ApiError::invalid("expires_at", "must be in the future"));
@@ -93,7 +116,7 @@ pub async fn create(
     audit::record(
         &mut *tx,
         audit::Entry {
-            actor: &admin.actor(),
+            actor,
             action: "api_key.create",
             target: format!("api_key:{}", record.id),
             project_id: Some(record.project_id),

@@ -10,14 +10,17 @@ use axum::{
     http::StatusCode,
     Json,
 };
-use electrons_domain::db::{audit, budgets, instance_budgets, tenants};
+use electrons_domain::{
+    auth::Role,
+    db::{audit, budgets, instance_budgets, tenants},
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::json_body::{self, JsonBody};
 use crate::{
-    auth::{Caller, Operator, ProjectAdmin, OPERATOR},
+    auth::{Actor, Caller, Operator, ProjectAdmin, OPERATOR},
     error::ApiError,
     state::AppState,
 };
@@ -124,13 +127,15 @@ fn project_id(id: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::invalid("project_id", "not a project id"))
 }
 
-/// `GET /v1/admin/instances/{id}/budget` (the operator): the instance's budget
-/// and this month's spend and reservations across its projects.
+/// `GET /v1/admin/instances/{id}/budget` (the operator, or the instance's
+/// viewers): the instance's budget and this month's spend and reservations
+/// across its projects.
 pub async fn instance_get(
     State(state): State<AppState>,
-    _operator: Operator,
+    actor: Actor,
     Path(instance): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    actor.require(&state.pool, &instance, Role::Viewer).await?;
     let budget = instance_budgets::get(&state.pool, &instance)
         .await?
         .ok_or_else(|| ApiError::not_found("budget"))?;
@@ -138,13 +143,15 @@ pub async fn instance_get(
 }
 
 /// `PUT /v1/admin/instances/{id}/budget {"monthly_usd"}`: every project of the
-/// instance reserves from it as well as from its own budget.
+/// instance reserves from it as well as from its own budget. The operator's,
+/// or the instance's owners'.
 pub async fn instance_put(
     State(state): State<AppState>,
-    _operator: Operator,
+    actor: Actor,
     Path(instance): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
+    actor.require(&state.pool, &instance, Role::Owner).await?;
     let request: BudgetRequest = json_body::parse(&body)?;
     checked_amount(request.monthly_usd)?;
     let mut tx = state.pool.begin().await?;
@@ -156,7 +163,15 @@ pub async fn instance_put(
     let target = format!("instance:{instance}");
     let after = json!({ "monthly_usd": request.monthly_usd });
     let before = before.map(|b| json!({ "monthly_usd": b.monthly_usd }));
-    super::operator_audit::record(&mut tx, "instance_budget.put", &target, before, Some(after)).await?;
+    super::operator_audit::record_by(
+        &mut tx,
+        &actor.name(),
+        "instance_budget.put",
+        &target,
+        before,
+        Some(after),
+    )
+    .await?;
     tx.commit().await?;
     state.budgets.instance_budget_set();
     let budget = instance_budgets::get(&state.pool, &instance)
@@ -167,9 +182,10 @@ pub async fn instance_put(
 
 pub async fn instance_delete(
     State(state): State<AppState>,
-    _operator: Operator,
+    actor: Actor,
     Path(instance): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    actor.require(&state.pool, &instance, Role::Owner).await?;
     let mut tx = state.pool.begin().await?;
     let before = instance_budgets::get(&mut *tx, &instance)
         .await?
@@ -177,7 +193,7 @@ pub async fn instance_delete(
     instance_budgets::delete(&mut *tx, &instance).await?;
     let target = format!("instance:{instance}");
     let before = Some(json!({ "monthly_usd": before.monthly_usd }));
-    super::operator_audit::record(&mut tx, "instance_budget.delete", &target, before, None).await?;
+    super::operator_audit::record_by(&mut tx, &actor.name(), "instance_budget.delete", &target, before, None).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,6 +4,7 @@ mod admin_models;
 mod admin_projects;
 mod admin_providers;
 mod admin_tenants;
+mod admin_users;
 mod api_keys;
 mod audit;
 mod budgets;
@@ -97,6 +98,29 @@ pub fn router() -> Router<AppState> {
         .route(
             "/v1/admin/instances/{id}/credentials/{provider}",
             axum::routing::put(admin_credentials::put).delete(admin_credentials::delete),
+        )
+        .route("/v1/admin/instances/{id}/members", get(admin_users::members))
+        .route(
+            "/v1/admin/instances/{id}/members/{user}",
+            axum::routing::put(admin_users::put_member).delete(admin_users::delete_member),
+        )
+        .route("/v1/admin/users", post(admin_users::create).get(admin_users::list))
+        .route("/v1/admin/users/{id}", get(admin_users::get).patch(admin_users::update))
+        .route(
+            "/v1/admin/users/{id}/tokens",
+            post(admin_users::create_token).get(admin_users::tokens),
+        )
+        .route(
+            "/v1/admin/users/{id}/tokens/{token}",
+            axum::routing::delete(admin_users::revoke_token),
+        )
+        .route(
+            "/v1/admin/projects/{id}/keys",
+            post(admin_users::create_project_key).get(admin_users::project_keys),
+        )
+        .route(
+            "/v1/admin/projects/{id}/keys/{key}",
+            axum::routing::delete(admin_users::revoke_project_key),
         )
         .route(
             "/v1/admin/projects",

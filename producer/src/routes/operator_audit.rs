@@ -1,4 +1,5 @@
-//! An operator's change to fleet-wide configuration (providers, models), for
+//! An operator's change to fleet-wide configuration (providers, models), or a
+//! user's to their instance, for
 //! the audit log: what it was and what it became, in the change's own
 //! transaction. What is recorded never holds a secret (rows carry a key's
 //! last four characters at most).
@@ -16,10 +17,22 @@ pub(super) async fn record<T: Serialize>(
     before: Option<T>,
     after: Option<T>,
 ) -> Result<(), sqlx::Error> {
+    record_by(tx, OPERATOR, action, target, before, after).await
+}
+
+/// The same, made by `actor` (the operator, or a user acting by their role).
+pub(super) async fn record_by<T: Serialize>(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    actor: &str,
+    action: &str,
+    target: &str,
+    before: Option<T>,
+    after: Option<T>,
+) -> Result<(), sqlx::Error> {
     audit::record(
         &mut **tx,
         audit::Entry {
-            actor: OPERATOR,
+            actor,
             action,
             target: target.to_string(),
             project_id: None,

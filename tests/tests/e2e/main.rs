@@ -17,6 +17,7 @@ mod pipeline;
 mod prompt_templates;
 mod rate_limits;
 mod retries;
+mod roles;
 mod schedulers;
 mod shutdown;
 mod storage;
