@@ -12,6 +12,7 @@ mod crash;
 mod duplicates;
 mod feedback;
 mod idempotency;
+mod isolation;
 mod media;
 mod pipeline;
 mod prompt_templates;
