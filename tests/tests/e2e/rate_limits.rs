@@ -217,8 +217,10 @@ async fn one_projects_flood_does_not_starve_another() {
     app.wait_for_all_as(&other, &few, "succeeded", Duration::from_secs(30))
         .await;
     let took = submitted.elapsed();
-    // Alone, five jobs at 5/s take a second; sharing fairly with the flood, about two.
-    assert!(took < Duration::from_secs(5), "the small project waited {took:?}");
+    // Alone, five jobs at 5/s take a second; sharing fairly with the flood,
+    // about two (measured 1.1–4.1 s here: one of the five may sit out a lane's
+    // sleep or a deferral); starved behind the flood, about twenty.
+    assert!(took < Duration::from_secs(8), "the small project waited {took:?}");
     // And they did not wait for the flood to drain (100 jobs at 5/s take 20 s;
     // how many are done by now depends on how fast this machine submitted them).
     let unfinished = count_with_status(&app, &flood, |status| status != "succeeded").await;
