@@ -255,6 +255,26 @@ impl TestApp {
         key
     }
 
+    /// A call to the API with `key` (a project's key or a user's token).
+    pub async fn call_as(
+        &self,
+        key: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base_url))
+            .bearer_auth(key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     /// A project made in `instance` through the admin API, and a key for it
     /// made the same way.
     pub async fn project_in(&self, name: &str, instance: &str) -> (uuid::Uuid, String) {

@@ -135,12 +135,24 @@ pub async fn update(
 /// The project, if the actor has at least `least` in its instance; 404 for a
 /// project the actor cannot see (whether or not it exists).
 pub(super) async fn visible(state: &AppState, actor: Actor, id: &str, least: Role) -> Result<Project, ApiError> {
+    visible_with_role(state, actor, id, least)
+        .await
+        .map(|(project, _)| project)
+}
+
+/// The same, with the actor's role in the project's instance.
+pub(super) async fn visible_with_role(
+    state: &AppState,
+    actor: Actor,
+    id: &str,
+    least: Role,
+) -> Result<(Project, Role), ApiError> {
     let id: Uuid = id.parse().map_err(|_| ApiError::not_found("project"))?;
     let project = projects::get(&state.pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found("project"))?;
     match actor.require(&state.pool, &project.instance_id, least).await {
-        Ok(_) => Ok(project),
+        Ok(role) => Ok((project, role)),
         Err(error) if error.status == StatusCode::NOT_FOUND => Err(ApiError::not_found("project")),
         Err(error) => Err(error),
     }

@@ -310,8 +310,7 @@ pub async fn create_project_key(
     Path(project): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let project = super::admin_projects::visible(&state, actor, &project, Role::Member).await?;
-    let role = actor.require(&state.pool, &project.instance_id, Role::Member).await?;
+    let (project, role) = super::admin_projects::visible_with_role(&state, actor, &project, Role::Member).await?;
     let request: CreateKey = json_body::parse(&body)?;
     let allowed: &[Scope] = if role >= Role::Admin {
         &Scope::ALL

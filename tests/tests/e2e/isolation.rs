@@ -8,22 +8,9 @@ use std::time::Duration;
 
 use electrons_tests::{Receiver, TestApp};
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-async fn call(app: &TestApp, key: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut request = app
-        .http
-        .request(method, format!("{}{path}", app.base_url))
-        .bearer_auth(key);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 #[tokio::test]
 async fn another_projects_key_finds_nothing_of_a_project_and_changes_nothing() {
@@ -43,28 +30,23 @@ async fn another_projects_key_finds_nothing_of_a_project_and_changes_nothing() {
     let job = job["id"].as_str().expect("id").to_string();
     app.wait_for(&job, "succeeded", WAIT).await;
     receiver.wait_for(1, WAIT).await;
-    let (status, _) = call(
-        &app,
-        &owner,
-        Method::POST,
-        &format!("/v1/jobs/{job}/feedback"),
-        Some(json!({"rating": 5})),
-    )
-    .await;
+    let (status, _) = app
+        .call_as(
+            &owner,
+            Method::POST,
+            &format!("/v1/jobs/{job}/feedback"),
+            Some(json!({"rating": 5})),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, slow) = app
         .submit(&json!({"model": "gpt-4o-mini", "input": {"prompt": "slow [[sim:latency=3000]]"}}))
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{slow}");
     let slow = slow["id"].as_str().expect("id").to_string();
-    let (status, key) = call(
-        &app,
-        &owner,
-        Method::POST,
-        "/v1/admin/keys",
-        Some(json!({"name": "mine"})),
-    )
-    .await;
+    let (status, key) = app
+        .call_as(&owner, Method::POST, "/v1/admin/keys", Some(json!({"name": "mine"})))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{key}");
     let key = key["id"].as_str().expect("key id").to_string();
     let (status, _) = app
@@ -76,7 +58,9 @@ async fn another_projects_key_finds_nothing_of_a_project_and_changes_nothing() {
         .await;
     assert_eq!(status, StatusCode::OK);
     let deliveries = loop {
-        let (_, body) = call(&app, &owner, Method::GET, &format!("/v1/jobs/{job}/deliveries"), None).await;
+        let (_, body) = app
+            .call_as(&owner, Method::GET, &format!("/v1/jobs/{job}/deliveries"), None)
+            .await;
         let data = body["data"].as_array().cloned().unwrap_or_default();
         if data.iter().any(|d| d["status"] == "delivered") {
             break data;
@@ -85,7 +69,7 @@ async fn another_projects_key_finds_nothing_of_a_project_and_changes_nothing() {
     };
     let delivery = deliveries[0]["id"].as_str().expect("delivery id").to_string();
     let before = (app.job(&job).await, app.job(&slow).await);
-    let (_, own_secret) = call(&app, &owner, Method::GET, "/v1/webhook-secret", None).await;
+    let (_, own_secret) = app.call_as(&owner, Method::GET, "/v1/webhook-secret", None).await;
 
     let not_found = [
         (Method::GET, format!("/v1/jobs/{job}"), None),
@@ -120,7 +104,7 @@ async fn another_projects_key_finds_nothing_of_a_project_and_changes_nothing() {
         ),
     ];
     for (method, path, body) in not_found {
-        let (status, error) = call(&app, &stranger, method.clone(), &path, body).await;
+        let (status, error) = app.call_as(&stranger, method.clone(), &path, body).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {error}");
         assert_eq!(error["error"]["code"], "not_found", "{method} {path}: {error}");
     }
@@ -133,7 +117,7 @@ async fn another_projects_key_finds_nothing_of_a_project_and_changes_nothing() {
         "/v1/admin/keys",
         "/v1/admin/audit",
     ] {
-        let (status, body) = call(&app, &stranger, Method::GET, path, None).await;
+        let (status, body) = app.call_as(&stranger, Method::GET, path, None).await;
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
         let text = body.to_string();
         assert!(
@@ -145,29 +129,37 @@ async fn another_projects_key_finds_nothing_of_a_project_and_changes_nothing() {
         );
     }
     // Its own webhook secret, never the project's; rotating it leaves the project's be.
-    let (_, theirs) = call(&app, &stranger, Method::GET, "/v1/webhook-secret", None).await;
-    let (status, _) = call(&app, &stranger, Method::POST, "/v1/webhook-secret/rotate", None).await;
+    let (_, theirs) = app.call_as(&stranger, Method::GET, "/v1/webhook-secret", None).await;
+    let (status, _) = app
+        .call_as(&stranger, Method::POST, "/v1/webhook-secret/rotate", None)
+        .await;
     assert!(status.is_success(), "{status}");
     assert_ne!(theirs["data"], own_secret["data"]);
-    let (_, still) = call(&app, &owner, Method::GET, "/v1/webhook-secret", None).await;
+    let (_, still) = app.call_as(&owner, Method::GET, "/v1/webhook-secret", None).await;
     assert_eq!(still["data"], own_secret["data"], "the project's secret is untouched");
 
     // Nothing changed.
     let after_slow = app.job(&slow).await;
     assert_ne!(after_slow["status"], "canceled", "{after_slow}");
     assert_eq!(app.job(&job).await, before.0);
-    let (_, feedback) = call(&app, &owner, Method::GET, &format!("/v1/jobs/{job}/feedback"), None).await;
+    let (_, feedback) = app
+        .call_as(&owner, Method::GET, &format!("/v1/jobs/{job}/feedback"), None)
+        .await;
     assert_eq!(feedback["rating"], 5);
-    let (_, keys) = call(&app, &owner, Method::GET, &format!("/v1/admin/keys/{key}"), None).await;
+    let (_, keys) = app
+        .call_as(&owner, Method::GET, &format!("/v1/admin/keys/{key}"), None)
+        .await;
     assert!(keys["revoked_at"].is_null(), "{keys}");
-    let (_, deliveries_after) = call(&app, &owner, Method::GET, &format!("/v1/jobs/{job}/deliveries"), None).await;
+    let (_, deliveries_after) = app
+        .call_as(&owner, Method::GET, &format!("/v1/jobs/{job}/deliveries"), None)
+        .await;
     assert_eq!(
         deliveries_after["data"].as_array().map(Vec::len),
         Some(deliveries.len()),
         "no redelivery"
     );
     assert_eq!(receiver.wait_for(1, WAIT).await.len(), 1);
-    let (status, budget) = call(&app, &owner, Method::GET, "/v1/budget", None).await;
+    let (status, budget) = app.call_as(&owner, Method::GET, "/v1/budget", None).await;
     assert_eq!((status, budget["monthly_usd"].clone()), (StatusCode::OK, json!(100.0)));
     app.wait_for(&slow, "succeeded", WAIT).await;
     app.stop().await;

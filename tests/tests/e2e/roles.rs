@@ -6,24 +6,11 @@
 
 use electrons_tests::TestApp;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
 struct User {
     id: String,
     token: String,
-}
-
-async fn call(app: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut request = app
-        .http
-        .request(method, format!("{}{path}", app.base_url))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 async fn user(app: &TestApp, email: &str) -> User {
@@ -76,108 +63,87 @@ async fn each_role_does_what_it_allows_and_strangers_see_nothing() {
     assert_eq!(status, StatusCode::OK);
     let member = |who: &User| format!("/v1/admin/instances/lab/members/{}", who.id);
     for (who, role) in [(&bob, "viewer"), (&carol, "member")] {
-        let (status, body) = call(
-            &app,
-            &alice.token,
-            Method::PUT,
-            &member(who),
-            Some(json!({"role": role})),
-        )
-        .await;
+        let (status, body) = app
+            .call_as(&alice.token, Method::PUT, &member(who), Some(json!({"role": role})))
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
     // A member cannot add anyone.
-    let (status, body) = call(
-        &app,
-        &carol.token,
-        Method::PUT,
-        &member(&dave),
-        Some(json!({"role": "viewer"})),
-    )
-    .await;
+    let (status, body) = app
+        .call_as(
+            &carol.token,
+            Method::PUT,
+            &member(&dave),
+            Some(json!({"role": "viewer"})),
+        )
+        .await;
     assert_eq!(
         (status, body["error"]["code"].clone()),
         (StatusCode::FORBIDDEN, json!("insufficient_role"))
     );
 
     // Strangers: the instance is not there, and their lists are empty.
-    let (status, _) = call(&app, &dave.token, Method::GET, "/v1/admin/instances/lab", None).await;
+    let (status, _) = app
+        .call_as(&dave.token, Method::GET, "/v1/admin/instances/lab", None)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (_, listed) = call(&app, &dave.token, Method::GET, "/v1/admin/instances", None).await;
+    let (_, listed) = app.call_as(&dave.token, Method::GET, "/v1/admin/instances", None).await;
     assert_eq!(listed["data"], json!([]), "{listed}");
-    let (_, listed) = call(&app, &bob.token, Method::GET, "/v1/admin/instances", None).await;
+    let (_, listed) = app.call_as(&bob.token, Method::GET, "/v1/admin/instances", None).await;
     assert_eq!(listed["data"].as_array().map(Vec::len), Some(1), "{listed}");
 
     // Projects: an admin or owner makes them; a viewer reads; a stranger cannot tell.
     let new_project = json!({"name": "experiments", "instance": "lab"});
-    let (status, body) = call(
-        &app,
-        &bob.token,
-        Method::POST,
-        "/v1/admin/projects",
-        Some(new_project.clone()),
-    )
-    .await;
+    let (status, body) = app
+        .call_as(
+            &bob.token,
+            Method::POST,
+            "/v1/admin/projects",
+            Some(new_project.clone()),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let (status, body) = call(
-        &app,
-        &dave.token,
-        Method::POST,
-        "/v1/admin/projects",
-        Some(new_project.clone()),
-    )
-    .await;
+    let (status, body) = app
+        .call_as(
+            &dave.token,
+            Method::POST,
+            "/v1/admin/projects",
+            Some(new_project.clone()),
+        )
+        .await;
     assert_eq!(
         (status, body["error"]["field"].clone()),
         (StatusCode::UNPROCESSABLE_ENTITY, json!("instance"))
     );
-    let (status, project) = call(
-        &app,
-        &alice.token,
-        Method::POST,
-        "/v1/admin/projects",
-        Some(new_project),
-    )
-    .await;
+    let (status, project) = app
+        .call_as(&alice.token, Method::POST, "/v1/admin/projects", Some(new_project))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{project}");
     let project = project["id"].as_str().expect("id").to_string();
-    let (status, _) = call(
-        &app,
-        &bob.token,
-        Method::GET,
-        &format!("/v1/admin/projects/{project}"),
-        None,
-    )
-    .await;
+    let (status, _) = app
+        .call_as(&bob.token, Method::GET, &format!("/v1/admin/projects/{project}"), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = call(
-        &app,
-        &dave.token,
-        Method::GET,
-        &format!("/v1/admin/projects/{project}"),
-        None,
-    )
-    .await;
+    let (status, _) = app
+        .call_as(&dave.token, Method::GET, &format!("/v1/admin/projects/{project}"), None)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Keys: a member makes jobs keys, not admin keys; a viewer makes none.
     let keys = format!("/v1/admin/projects/{project}/keys");
-    let (status, body) = call(
-        &app,
-        &carol.token,
-        Method::POST,
-        &keys,
-        Some(json!({"scopes": ["admin"]})),
-    )
-    .await;
+    let (status, body) = app
+        .call_as(&carol.token, Method::POST, &keys, Some(json!({"scopes": ["admin"]})))
+        .await;
     assert_eq!(
         (status, body["error"]["field"].clone()),
         (StatusCode::FORBIDDEN, json!("scopes")),
         "{body}"
     );
-    let (status, _) = call(&app, &bob.token, Method::POST, &keys, Some(json!({}))).await;
+    let (status, _) = app.call_as(&bob.token, Method::POST, &keys, Some(json!({}))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, key) = call(&app, &carol.token, Method::POST, &keys, Some(json!({"name": "ci"}))).await;
+    let (status, key) = app
+        .call_as(&carol.token, Method::POST, &keys, Some(json!({"name": "ci"})))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{key}");
     let jobs_key = key["key"].as_str().expect("key").to_string();
     let (status, job) = app
@@ -185,119 +151,109 @@ async fn each_role_does_what_it_allows_and_strangers_see_nothing() {
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
     let key_id = key["id"].as_str().expect("id");
-    let (status, _) = call(&app, &carol.token, Method::DELETE, &format!("{keys}/{key_id}"), None).await;
+    let (status, _) = app
+        .call_as(&carol.token, Method::DELETE, &format!("{keys}/{key_id}"), None)
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "revoking is an admin's");
 
     // Provider keys and the budget: admins and owners; viewers read.
     let credential = "/v1/admin/instances/lab/credentials/openai";
-    let (status, _) = call(
-        &app,
-        &bob.token,
-        Method::PUT,
-        credential,
-        Some(json!({"api_key": "sk-lab-1234"})),
-    )
-    .await;
+    let (status, _) = app
+        .call_as(
+            &bob.token,
+            Method::PUT,
+            credential,
+            Some(json!({"api_key": "sk-lab-1234"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, body) = call(
-        &app,
-        &alice.token,
-        Method::PUT,
-        credential,
-        Some(json!({"api_key": "sk-lab-1234"})),
-    )
-    .await;
+    let (status, body) = app
+        .call_as(
+            &alice.token,
+            Method::PUT,
+            credential,
+            Some(json!({"api_key": "sk-lab-1234"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, listed) = call(
-        &app,
-        &bob.token,
-        Method::GET,
-        "/v1/admin/instances/lab/credentials",
-        None,
-    )
-    .await;
+    let (status, listed) = app
+        .call_as(&bob.token, Method::GET, "/v1/admin/instances/lab/credentials", None)
+        .await;
     assert_eq!(
         (status, listed["data"][0]["api_key"]["last4"].clone()),
         (StatusCode::OK, json!("1234"))
     );
     let budget = "/v1/admin/instances/lab/budget";
-    let (status, _) = call(&app, &bob.token, Method::PUT, budget, Some(json!({"monthly_usd": 5}))).await;
+    let (status, _) = app
+        .call_as(&bob.token, Method::PUT, budget, Some(json!({"monthly_usd": 5})))
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = call(&app, &alice.token, Method::PUT, budget, Some(json!({"monthly_usd": 5}))).await;
+    let (status, _) = app
+        .call_as(&alice.token, Method::PUT, budget, Some(json!({"monthly_usd": 5})))
+        .await;
     assert_eq!(status, StatusCode::OK);
 
     // Admins manage members and viewers, only owners the admins and owners;
     // the last owner stays.
-    let (status, _) = call(
-        &app,
-        &alice.token,
-        Method::PUT,
-        &member(&bob),
-        Some(json!({"role": "admin"})),
-    )
-    .await;
+    let (status, _) = app
+        .call_as(&alice.token, Method::PUT, &member(&bob), Some(json!({"role": "admin"})))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = call(
-        &app,
-        &bob.token,
-        Method::PUT,
-        &member(&carol),
-        Some(json!({"role": "owner"})),
-    )
-    .await;
+    let (status, _) = app
+        .call_as(&bob.token, Method::PUT, &member(&carol), Some(json!({"role": "owner"})))
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = call(
-        &app,
-        &bob.token,
-        Method::PUT,
-        &member(&dave),
-        Some(json!({"role": "viewer"})),
-    )
-    .await;
+    let (status, _) = app
+        .call_as(&bob.token, Method::PUT, &member(&dave), Some(json!({"role": "viewer"})))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = call(
-        &app,
-        &alice.token,
-        Method::PUT,
-        &member(&alice),
-        Some(json!({"role": "admin"})),
-    )
-    .await;
+    let (status, body) = app
+        .call_as(
+            &alice.token,
+            Method::PUT,
+            &member(&alice),
+            Some(json!({"role": "admin"})),
+        )
+        .await;
     assert_eq!(
         (status, body["error"]["code"].clone()),
         (StatusCode::CONFLICT, json!("last_owner"))
     );
-    let (_, members) = call(&app, &dave.token, Method::GET, "/v1/admin/instances/lab/members", None).await;
+    let (_, members) = app
+        .call_as(&dave.token, Method::GET, "/v1/admin/instances/lab/members", None)
+        .await;
     assert_eq!(members["data"].as_array().map(Vec::len), Some(4), "{members}");
 
     // Fleet-wide things stay the operator's.
-    let (status, _) = call(&app, &alice.token, Method::GET, "/v1/admin/users", None).await;
+    let (status, _) = app.call_as(&alice.token, Method::GET, "/v1/admin/users", None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = call(
-        &app,
-        &alice.token,
-        Method::PUT,
-        "/v1/admin/instances/another",
-        Some(json!({"organization": "default", "name": "x"})),
-    )
-    .await;
+    let (status, _) = app
+        .call_as(
+            &alice.token,
+            Method::PUT,
+            "/v1/admin/instances/another",
+            Some(json!({"organization": "default", "name": "x"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // Tokens: a user makes and revokes their own, sees no one else's; a
     // revoked token and a disabled user are refused at the next request.
     let own = format!("/v1/admin/users/{}/tokens", alice.id);
-    let (status, second) = call(&app, &alice.token, Method::POST, &own, Some(json!({"name": "second"}))).await;
+    let (status, second) = app
+        .call_as(&alice.token, Method::POST, &own, Some(json!({"name": "second"})))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{second}");
-    let (status, _) = call(
-        &app,
-        &alice.token,
-        Method::GET,
-        &format!("/v1/admin/users/{}/tokens", bob.id),
-        None,
-    )
-    .await;
+    let (status, _) = app
+        .call_as(
+            &alice.token,
+            Method::GET,
+            &format!("/v1/admin/users/{}/tokens", bob.id),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (_, listed) = call(&app, &alice.token, Method::GET, &own, None).await;
+    let (_, listed) = app.call_as(&alice.token, Method::GET, &own, None).await;
     assert!(
         !listed.to_string().contains(&alice.token),
         "tokens are shown once: {listed}"
@@ -309,9 +265,13 @@ async fn each_role_does_what_it_allows_and_strangers_see_nothing() {
         .expect("first token")
         .to_string();
     let second = second["token"].as_str().expect("token").to_string();
-    let (status, _) = call(&app, &second, Method::DELETE, &format!("{own}/{first_id}"), None).await;
+    let (status, _) = app
+        .call_as(&second, Method::DELETE, &format!("{own}/{first_id}"), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = call(&app, &alice.token, Method::GET, "/v1/admin/instances/lab", None).await;
+    let (status, _) = app
+        .call_as(&alice.token, Method::GET, "/v1/admin/instances/lab", None)
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked");
     let (status, _) = app
         .admin(
@@ -321,7 +281,9 @@ async fn each_role_does_what_it_allows_and_strangers_see_nothing() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = call(&app, &carol.token, Method::GET, "/v1/admin/instances/lab", None).await;
+    let (status, _) = app
+        .call_as(&carol.token, Method::GET, "/v1/admin/instances/lab", None)
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "disabled");
 
     // Who did what is in the audit log.
