@@ -22,7 +22,10 @@ impl Inserts {
     pub fn start(pool: PgPool) -> Self {
         let batcher = Batcher::start(MAX_BATCH, PARALLEL, move |jobs: Vec<NewJob>| {
             let pool = pool.clone();
-            async move { db::jobs::insert_many(&pool, &jobs).await }
+            // Rows of projects under one instance budget lock their project's
+            // and the instance's month rows in row order, so two batches can
+            // deadlock; PostgreSQL then rolls one back whole, and it is run again.
+            async move { db::retrying_deadlocks(|| db::jobs::insert_many(&pool, &jobs)).await }
         });
         Self { batcher }
     }
