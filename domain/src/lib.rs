@@ -10,6 +10,7 @@ pub mod call_record;
 pub mod catalog;
 pub mod config;
 pub mod db;
+pub mod http_mapping;
 pub mod ids;
 pub mod input;
 pub mod job;

@@ -164,6 +164,7 @@ mod tests {
             retry_unusable_answers: false,
             regenerate_unavailable_outputs: false,
             prompt_template: None,
+            http_mapping: None,
         }
     }
 

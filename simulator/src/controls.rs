@@ -243,6 +243,7 @@ mod tests {
             system: None,
             temperature: None,
             key_last4: None,
+            body: None,
             status: 200,
             input_tokens,
             output_tokens: 1,

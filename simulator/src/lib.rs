@@ -17,6 +17,8 @@
 //! | `elevenlabs.tts` | `POST /v1/text-to-speech/{voice_id}?output_format=…` |
 //! | `pexels.videos`, `pexels.photos` | `GET /videos/search`, `GET /v1/search` |
 //! | `shotstack.render`, `shotstack.status` | `POST /edit/{env}/render`, `GET /edit/{env}/render/{id}` (also without `/edit`) |
+//! | `forge.generate`, `forge.images` | `POST /forge/v1/generate`, `POST /forge/v1/images` (a made-up API for the generic HTTP provider) |
+//! | `forge.task_submit`, `forge.task` | `POST /forge/v1/tasks`, `GET /forge/v1/tasks/{id}` |
 //!
 //! Media answers carry real bytes: PNGs drawn at the requested size, and small
 //! but valid MP4, MP3 and JPEG fixtures (`assets/`). Links in answers point at

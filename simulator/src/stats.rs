@@ -31,6 +31,8 @@ pub struct RecordedRequest {
     /// The last four characters of the key the request carried (a bearer
     /// token, `x-api-key`, `x-goog-api-key`, `xi-api-key` or `key=`).
     pub key_last4: Option<String>,
+    /// The JSON body, for endpoints that record it (Forge's).
+    pub body: Option<serde_json::Value>,
     /// The status we answered; 0 for a hang.
     pub status: u16,
     /// The usage our answer reported (`prompt_tokens` / `input_tokens`); 0 for
@@ -126,6 +128,7 @@ mod tests {
             system: None,
             temperature: None,
             key_last4: None,
+            body: None,
             status,
             input_tokens: 0,
             output_tokens: 0,

@@ -38,6 +38,12 @@ pub trait Adapter: Send + Sync {
         provider_call::error_message(body)
     }
 
+    /// The same, for an adapter whose error shape is the model's to say
+    /// (the generic HTTP provider's mapping).
+    fn call_error_message(&self, _call: &Call, body: &[u8]) -> Option<String> {
+        self.error_message(body)
+    }
+
     /// What the response headers say about the account's rate limits.
     fn rate_limits(&self, _headers: &HeaderMap) -> Observation {
         Observation::default()
@@ -194,6 +200,8 @@ pub enum Progress {
     Pending { status: Option<String> },
     /// Boxed: a finished answer is far larger than the other variants.
     Done(Box<Outputs>),
+    /// Finished with text (a text model of an asynchronous HTTP API).
+    Written(TextCompletion),
     /// The provider gave up on it, with its reason.
     Failed { reason: String },
 }

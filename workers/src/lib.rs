@@ -20,6 +20,7 @@ mod budget;
 mod calls;
 mod copying;
 mod download;
+mod generic_http;
 mod image;
 mod limits;
 mod media;

@@ -119,17 +119,16 @@ pub async fn poll(context: &WorkerContext, message: JobMessage) -> Disposition {
                 polls = operation.polls,
                 "operation finished; committing its result, then storing its outputs"
             );
-            let timing = outcome::Timing {
-                claimed_at,
-                token_wait,
-                provider_time: (chrono::Utc::now() - operation.submitted_at)
-                    .to_std()
-                    .unwrap_or_default(),
-                store_time: None,
-            };
+            let timing = finished_timing(claimed_at, token_wait, &operation);
             // The submit was the billed call (recorded then); polls are not calls.
             let target = CopyTarget::new(Some(run.provider), Some(run.model), &job);
             copying::commit_and_copy(context, &job, target, *outputs, timing, None).await
+        }
+        Ok(Progress::Written(completion)) => {
+            tracing::info!(polls = operation.polls, "operation finished with text; committing it");
+            let timing = finished_timing(claimed_at, token_wait, &operation);
+            // The submit was the billed call (recorded then); polls are not calls.
+            outcome::succeed_text(context, &job, run.model, completion, timing, None).await
         }
         Ok(Progress::Failed { reason }) => {
             tracing::warn!(%reason, "the provider failed the operation");
@@ -155,6 +154,19 @@ pub async fn poll(context: &WorkerContext, message: JobMessage) -> Disposition {
             };
             outcome::fail(context, &job, &job_error, serde_json::json!({}), None).await
         }
+    }
+}
+
+/// A finished operation's timing: the provider's time is all of it since
+/// the submit.
+fn finished_timing(claimed_at: Instant, token_wait: Duration, operation: &Operation) -> outcome::Timing {
+    outcome::Timing {
+        claimed_at,
+        token_wait,
+        provider_time: (chrono::Utc::now() - operation.submitted_at)
+            .to_std()
+            .unwrap_or_default(),
+        store_time: None,
     }
 }
 

@@ -25,7 +25,7 @@ pub async fn call(http: &Client, provider: &ProviderConfig, model: &ModelConfig,
         Ok(request) => request,
         Err(error) => return Called::without_report(Err(error)),
     };
-    let error_message = |body: &[u8]| adapter.error_message(body);
+    let error_message = |body: &[u8]| adapter.call_error_message(&call, body);
     match adapter.reader() {
         Reader::Whole(parse) => {
             let response = match provider_call::send(request, provider.timeout, call.key).await {
@@ -69,7 +69,7 @@ pub async fn poll(
     let request = operations.poll_request(&call, operation_id)?;
     let response = provider_call::send(request, provider.timeout, call.key).await?;
     if !response.status.is_success() {
-        let message = adapter.error_message(&response.body);
+        let message = adapter.call_error_message(&call, &response.body);
         return Err(provider_call::status_error(&response, message, call.key));
     }
     operations.progress(&call, operation_id, &response)

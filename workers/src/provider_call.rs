@@ -44,6 +44,9 @@ pub enum ProviderError {
     },
     #[error("no API key is configured for provider {0}")]
     NotConfigured(String),
+    /// The request could not be made from this job (nothing was sent).
+    #[error("the request to the provider could not be made: {0}")]
+    Unsendable(String),
     /// The provider answered but declined to produce the output (a safety
     /// filter, nothing generated); asking again would get the same answer.
     #[error("the provider produced no output: {0}")]
@@ -63,7 +66,7 @@ impl ProviderError {
             Self::Status { .. } => CallOutcome::Rejected,
             Self::Unusable { .. } => CallOutcome::Unusable,
             Self::Refused(_) => CallOutcome::Refused,
-            Self::NotConfigured(_) => CallOutcome::NotSent,
+            Self::NotConfigured(_) | Self::Unsendable(_) => CallOutcome::NotSent,
         }
     }
 
@@ -108,6 +111,7 @@ impl ProviderError {
             Self::Status { .. } => "provider_error",
             Self::Unusable { .. } => "provider_unusable_answer",
             Self::NotConfigured(_) => "provider_not_configured",
+            Self::Unsendable(_) => "provider_request_invalid",
             Self::Refused(_) => "provider_refused",
         };
         JobError {
@@ -320,6 +324,7 @@ mod tests {
             retry_unusable_answers,
             regenerate_unavailable_outputs: false,
             prompt_template: None,
+            http_mapping: None,
         }
     }
 

@@ -8,6 +8,7 @@ use electrons_domain::catalog::Api;
 use crate::{
     adapter::Adapter,
     audio::elevenlabs::ElevenLabsSpeech,
+    generic_http::GenericHttp,
     image::{gemini::GeminiImage, ideogram::IdeogramGenerate, openai::OpenAiImages},
     media::pexels::PexelsSearch,
     text::{anthropic::AnthropicMessages, openai::OpenAiChat},
@@ -24,6 +25,7 @@ pub static ADAPTERS: &[&dyn Adapter] = &[
     &PexelsSearch,
     &ShotstackRender,
     &GeminiVeo,
+    &GenericHttp,
 ];
 
 /// The adapter speaking `api` (every API has exactly one: a test checks it).

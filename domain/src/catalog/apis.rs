@@ -14,7 +14,9 @@ use crate::{
 use {Api as A, Modality as M, ProviderKind as K};
 
 /// Which company's API a provider is; with a model's modality it fixes the wire
-/// format (`Api`). `openai_chat` also covers any OpenAI-compatible endpoint.
+/// format (`Api`). `openai_chat` also covers any OpenAI-compatible endpoint;
+/// `http` is any other HTTP API, called as each model's mapping says
+/// (`crate::http_mapping`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProviderKind {
@@ -25,11 +27,12 @@ pub enum ProviderKind {
     ElevenLabs,
     Pexels,
     Shotstack,
+    Http,
 }
 
 impl ProviderKind {
     /// What `providers.kind` may say.
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "openai_chat",
         "anthropic_messages",
         "ideogram",
@@ -37,6 +40,7 @@ impl ProviderKind {
         "elevenlabs",
         "pexels",
         "shotstack",
+        "http",
     ];
 
     /// The kind a `providers.kind` value names.
@@ -49,14 +53,16 @@ impl ProviderKind {
             "elevenlabs" => Some(Self::ElevenLabs),
             "pexels" => Some(Self::Pexels),
             "shotstack" => Some(Self::Shotstack),
+            "http" => Some(Self::Http),
             _ => None,
         }
     }
 
-    /// OpenAI accepts temperatures up to 2, Anthropic up to 1.
+    /// OpenAI accepts temperatures up to 2, Anthropic up to 1; an API DE
+    /// only knows by its mapping gets the wider range.
     pub fn max_temperature(self) -> f64 {
         match self {
-            Self::OpenAiChat => 2.0,
+            Self::OpenAiChat | Self::Http => 2.0,
             _ => 1.0,
         }
     }
@@ -77,6 +83,10 @@ pub enum Api {
     PexelsPhotos,
     ShotstackRender,
     GeminiVeo,
+    /// A text model of an `http` provider, called as its mapping says.
+    HttpText,
+    /// An image model of an `http` provider.
+    HttpImage,
 }
 
 /// One provider API: who serves it, for what, and what its input must satisfy.
@@ -87,8 +97,9 @@ pub struct ApiSpec {
     /// The provider models this API is chosen for, where one provider has
     /// several endpoints for a modality (Pexels); empty: any.
     pub provider_models: &'static [&'static str],
-    /// The provider works on the job after the call returns: the job is then
-    /// polled rather than holding a worker.
+    /// The provider may work on the job after the call returns: the job is
+    /// then polled rather than holding a worker (for `http`, when the model's
+    /// mapping says `async`).
     pub long_running: bool,
     /// What a model's input must satisfy; `None` for a provider model the
     /// adapter does not know.
@@ -165,6 +176,16 @@ pub static API_SPECS: &[ApiSpec] = &[
             Some(InputRules::Video(&VideoRules::VEO_3_1))
         })
     },
+    ApiSpec {
+        long_running: true,
+        ..row(A::HttpText, K::Http, M::Text, text)
+    },
+    ApiSpec {
+        long_running: true,
+        ..row(A::HttpImage, K::Http, M::Image, |_, _| {
+            Some(InputRules::Image(&ImageRules::HTTP))
+        })
+    },
 ];
 
 impl ApiSpec {
@@ -204,7 +225,7 @@ impl Api {
 mod tests {
     use super::*;
 
-    const EVERY_API: [Api; 10] = [
+    const EVERY_API: [Api; 12] = [
         Api::OpenAiChat,
         Api::AnthropicMessages,
         Api::OpenAiImages,
@@ -215,6 +236,8 @@ mod tests {
         Api::PexelsPhotos,
         Api::ShotstackRender,
         Api::GeminiVeo,
+        Api::HttpText,
+        Api::HttpImage,
     ];
 
     #[test]

@@ -17,7 +17,8 @@ use crate::{
         listener::{self, Heard},
         providers::credential_id,
     },
-    input::{InputRules, JobInput, TextLimits},
+    http_mapping::HttpMapping,
+    input::{FieldError, InputRules, JobInput, TextLimits},
     job::Modality,
     keyring::Keyring,
     pricing::Pricing,
@@ -85,9 +86,21 @@ pub struct ModelConfig {
     pub regenerate_unavailable_outputs: bool,
     /// A text model's system prompt, prompt wrapper and default settings.
     pub prompt_template: Option<PromptTemplate>,
+    /// How a model of an `http` provider is called (every such model has one).
+    pub http_mapping: Option<HttpMapping>,
 }
 
 impl ModelConfig {
+    /// A job's input for this model: parsed under `rules` and, for a model of
+    /// an `http` provider, asking only for what its mapping sends.
+    pub fn parse_input(&self, rules: &InputRules, value: &serde_json::Value) -> Result<JobInput, FieldError> {
+        let input = JobInput::parse(rules, value)?;
+        if let Some(mapping) = &self.http_mapping {
+            mapping.check_input_fields(&self.id, self.modality, value)?;
+        }
+        Ok(input)
+    }
+
     /// The input as the provider is asked: a text job's with the model's
     /// prompt template applied (and what the template supplied), else as given.
     pub fn prepared(&self, input: JobInput) -> (JobInput, Option<PromptTemplate>) {
@@ -155,6 +168,7 @@ struct ModelRow {
     retry_unusable_answers: bool,
     regenerate_unavailable_outputs: bool,
     prompt_template: Option<sqlx::types::Json<serde_json::Value>>,
+    http_mapping: Option<sqlx::types::Json<serde_json::Value>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -209,7 +223,7 @@ impl Catalog {
 
         let rows: Vec<ModelRow> = sqlx::query_as(
             "SELECT id, modality, provider_id, provider_model, default_max_tokens, max_output_tokens,
-                    pricing, status, deprecated_at, retry_unusable_answers, regenerate_unavailable_outputs, prompt_template
+                    pricing, status, deprecated_at, retry_unusable_answers, regenerate_unavailable_outputs, prompt_template, http_mapping
              FROM models WHERE enabled AND status <> 'disabled'",
         )
         .fetch_all(pool)
@@ -222,6 +236,14 @@ impl Catalog {
                     tracing::warn!(model = %row.id, provider = %provider.id, modality = %row.modality,
                         "no API of this provider serves the model's modality; the model is unavailable");
                     return None;
+                };
+                let http_mapping = match (provider.kind, row.http_mapping) {
+                    (ProviderKind::Http, Some(stored)) => Some(mapping_of(&row.id, stored.0)?),
+                    (ProviderKind::Http, None) => {
+                        tracing::warn!(model = %row.id, "a model of an http provider needs an http_mapping; the model is unavailable");
+                        return None;
+                    }
+                    _ => None,
                 };
                 let model = ModelConfig {
                     id: row.id.clone(),
@@ -237,6 +259,7 @@ impl Catalog {
                     retry_unusable_answers: row.retry_unusable_answers,
                     regenerate_unavailable_outputs: row.regenerate_unavailable_outputs,
                     prompt_template: row.prompt_template.and_then(|stored| template_of(&row.id, stored.0)),
+                    http_mapping,
                 };
                 Some((row.id, model))
             })
@@ -388,6 +411,18 @@ fn template_of(model: &str, stored: serde_json::Value) -> Option<PromptTemplate>
     }
 }
 
+/// A model's HTTP mapping as stored; without one that parses the model cannot
+/// be called, so it is unavailable.
+fn mapping_of(model: &str, stored: serde_json::Value) -> Option<HttpMapping> {
+    match serde_json::from_value::<HttpMapping>(stored) {
+        Ok(mapping) => Some(mapping),
+        Err(error) => {
+            tracing::warn!(%model, %error, "the model's http_mapping does not parse; the model is unavailable");
+            None
+        }
+    }
+}
+
 /// A shared, periodically refreshed catalog.
 #[derive(Clone)]
 pub struct CatalogHandle {
@@ -489,6 +524,7 @@ mod tests {
             retry_unusable_answers: false,
             regenerate_unavailable_outputs: false,
             prompt_template: None,
+            http_mapping: None,
         }
     }
 
@@ -505,6 +541,8 @@ mod tests {
             (Api::PexelsPhotos, "pexels_photos"),
             (Api::ShotstackRender, "shotstack_render"),
             (Api::GeminiVeo, "gemini_veo"),
+            (Api::HttpText, "http_text"),
+            (Api::HttpImage, "http_image"),
         ];
         for (api, name) in names {
             assert_eq!(serde_json::to_value(api).ok(), Some(serde_json::json!(name)), "{api:?}");
@@ -521,6 +559,7 @@ mod tests {
             ("elevenlabs", ProviderKind::ElevenLabs),
             ("pexels", ProviderKind::Pexels),
             ("shotstack", ProviderKind::Shotstack),
+            ("http", ProviderKind::Http),
         ];
         for (name, kind) in kinds {
             assert_eq!(ProviderKind::parse(name), Some(kind), "{name}");
@@ -528,6 +567,7 @@ mod tests {
         assert_eq!(ProviderKind::parse("openai"), None);
         assert_eq!(ProviderKind::OpenAiChat.max_temperature(), 2.0);
         assert_eq!(ProviderKind::AnthropicMessages.max_temperature(), 1.0);
+        assert_eq!(ProviderKind::Http.max_temperature(), 2.0);
     }
 
     #[test]

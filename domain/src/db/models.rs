@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::{types::Json, PgExecutor, PgPool};
 
-use crate::{catalog::ModelStatus, job::Modality, pricing::Pricing, prompt_template::PromptTemplate};
+use crate::{
+    catalog::ModelStatus, http_mapping::HttpMapping, job::Modality, pricing::Pricing, prompt_template::PromptTemplate,
+};
 
 /// A model's row, for the admin API (disabled models included).
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
@@ -25,6 +27,7 @@ pub struct ModelRecord {
     pub retry_unusable_answers: bool,
     pub regenerate_unavailable_outputs: bool,
     pub prompt_template: Option<Json<Value>>,
+    pub http_mapping: Option<Json<Value>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -51,6 +54,9 @@ pub struct ModelWrite {
     /// Text models only.
     #[serde(default)]
     pub prompt_template: Option<PromptTemplate>,
+    /// Models of `http` providers only, and required there.
+    #[serde(default)]
+    pub http_mapping: Option<HttpMapping>,
 }
 
 fn default_max_tokens() -> i32 {
@@ -66,7 +72,7 @@ fn active() -> ModelStatus {
 }
 
 const COLUMNS: &str = "id, modality, provider_id, provider_model, default_max_tokens, max_output_tokens, pricing,
-    status, deprecated_at, retry_unusable_answers, regenerate_unavailable_outputs, prompt_template, created_at, updated_at";
+    status, deprecated_at, retry_unusable_answers, regenerate_unavailable_outputs, prompt_template, http_mapping, created_at, updated_at";
 
 pub async fn list(pool: &PgPool) -> Result<Vec<ModelRecord>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM models ORDER BY id"))
@@ -87,15 +93,16 @@ pub async fn put(db: impl PgExecutor<'_>, id: &str, model: &ModelWrite) -> Resul
     sqlx::query(
         "INSERT INTO models (id, modality, provider_id, provider_model, default_max_tokens, max_output_tokens,
                              pricing, status, enabled, retry_unusable_answers, regenerate_unavailable_outputs,
-                             prompt_template)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8 <> 'disabled', $9, $10, $11)
+                             prompt_template, http_mapping)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8 <> 'disabled', $9, $10, $11, $12)
          ON CONFLICT (id) DO UPDATE SET modality = EXCLUDED.modality, provider_id = EXCLUDED.provider_id,
              provider_model = EXCLUDED.provider_model, default_max_tokens = EXCLUDED.default_max_tokens,
              max_output_tokens = EXCLUDED.max_output_tokens, pricing = EXCLUDED.pricing,
              status = EXCLUDED.status, enabled = EXCLUDED.enabled,
              retry_unusable_answers = EXCLUDED.retry_unusable_answers,
              regenerate_unavailable_outputs = EXCLUDED.regenerate_unavailable_outputs,
-             prompt_template = EXCLUDED.prompt_template, updated_at = now()",
+             prompt_template = EXCLUDED.prompt_template, http_mapping = EXCLUDED.http_mapping,
+             updated_at = now()",
     )
     .bind(id)
     .bind(model.modality.as_str())
@@ -108,6 +115,7 @@ pub async fn put(db: impl PgExecutor<'_>, id: &str, model: &ModelWrite) -> Resul
     .bind(model.retry_unusable_answers)
     .bind(model.regenerate_unavailable_outputs)
     .bind(model.prompt_template.as_ref().map(Json))
+    .bind(model.http_mapping.as_ref().map(Json))
     .execute(db)
     .await?;
     Ok(())

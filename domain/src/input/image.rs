@@ -83,6 +83,32 @@ impl ImageRules {
         magic_prompt: false,
     };
 
+    /// An image model of a generic HTTP provider: the common shapes and
+    /// options, each refused unless the model's mapping sends it
+    /// (`HttpMapping::check_input_fields`).
+    pub const HTTP: ImageRules = ImageRules {
+        model: "this model",
+        max_prompt_chars: 8000,
+        sizes: &[
+            "256x256",
+            "512x512",
+            "768x768",
+            "1024x1024",
+            "1024x1536",
+            "1536x1024",
+            "1024x1792",
+            "1792x1024",
+            "2048x2048",
+        ],
+        aspect_ratios: &["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"],
+        max_n: 4,
+        qualities: &["standard", "hd", "low", "medium", "high"],
+        styles: &["vivid", "natural"],
+        negative_prompt: true,
+        seed: true,
+        magic_prompt: false,
+    };
+
     fn not_taken(&self, field: &str) -> FieldError {
         FieldError::invalid(
             &format!("input.{field}"),

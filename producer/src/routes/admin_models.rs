@@ -4,7 +4,9 @@
 //! no code change and no restart. Checked when saved: the provider must exist
 //! and speak the modality, and DE must know the provider model's input rules;
 //! a bad field is a 422 naming it. `status: disabled` takes a model out of the
-//! catalog while keeping its row (and its jobs' history).
+//! catalog while keeping its row (and its jobs' history). A model of an `http`
+//! provider carries its `http_mapping`, checked as a whole when saved
+//! (`electrons_domain::http_mapping`); `…/dry-run` shows what it would send.
 
 use axum::{
     extract::{Path, State},
@@ -12,7 +14,7 @@ use axum::{
     Json,
 };
 use electrons_domain::{
-    catalog::{Api, ModelConfig},
+    catalog::{Api, ModelConfig, ProviderKind},
     db::models::{self, ModelWrite},
     input::{InputRules, JobInput},
     job::Modality,
@@ -121,7 +123,9 @@ async fn validate(state: &AppState, id: &str, write: &ModelWrite) -> Result<(), 
         retry_unusable_answers: write.retry_unusable_answers,
         regenerate_unavailable_outputs: write.regenerate_unavailable_outputs,
         prompt_template: None,
+        http_mapping: write.http_mapping.clone(),
     };
+    validate_mapping(&model, provider.kind)?;
     let Some(rules) = catalog.input_rules(&model) else {
         return Err(ApiError::invalid(
             "provider_model",
@@ -133,8 +137,38 @@ async fn validate(state: &AppState, id: &str, write: &ModelWrite) -> Result<(), 
     };
     if let Some(template) = &write.prompt_template {
         validate_template(template, write.modality, &rules)?;
+        if let Some(mapping) = &model.http_mapping {
+            mapping
+                .check_input_fields(id, write.modality, &template.input_fields())
+                .map_err(|mut error| {
+                    error.field = error.field.replacen("input.", "prompt_template.", 1);
+                    error
+                })?;
+        }
     }
     Ok(())
+}
+
+/// A model of an `http` provider has a mapping that passes its checks; no
+/// other model has one.
+fn validate_mapping(model: &ModelConfig, kind: ProviderKind) -> Result<(), ApiError> {
+    match (&model.http_mapping, kind) {
+        (Some(mapping), ProviderKind::Http) => Ok(mapping.validate(model.modality)?),
+        (None, ProviderKind::Http) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing_field",
+            "a model of an http provider needs an http_mapping: how to call it and where its answer holds the output",
+        )
+        .with_field("http_mapping")),
+        (Some(_), _) => Err(ApiError::invalid(
+            "http_mapping",
+            format!(
+                "only models of http providers have one; `{}` is not one",
+                model.provider
+            ),
+        )),
+        (None, _) => Ok(()),
+    }
 }
 
 /// A prompt template is a text model's, its placeholders are known, and its

@@ -1,5 +1,6 @@
 mod admin_credentials;
 mod admin_ids;
+mod admin_model_dry_run;
 mod admin_models;
 mod admin_projects;
 mod admin_providers;
@@ -74,6 +75,7 @@ pub fn router() -> Router<AppState> {
                 .put(admin_models::put)
                 .delete(admin_models::delete),
         )
+        .route("/v1/admin/models/{id}/dry-run", post(admin_model_dry_run::dry_run))
         .route("/v1/admin/organizations", get(admin_tenants::organizations))
         .route(
             "/v1/admin/organizations/{id}",

@@ -5,7 +5,6 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use electrons_domain::{
     catalog::{Catalog, ModelStatus},
-    input::JobInput,
     job::{Modality, Priority},
     usage::Usage,
     webhook::AddressGuard,
@@ -102,7 +101,7 @@ pub fn parse(body: &[u8], catalog: &Catalog) -> Result<Submission, ApiError> {
     };
     // The budget reserves for the request as sent, the prompt template's system
     // prompt and default max_tokens included.
-    let (input, _) = model.prepared(JobInput::parse(&rules, &request.input)?);
+    let (input, _) = model.prepared(model.parse_input(&rules, &request.input)?);
     let worst_case_usd = model.pricing.is_priced().then(|| {
         let usage = Usage::worst_case(model, &input, catalog.default_video_seconds(model));
         model.pricing.cost_usd(&usage)

@@ -10,6 +10,7 @@
 mod anthropic_messages;
 mod call;
 mod elevenlabs;
+mod forge;
 mod google;
 mod ideogram;
 mod openai;
@@ -38,6 +39,7 @@ use self::{
     anthropic_messages::AnthropicMessages,
     call::{Call, Params},
     elevenlabs::TextToSpeech,
+    forge::{ForgeGenerate, ForgeImages, ForgeSubmitTask, ForgeTask},
     ideogram::IdeogramGenerate,
     openai_chat::OpenAiChat,
     openai_images::OpenAiImages,
@@ -66,6 +68,10 @@ pub fn router() -> Router<Controls> {
         .route("/{env}/render", post(handle::<SubmitRender>))
         .route("/edit/{env}/render/{id}", get(handle::<RenderStatus>))
         .route("/{env}/render/{id}", get(handle::<RenderStatus>))
+        .route("/forge/v1/generate", post(handle::<ForgeGenerate>))
+        .route("/forge/v1/images", post(handle::<ForgeImages>))
+        .route("/forge/v1/tasks", post(handle::<ForgeSubmitTask>))
+        .route("/forge/v1/tasks/{id}", get(handle::<ForgeTask>))
         .merge(google::router())
 }
 
@@ -100,6 +106,9 @@ pub trait Endpoint {
     /// A 200 body cut off short, for `Fault::Malformed`: JSON cut mid-way, or
     /// the first bytes of a binary answer.
     const MALFORMED: &'static [u8];
+    /// Whether the request's JSON body is recorded whole (for endpoints whose
+    /// callers are checked on exactly what they send).
+    const RECORDS_BODY: bool = false;
 
     /// Checks the request as the real API would; if it passes, the normal answer.
     /// `prompt` is [`Endpoint::prompt`] or "". Files published and operations
@@ -136,11 +145,11 @@ pub struct Usage {
 }
 
 /// The last four characters of the key a request carried, wherever its API
-/// puts it.
+/// puts it (`Bearer` or `Token` authorization included).
 fn key_last4(headers: &HeaderMap, query: &[(String, String)]) -> Option<String> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let key = header("authorization")
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("Token ")))
         .or_else(|| header("x-api-key"))
         .or_else(|| header("x-goog-api-key"))
         .or_else(|| header("xi-api-key"))
@@ -199,6 +208,7 @@ async fn handle<E: Endpoint>(
         system,
         temperature,
         key_last4: key_last4(&headers, &query),
+        body: E::RECORDS_BODY.then(|| body.clone()).flatten(),
         status,
         input_tokens: usage.input,
         output_tokens: usage.output,

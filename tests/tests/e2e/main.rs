@@ -11,6 +11,7 @@ mod catalog_admin;
 mod crash;
 mod duplicates;
 mod feedback;
+mod http_provider;
 mod idempotency;
 mod isolation;
 mod media;

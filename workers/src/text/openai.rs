@@ -134,7 +134,7 @@ fn completion(response: &ProviderResponse) -> Result<TextCompletion, String> {
 
 /// OpenAI's `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`, resets as
 /// Go-style durations such as `6m0s` or `20ms`.
-fn rate_limits_in(headers: &HeaderMap) -> Observation {
+pub(crate) fn rate_limits_in(headers: &HeaderMap) -> Observation {
     let window = |what: &str| {
         window(
             number(headers, &format!("x-ratelimit-limit-{what}")),
