@@ -65,4 +65,43 @@ impl CallOutcome {
     pub fn billed(self) -> bool {
         matches!(self, Self::Answered | Self::Unusable | Self::Refused)
     }
+
+    /// The name `metrics.calls[].outcome` gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Answered => "answered",
+            Self::Unusable => "unusable",
+            Self::Refused => "refused",
+            Self::Rejected => "rejected",
+            Self::RateLimited => "rate_limited",
+            Self::ServerError => "server_error",
+            Self::Timeout => "timeout",
+            Self::Unreachable => "unreachable",
+            Self::NotSent => "not_sent",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CallOutcome;
+
+    #[test]
+    fn an_outcome_has_one_name_in_metrics_and_in_prometheus() {
+        use CallOutcome::*;
+        for outcome in [
+            Answered,
+            Unusable,
+            Refused,
+            Rejected,
+            RateLimited,
+            ServerError,
+            Timeout,
+            Unreachable,
+            NotSent,
+        ] {
+            let serialized = serde_json::to_value(outcome).expect("serializes");
+            assert_eq!(serialized, outcome.as_str(), "{outcome:?}");
+        }
+    }
 }

@@ -28,6 +28,19 @@ pub struct Settings {
     /// open what they sealed). Without it provider keys cannot be set through
     /// the API, and come from `DE_PROVIDER_<ID>_API_KEY` only.
     pub keyring: Option<crate::keyring::Keyring>,
+    pub metrics: MetricsSettings,
+}
+
+#[derive(Clone, Debug)]
+pub struct MetricsSettings {
+    /// `DE_METRICS`, default true: record Prometheus metrics (`crate::metrics`).
+    /// Off, nothing is recorded and `/metrics` answers 404.
+    pub enabled: bool,
+    /// `DE_METRICS_ADDR`, unset by default: where a worker, webhook deliverer or
+    /// scheduler process serves `GET /metrics` (e.g. `0.0.0.0:9464`). The
+    /// producer serves it on `DE_HTTP_ADDR` whatever this says; `electrons dev`
+    /// runs every role in one process, so its producer's `/metrics` has them all.
+    pub listen_addr: Option<SocketAddr>,
 }
 
 #[derive(Clone, Debug)]
@@ -322,6 +335,10 @@ impl Settings {
                     })?)
                 }
                 _ => None,
+            },
+            metrics: MetricsSettings {
+                enabled: var("DE_METRICS", true)?,
+                listen_addr: optional("DE_METRICS_ADDR")?,
             },
         })
     }

@@ -19,6 +19,7 @@ pub mod keyring;
 pub mod limiter;
 pub mod operation;
 pub mod pricing;
+pub mod prometheus;
 pub mod prompt_template;
 pub mod queue;
 pub mod retry;

@@ -5,7 +5,9 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::{admin, bench, bench_limits, bench_webhooks, demo, limiter_load, roles, telemetry};
+use crate::{
+    admin, bench, bench_limits, bench_webhooks, client, demo, limiter_load, metrics_listener, roles, telemetry,
+};
 use electrons_domain::{
     catalog::{Overrides, ProviderOverride},
     config::{self, Settings},
@@ -66,6 +68,16 @@ enum Command {
     BenchLimits(bench_limits::BenchLimitsArgs),
     /// Measure webhook delivery: completion → first attempt latency at a steady rate.
     BenchWebhooks(bench_webhooks::BenchWebhooksArgs),
+    /// Submit a job to a running DE (DE_URL, DE_API_KEY): `--model M --input @job.json --wait`.
+    Submit(client::submit::SubmitArgs),
+    /// List, read, cancel or watch the project's jobs.
+    Jobs(client::jobs::JobsArgs),
+    /// The models DE runs, with their prices.
+    Models(client::models::ModelsArgs),
+    /// Create, list and revoke API keys.
+    Keys(client::keys::KeysArgs),
+    /// Jobs, usage and cost by day and model.
+    Usage(client::usage::UsageArgs),
     /// One process of load for `bench-limits`.
     #[command(hide = true)]
     LimiterLoad(limiter_load::LimiterLoadArgs),
@@ -74,6 +86,32 @@ enum Command {
 #[tokio::main]
 pub async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // A client command logs nothing: its stdout is for the person or the script.
+    let finished_well = match cli.command {
+        Command::Submit(args) => Some(client::submit::run(args).await),
+        Command::Jobs(args) => Some(client::jobs::run(args).await),
+        Command::Models(args) => Some(client::models::run(args).await),
+        Command::Keys(args) => Some(client::keys::run(args).await),
+        Command::Usage(args) => Some(client::usage::run(args).await),
+        command => {
+            serve(command).await?;
+            None
+        }
+    };
+    match finished_well {
+        None | Some(Ok(true)) => Ok(()),
+        // A followed job that failed: its details are printed; the exit status says so.
+        Some(Ok(false)) => std::process::exit(2),
+        Some(Err(error)) => {
+            eprintln!("error: {error}");
+            std::process::exit(1)
+        }
+    }
+}
+
+/// The roles, the benchmarks and the operator's tasks.
+async fn serve(command: Command) -> anyhow::Result<()> {
+    let cli = Cli { command };
     // The benchmark's own process hosts the producer: per-job logs would be
     // measured too, so it logs warnings only unless RUST_LOG says otherwise.
     if matches!(
@@ -122,6 +160,7 @@ pub async fn main() -> anyhow::Result<()> {
             let pool = roles::database(&settings).await?;
             let catalog = roles::catalog(&settings, &pool, Overrides::default(), &shutdown).await?;
             let store = roles::store(&settings).await?;
+            metrics_listener::spawn(&settings, shutdown.clone()).await?;
             roles::worker(&settings, pool, catalog, store, shutdown).await?;
         }
         Command::Webhooks { concurrency } => {
@@ -131,12 +170,14 @@ pub async fn main() -> anyhow::Result<()> {
             tracing::info!(config = %settings.describe(), "starting webhook deliverer");
             let pool = roles::database(&settings).await?;
             let store = roles::store(&settings).await?;
+            metrics_listener::spawn(&settings, shutdown.clone()).await?;
             roles::webhooks(&settings, pool, store, shutdown).await?;
         }
         Command::Scheduler => {
             tracing::info!(config = %settings.describe(), "starting scheduler");
             let pool = roles::database(&settings).await?;
             let store = roles::store(&settings).await?;
+            metrics_listener::spawn(&settings, shutdown.clone()).await?;
             roles::scheduler(&settings, pool, store, shutdown).await?;
         }
         Command::Dev { demo } => dev(settings, demo, shutdown).await?,
@@ -145,6 +186,8 @@ pub async fn main() -> anyhow::Result<()> {
         Command::BenchLimits(args) => bench_limits::run(args, settings).await?,
         Command::BenchWebhooks(args) => bench_webhooks::run(args, settings).await?,
         Command::LimiterLoad(args) => limiter_load::run(args, settings).await?,
+        // Handled in `main`, before any of the above is set up.
+        Command::Submit(_) | Command::Jobs(_) | Command::Models(_) | Command::Keys(_) | Command::Usage(_) => {}
     }
     Ok(())
 }

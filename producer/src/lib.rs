@@ -8,6 +8,7 @@ mod budgets;
 mod dispatch;
 mod error;
 mod finished;
+mod http_metrics;
 mod inserts;
 mod routes;
 mod state;
@@ -27,6 +28,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 
 pub use error::ApiError;
+pub use routes::metrics::render as render_metrics;
 pub use state::AppState;
 
 /// Builds the application state: starts the publish-confirmation marker and the
@@ -39,6 +41,7 @@ pub fn state(
     store: ObjectStore,
     shutdown: Shutdown,
 ) -> AppState {
+    electrons_domain::prometheus::install(settings.metrics.enabled);
     AppState {
         pool: pool.clone(),
         catalog,
@@ -58,6 +61,7 @@ pub fn state(
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.producer.body_limit_bytes;
     routes::router()
+        .route_layer(axum::middleware::from_fn(http_metrics::record))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

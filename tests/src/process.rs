@@ -93,10 +93,20 @@ impl WorkerProcess {
 
     /// The base URL of a producer (or dev) process, from its `producer listening` line.
     pub async fn http_url(&self) -> String {
+        self.url_of("producer listening").await
+    }
+
+    /// The base URL of the process's metrics listener (`DE_METRICS_ADDR`), from
+    /// its `serving metrics` line.
+    pub async fn metrics_url(&self) -> String {
+        self.url_of("serving metrics").await
+    }
+
+    async fn url_of(&self, listening: &str) -> String {
         let line = self
-            .wait_for_log("producer listening", Duration::from_secs(30))
+            .wait_for_log(listening, Duration::from_secs(30))
             .await
-            .unwrap_or_else(|| panic!("the producer never listened; its log:\n{}", self.log()));
+            .unwrap_or_else(|| panic!("no {listening:?} in the log:\n{}", self.log()));
         let addr = line
             .split_whitespace()
             .find_map(|field| field.strip_prefix("addr="))
@@ -150,6 +160,10 @@ fn command(program: &str, settings: &Settings) -> tokio::process::Command {
     let networks: Vec<String> = webhooks.allowed_networks.iter().map(ToString::to_string).collect();
     let mut command = tokio::process::Command::new(program);
     storage_env(&mut command, settings);
+    match settings.metrics.listen_addr {
+        Some(addr) => command.env("DE_METRICS_ADDR", addr.to_string()),
+        None => command.env_remove("DE_METRICS_ADDR"),
+    };
     match &settings.keyring {
         Some(keyring) => command.env("DE_SECRET_KEYS", keyring.env_value().expose()),
         None => command.env_remove("DE_SECRET_KEYS"),
@@ -199,6 +213,7 @@ fn command(program: &str, settings: &Settings) -> tokio::process::Command {
             "DE_RETRY_MAX_DELAY_MS",
             settings.jobs.retry_max_delay.as_millis().to_string(),
         )
+        .env("DE_METRICS", settings.metrics.enabled.to_string())
         .env("DE_SCHEDULER_TICK_MS", settings.scheduler.tick.as_millis().to_string())
         .env(
             "DE_RELAY_GRACE_MS",

@@ -9,6 +9,7 @@ use electrons_domain::{
         webhook_deliveries::{webhook_id_of, AttemptRecord, ClaimedDelivery, NextStep},
     },
     job_view::JobView,
+    prometheus,
     queue::{DeliveryMessage, Disposition},
     webhook::{sign, WebhookSecret},
 };
@@ -67,6 +68,7 @@ async fn deliver(context: &WebhookContext, message: DeliveryMessage) -> Disposit
     let answer = attempt_once(context, &delivery).await;
     let latency = started.elapsed();
     let next = answer.next_step(&context.settings.webhooks.retry_schedule, step);
+    prometheus::webhooks::attempted(next.outcome(), latency);
     react_as_endpoint(context, &delivery, &answer, next).await;
     match &answer.error {
         None => tracing::info!(attempt, latency_ms = latency.as_millis() as u64, "webhook delivered"),

@@ -41,6 +41,7 @@ pub struct WebhookContext {
 
 impl WebhookContext {
     pub fn new(settings: &Settings, pool: PgPool, store: ObjectStore) -> Self {
+        electrons_domain::prometheus::install(settings.metrics.enabled);
         let guard = AddressGuard::new(settings.webhooks.allowed_networks.clone());
         Self {
             http: guarded_client(guard.clone(), settings.webhooks.timeout),

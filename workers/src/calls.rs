@@ -10,6 +10,7 @@ use electrons_domain::{
     call_record::CallRecord,
     input::JobInput,
     job::{Job, Modality},
+    prometheus,
     usage::Usage,
 };
 use serde_json::Value;
@@ -38,6 +39,8 @@ pub(crate) fn record(
     }
     let billed = outcome.billed();
     let usage = billed.then(|| usage(run, result));
+    let cost_usd = usage.as_ref().map(|usage| run.model.pricing.cost_usd(usage));
+    prometheus::provider::called(&run.provider.id, &job.model, outcome, provider_time, cost_usd);
     let record = CallRecord {
         attempt: job.attempt,
         at: chrono::Utc::now(),
@@ -46,7 +49,7 @@ pub(crate) fn record(
         provider_ms: provider_time.as_millis() as u64,
         status,
         request_id,
-        cost_usd: usage.as_ref().map(|usage| run.model.pricing.cost_usd(usage)),
+        cost_usd,
         usage,
         prompt_template: run.prompt_template.clone(),
     };

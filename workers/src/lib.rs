@@ -84,6 +84,7 @@ impl WorkerContext {
                 .user_agent(concat!("distributed-electrons/", env!("CARGO_PKG_VERSION")))
                 .pool_max_idle_per_host(1024)
         };
+        electrons_domain::prometheus::install(settings.metrics.enabled);
         let http = client().build().unwrap_or_else(|_| reqwest::Client::new());
         let http_unredirected = client()
             .redirect(reqwest::redirect::Policy::none())

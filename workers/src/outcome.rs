@@ -10,6 +10,7 @@ use electrons_domain::{
     catalog::ModelConfig,
     db,
     job::{Job, JobError, JobStatus},
+    prometheus,
     usage::Usage,
 };
 use electrons_domain::{queue::Disposition, storage::output_files};
@@ -108,7 +109,8 @@ async fn succeed(context: &WorkerContext, job: &Job, run: db::jobs::Success, tim
     match context.batches.succeed(run).await {
         Ok(true) => {
             tracing::info!(provider_ms = timing.provider_time.as_millis() as u64, "job succeeded");
-            announce_finished(context, job, JobStatus::Succeeded);
+            prometheus::jobs::ran(&job.model, timing.claimed_at.elapsed());
+            finished(context, job, JobStatus::Succeeded);
             Disposition::Ack
         }
         Ok(false) => {
@@ -136,6 +138,7 @@ pub async fn provider_failed(
 ) -> Disposition {
     let job_error = error.to_job_error(model);
     let metrics = timing.metrics(job);
+    prometheus::jobs::ran(&job.model, timing.claimed_at.elapsed());
     let delay = job_error
         .retryable
         .then(|| context.retry.next_delay(job.attempts_used(), error.retry_after()))
@@ -169,7 +172,7 @@ pub async fn fail(
 ) -> Disposition {
     match db::jobs::fail(&context.pool, job.fence(), error, &metrics, call).await {
         Ok(true) => {
-            announce_finished(context, job, JobStatus::Failed);
+            finished(context, job, JobStatus::Failed);
             Disposition::Ack
         }
         Ok(false) => {
@@ -200,9 +203,10 @@ pub async fn defer(context: &WorkerContext, job: &Job, delay: Duration, call: Op
     }
 }
 
-/// The job's `completed` webhook, if it has one, goes out now rather than at
-/// the scheduler's next relay.
-fn announce_finished(context: &WorkerContext, job: &Job, status: JobStatus) {
+/// The job reached `status`: counted, and its `completed` webhook, if it has
+/// one, goes out now rather than at the scheduler's next relay.
+fn finished(context: &WorkerContext, job: &Job, status: JobStatus) {
+    prometheus::jobs::finished(&job.model, status, job.created_at);
     if job.webhook.is_some() {
         let mut finished = job.clone();
         finished.status = status;

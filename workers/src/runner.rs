@@ -11,6 +11,7 @@ use electrons_domain::{
     job::Job,
     limiter::{Reservation, Scope},
     operation::Operation,
+    prometheus,
     queue::{Disposition, JobMessage},
 };
 use serde_json::Value;
@@ -43,6 +44,7 @@ pub(crate) async fn run(context: &WorkerContext, message: JobMessage) -> Disposi
     };
     let claimed_at = Instant::now();
     tracing::debug!(attempt = job.attempt, "job claimed");
+    prometheus::jobs::claimed(job.modality, job.run_at);
     context.announcer.job_changed(&job);
     // A model added a moment ago may be known to the producer that took the
     // job before this process's catalog has heard of it.
@@ -80,9 +82,13 @@ pub(crate) async fn run(context: &WorkerContext, message: JobMessage) -> Disposi
     let waited = Instant::now();
     let grant = match acquire(context, &run.scope, reservation).await {
         Ok(grant) => grant,
-        Err(retry_in) => return outcome::defer(context, &job, retry_in, None).await,
+        Err(retry_in) => {
+            prometheus::provider::deferred(&run.scope.provider);
+            return outcome::defer(context, &job, retry_in, None).await;
+        }
     };
     let token_wait = waited.elapsed();
+    prometheus::provider::granted(&run.scope.provider, token_wait);
 
     let called = Instant::now();
     let called_provider = produce::call(&context.http, run.provider, run.model, &run.input)

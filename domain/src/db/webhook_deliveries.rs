@@ -96,6 +96,18 @@ pub enum NextStep {
     Disabled,
 }
 
+impl NextStep {
+    /// What the attempt came to, as the metrics name it.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::RetryIn(_) => "retry",
+            Self::Exhausted => "exhausted",
+            Self::Disabled => "disabled",
+        }
+    }
+}
+
 /// One HTTP attempt and its consequence, for `record_attempts`.
 #[derive(Clone, Debug)]
 pub struct AttemptRecord {

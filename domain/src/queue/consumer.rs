@@ -10,7 +10,8 @@ use futures::{stream::SelectAll, StreamExt};
 use lapin::{
     message::Delivery,
     options::{
-        BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, BasicRejectOptions,
+        BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
+        BasicRejectOptions, QueueDeclareOptions,
     },
     types::FieldTable,
     Channel, Consumer,
@@ -19,11 +20,14 @@ use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
 use super::Topology;
-use crate::{config::BrokerSettings, Shutdown};
+use crate::{config::BrokerSettings, prometheus, Shutdown};
 
 /// Pause before handing back a message we could not record, so a database outage
 /// does not spin the message between broker and worker.
 const REQUEUE_DELAY: Duration = Duration::from_secs(1);
+
+/// How often the depths of the consumed queues are read for the metrics.
+const DEPTH_PROBE_EVERY: Duration = Duration::from_secs(5);
 
 /// What the broker should do with a message once its handler returns.
 #[derive(Debug, PartialEq, Eq)]
@@ -116,6 +120,13 @@ where
         tags.push(tag);
     }
     tracing::info!(role = spec.role, queues = ?spec.queues, concurrency = spec.concurrency, "consuming");
+    let depth_probe = match prometheus::enabled() {
+        true => Some(tokio::spawn(probe_depths(
+            connection.create_channel().await?,
+            spec.queues.clone(),
+        ))),
+        false => None,
+    };
 
     let in_flight = TaskTracker::new();
     let result = loop {
@@ -138,11 +149,17 @@ where
         };
         let Ok(permit) = permit else { break Ok(()) };
         let work = handle(delivery.data.clone());
+        let role = spec.role;
+        prometheus::broker::in_flight(role, 1.0);
         in_flight.spawn(async move {
             settle(&delivery, work.await).await;
+            prometheus::broker::in_flight(role, -1.0);
             drop(permit);
         });
     };
+    if let Some(probe) = depth_probe {
+        probe.abort();
+    }
 
     if result.is_ok() {
         stop_consuming(&channel, &tags).await;
@@ -164,6 +181,33 @@ where
     }
     super::disconnect(Some(channel), &connection).await;
     result
+}
+
+/// Reads the broker's message and consumer counts of `queues` for the
+/// metrics, every few seconds, on a channel of its own (a failed passive
+/// declare closes its channel, which must not be the consumers').
+async fn probe_depths(channel: Channel, queues: Vec<String>) {
+    loop {
+        for queue in &queues {
+            let passive = QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            };
+            match channel
+                .queue_declare(queue.as_str().into(), passive, FieldTable::default())
+                .await
+            {
+                Ok(declared) => {
+                    prometheus::broker::queue_depth(queue, declared.message_count(), declared.consumer_count())
+                }
+                Err(error) => {
+                    tracing::debug!(%error, queue, "could not read the queue's depth");
+                    return;
+                }
+            }
+        }
+        tokio::time::sleep(DEPTH_PROBE_EVERY).await;
+    }
 }
 
 async fn settle(delivery: &Delivery, disposition: Disposition) {

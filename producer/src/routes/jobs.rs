@@ -4,7 +4,7 @@ use axum::{
     extract::{Path, Query, State},
     Json,
 };
-use electrons_domain::{db, ids::JobId, job::JobStatus};
+use electrons_domain::{db, ids::JobId, job::JobStatus, prometheus};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -37,6 +37,7 @@ pub async fn cancel(
         .await?
         .ok_or_else(|| ApiError::not_found("job"))?;
     if canceled_now {
+        prometheus::jobs::finished(&job.model, job.status, job.created_at);
         state.announcer.job_changed(&job);
     }
     Ok(Json(view(&state, job).await))

@@ -15,6 +15,7 @@ mod files;
 mod health;
 mod jobs;
 mod json_body;
+pub(crate) mod metrics;
 mod models;
 mod operator_audit;
 mod rate_limits;
@@ -138,6 +139,7 @@ pub fn router() -> Router<AppState> {
             get(rate_limits::get).put(rate_limits::put).delete(rate_limits::delete),
         )
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::render))
         .route("/readyz", get(health::readyz))
         .fallback(|| async { crate::error::ApiError::not_found("route") })
 }

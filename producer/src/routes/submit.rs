@@ -13,6 +13,7 @@ use electrons_domain::{
     db::{self, jobs::Inserted},
     ids::JobId,
     job::Job,
+    prometheus,
     queue::JobMessage,
 };
 use tokio::sync::broadcast;
@@ -94,6 +95,7 @@ pub async fn submit(
             }
         };
         tracing::debug!("job accepted");
+        prometheus::jobs::submitted(&job.model, job.modality, 1);
         state.dispatcher.dispatch(
             JobMessage {
                 job_id: job.id,

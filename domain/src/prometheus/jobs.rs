@@ -1,0 +1,60 @@
+//! Jobs as they enter and leave the pipeline.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use metrics::{counter, describe_counter, describe_histogram, histogram, Unit};
+
+use crate::job::{JobStatus, Modality};
+
+const SUBMITTED: &str = "de_jobs_submitted_total";
+const FINISHED: &str = "de_jobs_finished_total";
+const QUEUE_WAIT: &str = "de_job_queue_wait_seconds";
+const RUN: &str = "de_job_run_seconds";
+const END_TO_END: &str = "de_job_end_to_end_seconds";
+
+pub(super) const NAMES: &[&str] = &[SUBMITTED, FINISHED, QUEUE_WAIT, RUN, END_TO_END];
+
+pub(super) fn describe() {
+    describe_counter!(SUBMITTED, "Jobs accepted at submit, by model and modality.");
+    describe_counter!(
+        FINISHED,
+        "Jobs that reached a terminal status (succeeded, failed, canceled), by model."
+    );
+    describe_histogram!(
+        QUEUE_WAIT,
+        Unit::Seconds,
+        "From a job being due (submitted, or its retry time) to a worker claiming it."
+    );
+    describe_histogram!(
+        RUN,
+        Unit::Seconds,
+        "From a worker claiming a job to committing its outcome (token wait, provider call, storing outputs)."
+    );
+    describe_histogram!(END_TO_END, Unit::Seconds, "From submit to a terminal status.");
+}
+
+/// `count` jobs of `model` accepted (a batch counts each of its jobs).
+pub fn submitted(model: &str, modality: Modality, count: u64) {
+    counter!(SUBMITTED, "model" => model.to_owned(), "modality" => modality.as_str()).increment(count);
+}
+
+/// A job reached `status`, `created_at` being when it was submitted.
+pub fn finished(model: &str, status: JobStatus, created_at: DateTime<Utc>) {
+    counter!(FINISHED, "model" => model.to_owned(), "status" => status.as_str()).increment(1);
+    histogram!(END_TO_END, "model" => model.to_owned(), "status" => status.as_str()).record(seconds_since(created_at));
+}
+
+/// A worker claimed a job of `modality` that was due at `due_at`.
+pub fn claimed(modality: Modality, due_at: DateTime<Utc>) {
+    histogram!(QUEUE_WAIT, "modality" => modality.as_str()).record(seconds_since(due_at));
+}
+
+/// A run of `model` committed its outcome `took` after the claim.
+pub fn ran(model: &str, took: Duration) {
+    histogram!(RUN, "model" => model.to_owned()).record(took.as_secs_f64());
+}
+
+fn seconds_since(at: DateTime<Utc>) -> f64 {
+    (Utc::now() - at).num_microseconds().unwrap_or(0).max(0) as f64 / 1e6
+}
