@@ -3,10 +3,12 @@
 //! that have come due, and puts back jobs whose worker died holding the lease
 //! (invariant 3); the same for webhook deliveries (invariant 5). It also has
 //! long-running provider operations polled when due (`polls`) and deletes
-//! outputs past their retention (`retention`). Any number of schedulers may
+//! outputs past their retention (`retention`), and reports the rate limits'
+//! state to the metrics (`fleet_metrics`). Any number of schedulers may
 //! run: every step locks its rows with `FOR UPDATE SKIP LOCKED`, so none does
 //! another's work.
 
+mod fleet_metrics;
 mod polls;
 mod relay;
 mod rescue;
@@ -34,10 +36,13 @@ pub async fn run(
         settings.batch,
         shutdown.clone(),
     ));
-    loop {
+    for ticks in 0u64.. {
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = tick.tick() => {}
+        }
+        if ticks % fleet_metrics::EVERY_TICKS == 0 {
+            fleet_metrics::run(&pool).await;
         }
         rescue::run(&pool, settings.batch).await;
         relay::run(&pool, &publisher, settings.batch).await;

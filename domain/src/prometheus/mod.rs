@@ -9,6 +9,7 @@
 //! a job, project or key id.
 
 pub mod broker;
+pub mod fleet;
 pub mod http;
 pub mod jobs;
 pub mod provider;
@@ -84,6 +85,7 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 pub fn names() -> impl Iterator<Item = &'static str> {
     [
         broker::NAMES,
+        fleet::NAMES,
         http::NAMES,
         jobs::NAMES,
         provider::NAMES,
@@ -96,6 +98,7 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 
 fn describe() {
     broker::describe();
+    fleet::describe();
     http::describe();
     jobs::describe();
     provider::describe();

@@ -163,14 +163,22 @@ async fn the_producer_and_a_worker_process_serve_metrics_promtool_accepts_and_th
     let (status, job) = app.post(&format!("/v1/jobs/{canceled}/cancel")).await;
     assert_eq!(status, StatusCode::OK, "{job}");
 
-    // The deliverer runs in this process, so the producer's scrape has its attempts.
-    let producer = loop {
-        let (text, scrape) = Scrape::of(&app.http, &app.base_url).await;
-        if scrape.value("de_webhook_attempts_total", &[("outcome", "delivered")]) >= 3.0 {
-            break (text, scrape);
+    // The deliverer and the scheduler run in this process, so the producer's
+    // scrape has the attempts and the rate limits' fleet-wide counts (read
+    // every 20 ticks: 2 s here).
+    let openai = [("limit", "openai")];
+    let producer = tokio::time::timeout(WAIT, async {
+        loop {
+            let (text, scrape) = Scrape::of(&app.http, &app.base_url).await;
+            let delivered = scrape.value("de_webhook_attempts_total", &[("outcome", "delivered")]) >= 3.0;
+            if delivered && scrape.value("de_rate_limit_granted_total", &openai) >= 5.0 {
+                break (text, scrape);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await
+    .expect("the deliveries and the limits' counts reach the metrics");
     let (producer_text, producer) = producer;
     lint(&producer_text, "the producer").await;
     let moved =
@@ -208,6 +216,12 @@ async fn the_producer_and_a_worker_process_serve_metrics_promtool_accepts_and_th
     );
     assert!(!producer_text.contains(&canceled), "no job id in the metrics");
     assert!(producer.value("de_webhook_attempt_seconds_count", &[("outcome", "delivered")]) >= 3.0);
+    // The limit's live state: the tests' open limit holds up to its burst of 1000 requests.
+    let level = producer.value("de_rate_limit_level", &[openai[0], ("bucket", "requests")]);
+    assert!(level > 900.0 && level <= 1000.0, "{level}");
+    assert!(producer.has("de_rate_limit_leases", &openai));
+    assert_eq!(producer.value("de_rate_limit_paused", &openai), 0.0);
+    assert_eq!(producer.value("de_rate_limit_throttled_total", &openai), 0.0);
 
     // The worker process: its calls, outcomes, waits and the queues it consumes.
     let (worker_text, scrape) = Scrape::of(&app.http, &worker_url).await;
