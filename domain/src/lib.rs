@@ -25,6 +25,7 @@ pub mod queue;
 pub mod retry;
 pub mod secret;
 pub mod storage;
+pub mod trace_context;
 pub mod usage;
 pub mod webhook;
 

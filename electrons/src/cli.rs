@@ -109,20 +109,27 @@ pub async fn main() -> anyhow::Result<()> {
     }
 }
 
-/// The roles, the benchmarks and the operator's tasks.
+/// The roles, the benchmarks and the operator's tasks; the spans still
+/// batched for export are flushed when it ends.
 async fn serve(command: Command) -> anyhow::Result<()> {
-    let cli = Cli { command };
     // The benchmark's own process hosts the producer: per-job logs would be
     // measured too, so it logs warnings only unless RUST_LOG says otherwise.
-    if matches!(
-        cli.command,
+    let telemetry = if matches!(
+        command,
         Command::Bench(_) | Command::BenchLimits(_) | Command::BenchWebhooks(_) | Command::LimiterLoad(_)
     ) && std::env::var_os("RUST_LOG").is_none()
     {
-        telemetry::init_with("warn");
+        telemetry::init_with("warn")
     } else {
-        telemetry::init();
-    }
+        telemetry::init()
+    };
+    let served = run(command).await;
+    telemetry.shutdown();
+    served
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    let cli = Cli { command };
     // Every job in flight holds a socket; the common soft limit of 1024 would cap
     // a worker long before its memory does.
     match rlimit::increase_nofile_limit(u64::MAX) {

@@ -52,6 +52,7 @@ pub(crate) async fn publish_confirmed(publisher: &Publisher, due: &[DueJob], pol
             job_id: job.id,
             attempt: job.attempt,
             trace_id: None,
+            traceparent: None,
             poll,
             poll_seq: job.poll_seq,
         };

@@ -43,13 +43,28 @@ impl WorkerProcess {
         Self::spawn(program, args, settings)
     }
 
+    /// Any role with more environment than the settings give (`OTEL_…`).
+    pub fn start_role_with(
+        program: &str,
+        settings: &Settings,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> std::io::Result<Self> {
+        Self::spawn_with(program, args, settings, env)
+    }
+
     fn spawn(program: &str, args: &[&str], settings: &Settings) -> std::io::Result<Self> {
+        Self::spawn_with(program, args, settings, &[])
+    }
+
+    fn spawn_with(program: &str, args: &[&str], settings: &Settings, env: &[(&str, &str)]) -> std::io::Result<Self> {
         let role = args.first().copied().unwrap_or("electrons");
         let log = std::env::temp_dir().join(format!("de-test-{role}-{}.log", uuid::Uuid::new_v4().simple()));
         let stdout = std::fs::File::create(&log)?;
         let stderr = stdout.try_clone()?;
         let child = command(program, settings)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use electrons_domain::{
     config::Settings,
-    queue::{self, ConsumerSpec, Topology},
+    queue::{self, ConsumerSpec, Received, Topology},
     storage::ObjectStore,
     webhook::AddressGuard,
     Shutdown,
@@ -66,9 +66,9 @@ pub async fn run(context: WebhookContext, shutdown: Shutdown) {
     };
     let broker = settings.broker.clone();
     let context = Arc::new(context);
-    let handle = move |payload: Vec<u8>| {
+    let handle = move |received: Received| {
         let context = context.clone();
-        async move { delivery::handle(&context, &payload).await }
+        async move { delivery::handle(&context, &received.body).await }
     };
     queue::consume(broker, spec, handle, shutdown).await
 }

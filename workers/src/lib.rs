@@ -42,9 +42,10 @@ use electrons_domain::{
     catalog::CatalogHandle,
     config::Settings,
     limiter::Limiter,
-    queue::{self, ConsumerSpec, Disposition, JobMessage, Publisher, Topology},
+    queue::{self, ConsumerSpec, Disposition, JobMessage, Publisher, Received, Topology},
     retry::RetryPolicy,
     storage::ObjectStore,
+    trace_context,
     webhook::Announcer,
     Shutdown,
 };
@@ -118,17 +119,17 @@ pub async fn run(context: WorkerContext, shutdown: Shutdown) {
     };
     let broker = settings.broker.clone();
     let context = Arc::new(context);
-    let handle = move |payload: Vec<u8>| {
+    let handle = move |received: Received| {
         let context = context.clone();
-        async move { handle(&context, &payload).await }
+        async move { handle(&context, received).await }
     };
     queue::consume(broker, spec, handle, shutdown).await
 }
 
 /// One message from a modality queue: a job's run (`runner`) or a poll of its
 /// provider operation (`polling`), inside the job's span.
-async fn handle(context: &WorkerContext, payload: &[u8]) -> Disposition {
-    let message = match JobMessage::from_bytes(payload) {
+async fn handle(context: &WorkerContext, received: Received) -> Disposition {
+    let message = match JobMessage::from_bytes(&received.body) {
         Ok(message) => message,
         Err(error) => {
             tracing::error!(%error, "unreadable job message; dead-lettering it");
@@ -140,6 +141,8 @@ async fn handle(context: &WorkerContext, payload: &[u8]) -> Disposition {
     if let Some(trace_id) = &message.trace_id {
         span.record("trace_id", trace_id.as_str());
     }
+    // The job's trace, from the request through the queue to the provider call.
+    trace_context::continue_in(&span, received.traceparent.as_deref());
     if message.poll {
         // Boxed, as the copy in `runner` is: a future is as large as its largest
         // await, and every job in flight holds one; the rare, heavy paths

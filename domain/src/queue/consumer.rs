@@ -13,14 +13,14 @@ use lapin::{
         BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
         BasicRejectOptions, QueueDeclareOptions,
     },
-    types::FieldTable,
+    types::{AMQPValue, FieldTable},
     Channel, Consumer,
 };
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
 use super::Topology;
-use crate::{config::BrokerSettings, prometheus, Shutdown};
+use crate::{config::BrokerSettings, prometheus, trace_context, Shutdown};
 
 /// Pause before handing back a message we could not record, so a database outage
 /// does not spin the message between broker and worker.
@@ -52,11 +52,36 @@ pub struct ConsumerSpec {
     pub shutdown_grace: Duration,
 }
 
-/// Consumes until `shutdown`, handing each message's body to `handle`; acks,
+/// A message as its handler gets it: the body, and the trace it continues.
+pub struct Received {
+    pub body: Vec<u8>,
+    /// The `traceparent` header (`crate::trace_context`), when the publisher set one.
+    pub traceparent: Option<String>,
+}
+
+impl Received {
+    fn of(delivery: &Delivery) -> Self {
+        let traceparent = delivery
+            .properties
+            .headers()
+            .as_ref()
+            .and_then(|headers| headers.inner().get(trace_context::HEADER))
+            .and_then(|value| match value {
+                AMQPValue::LongString(text) => Some(text.to_string()),
+                _ => None,
+            });
+        Self {
+            body: delivery.data.clone(),
+            traceparent,
+        }
+    }
+}
+
+/// Consumes until `shutdown`, handing each message to `handle`; acks,
 /// dead-letters or requeues by what it returns.
 pub async fn run<H, F>(broker: BrokerSettings, spec: ConsumerSpec, handle: H, shutdown: Shutdown)
 where
-    H: Fn(Vec<u8>) -> F + Send + Sync + 'static,
+    H: Fn(Received) -> F + Send + Sync + 'static,
     F: Future<Output = Disposition> + Send + 'static,
 {
     let handle = Arc::new(handle);
@@ -94,7 +119,7 @@ async fn consume<H, F>(
     shutdown: &Shutdown,
 ) -> Result<(), ConsumeError>
 where
-    H: Fn(Vec<u8>) -> F + Send + Sync + 'static,
+    H: Fn(Received) -> F + Send + Sync + 'static,
     F: Future<Output = Disposition> + Send + 'static,
 {
     let connection = super::connect(&broker.url, spec.role).await?;
@@ -148,7 +173,7 @@ where
             permit = slots.clone().acquire_owned() => permit,
         };
         let Ok(permit) = permit else { break Ok(()) };
-        let work = handle(delivery.data.clone());
+        let work = handle(Received::of(&delivery));
         let role = spec.role;
         prometheus::broker::in_flight(role, 1.0);
         in_flight.spawn(async move {

@@ -19,6 +19,10 @@ pub struct JobMessage {
     /// Which poll message of the job this is; only the latest may poll.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub poll_seq: i32,
+    /// The W3C trace context of the request that made the job, when traces
+    /// are exported: travels as the message's `traceparent` header, not in the body.
+    #[serde(skip)]
+    pub traceparent: Option<String>,
 }
 
 fn is_zero(n: &i32) -> bool {

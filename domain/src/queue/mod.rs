@@ -7,7 +7,7 @@ mod message;
 mod publisher;
 mod topology;
 
-pub use consumer::{ConsumerSpec, Disposition};
+pub use consumer::{ConsumerSpec, Disposition, Received};
 pub use message::{DeliveryMessage, JobMessage};
 pub use publisher::{PublishError, Publisher};
 pub use topology::Topology;

@@ -9,14 +9,19 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use lapin::{options::BasicPublishOptions, options::ConfirmSelectOptions, BasicProperties, Channel, Connection};
+use lapin::{
+    options::BasicPublishOptions,
+    options::ConfirmSelectOptions,
+    types::{AMQPValue, FieldTable},
+    BasicProperties, Channel, Connection,
+};
 use tokio::sync::{Notify, RwLock};
 use tokio_util::task::TaskTracker;
 
 use super::{connect, disconnect, DeliveryMessage, JobMessage, Topology};
 use crate::{
     job::{Modality, Priority},
-    Shutdown,
+    trace_context, Shutdown,
 };
 
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
@@ -128,9 +133,17 @@ impl Publisher {
         modality: Modality,
         priority: Priority,
     ) -> Result<(), PublishError> {
-        let properties = BasicProperties::default()
+        let mut properties = BasicProperties::default()
             .with_priority(priority.amqp())
             .with_message_id(message.job_id.to_string().into());
+        if let Some(traceparent) = &message.traceparent {
+            let mut headers = FieldTable::default();
+            headers.insert(
+                trace_context::HEADER.into(),
+                AMQPValue::LongString(traceparent.as_str().into()),
+            );
+            properties = properties.with_headers(headers);
+        }
         let exchange = self.inner.topology.exchange();
         self.publish_confirmed(&exchange, modality.as_str(), &message.to_bytes(), properties)
             .await

@@ -15,6 +15,7 @@ use electrons_domain::{
     job::Job,
     prometheus,
     queue::JobMessage,
+    trace_context,
 };
 use tokio::sync::broadcast;
 use tracing::Instrument;
@@ -101,6 +102,8 @@ pub async fn submit(
                 job_id: job.id,
                 attempt: job.attempt,
                 trace_id: Some(trace_id),
+                // Inside the submit span: the worker's spans join its trace.
+                traceparent: trace_context::current(),
                 poll: false,
                 poll_seq: 0,
             },

@@ -32,6 +32,7 @@ async fn the_same_message_twice_runs_the_job_once() {
         job_id: id,
         attempt: 0,
         trace_id: None,
+        traceparent: None,
         poll: false,
         poll_seq: 0,
     };

@@ -26,6 +26,7 @@ mod schedulers;
 mod shutdown;
 mod storage;
 mod tenancy;
+mod traces;
 mod usage;
 mod validation;
 mod webhook_secrets;
