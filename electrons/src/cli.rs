@@ -129,7 +129,6 @@ async fn serve(command: Command) -> anyhow::Result<()> {
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {
-    let cli = Cli { command };
     // Every job in flight holds a socket; the common soft limit of 1024 would cap
     // a worker long before its memory does.
     match rlimit::increase_nofile_limit(u64::MAX) {
@@ -140,7 +139,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
     let shutdown = Shutdown::new();
     roles::shutdown_on_signal(shutdown.clone());
 
-    match cli.command {
+    match command {
         Command::Migrate => {
             roles::database(&settings).await?;
             tracing::info!("migrations applied");

@@ -22,9 +22,7 @@ pub(super) fn describe() {
 }
 
 /// A request to `route` (its pattern, or `unmatched`) answered `status` after `took`.
-pub fn answered(method: &str, route: &str, status: u16, took: Duration) {
-    let (method, route) = (method.to_owned(), route.to_owned());
-    counter!(REQUESTS, "method" => method.clone(), "route" => route.clone(), "status" => status.to_string())
-        .increment(1);
+pub fn answered(method: &'static str, route: String, status: u16, took: Duration) {
+    counter!(REQUESTS, "method" => method, "route" => route.clone(), "status" => status.to_string()).increment(1);
     histogram!(REQUEST_SECONDS, "method" => method, "route" => route).record(took.as_secs_f64());
 }
