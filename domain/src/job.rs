@@ -162,6 +162,10 @@ pub struct Job {
     /// Read only where it is used (it may hold inline bytes): absent elsewhere.
     #[sqlx(default)]
     pub answer: Option<sqlx::types::Json<crate::answer::Answer>>,
+    /// The submit's W3C trace context, when traces are exported: relays,
+    /// retries, polls and webhook deliveries join that trace.
+    #[sqlx(default)]
+    pub traceparent: Option<String>,
 }
 
 impl Job {

@@ -52,7 +52,8 @@ pub(crate) async fn publish_confirmed(publisher: &Publisher, due: &[DueJob], pol
             job_id: job.id,
             attempt: job.attempt,
             trace_id: None,
-            traceparent: None,
+            // The submit's: a retry, a relayed publish or a poll joins its trace.
+            traceparent: job.traceparent.clone(),
             poll,
             poll_seq: job.poll_seq,
         };

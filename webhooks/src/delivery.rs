@@ -11,6 +11,7 @@ use electrons_domain::{
     job_view::JobView,
     prometheus,
     queue::{DeliveryMessage, Disposition},
+    trace_context,
     webhook::{sign, WebhookSecret},
 };
 use tracing::Instrument;
@@ -33,19 +34,37 @@ pub async fn handle(context: &WebhookContext, payload: &[u8]) -> Disposition {
 }
 
 async fn deliver(context: &WebhookContext, message: DeliveryMessage) -> Disposition {
+    let delivery = match claim(context, message).await {
+        Ok(delivery) => delivery,
+        Err(disposition) => return disposition,
+    };
+    // Known only once claimed (the job's snapshot holds it): the attempt joins
+    // the trace of the request that made the job.
+    let span = tracing::info_span!("webhook_attempt", delivery_id = %delivery.delivery_id);
+    trace_context::continue_in(&span, delivery.job.traceparent.as_deref());
+    attempt(context, delivery).instrument(span).await
+}
+
+/// Takes the delivery the message names, or says what to do with a message
+/// that has nothing (more) to deliver.
+async fn claim(context: &WebhookContext, message: DeliveryMessage) -> Result<ClaimedDelivery, Disposition> {
     // Outlives the attempt's timeout, so a live attempt is never handed to another consumer.
     let lease = context.settings.webhooks.timeout + context.settings.worker.lease_margin;
-    let delivery = match context.batches.claim(message, lease).await {
-        Ok(Some(delivery)) => delivery,
+    match context.batches.claim(message, lease).await {
+        Ok(Some(delivery)) => Ok(delivery),
         Ok(None) => {
             tracing::debug!("duplicate, stale or not yet due delivery message; dropping it");
-            return Disposition::Ack;
+            Err(Disposition::Ack)
         }
         Err(error) => {
             tracing::error!(%error, "could not claim the delivery");
-            return Disposition::Requeue;
+            Err(Disposition::Requeue)
         }
-    };
+    }
+}
+
+/// One attempt at a claimed delivery, recorded with what comes next.
+async fn attempt(context: &WebhookContext, delivery: ClaimedDelivery) -> Disposition {
     if delivery.endpoint_disabled || delivery.endpoint_paused_until.is_some() {
         let until = if delivery.endpoint_disabled {
             None

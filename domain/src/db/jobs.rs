@@ -16,7 +16,7 @@ use crate::{
 
 pub(super) const COLUMNS: &str = "id, project_id, model, modality, provider, status, priority, input, output, error,
     metrics, metadata, webhook, webhook_events_filter, attempt, deferrals, max_attempts, lease_until, run_at,
-    created_at, started_at, completed_at, operation, poll_seq";
+    created_at, started_at, completed_at, operation, poll_seq, traceparent";
 
 /// Which run of a job a statement speaks for: its claim (`attempt`) and which
 /// poll message it took up (`poll_seq`, moved on whenever the scheduler hands
@@ -62,6 +62,8 @@ pub struct NewJob {
     /// idempotency key it must be inserted alone, and its statement fails
     /// (`budgets::exceeded`). See the budgets migration.
     pub budget_reserve_usd: Option<f64>,
+    /// The submit's W3C trace context, when traces are exported (`trace_context`).
+    pub traceparent: Option<String>,
 }
 
 pub enum Inserted {
@@ -85,6 +87,7 @@ pub async fn insert_many(pool: &PgPool, jobs: &[NewJob]) -> Result<Vec<Inserted>
     let metadata: Vec<&Value> = jobs.iter().map(|j| &j.metadata).collect();
     let webhooks: Vec<Option<&str>> = jobs.iter().map(|j| j.webhook.as_deref()).collect();
     let keys: Vec<Option<&str>> = jobs.iter().map(|j| j.idempotency_key.as_deref()).collect();
+    let traceparents: Vec<Option<&str>> = jobs.iter().map(|j| j.traceparent.as_deref()).collect();
     let max_attempts: Vec<i32> = jobs.iter().map(|j| j.max_attempts).collect();
     let notify: Vec<bool> = jobs.iter().map(|j| j.notify_on_finish).collect();
     let relay_ms: Vec<f64> = jobs.iter().map(|j| j.relay_after.as_millis() as f64).collect();
@@ -92,18 +95,19 @@ pub async fn insert_many(pool: &PgPool, jobs: &[NewJob]) -> Result<Vec<Inserted>
     let created: Vec<Job> = sqlx::query_as(&format!(
         "INSERT INTO jobs (id, project_id, model, modality, provider, priority, input, metadata, webhook,
             webhook_events_filter, max_attempts, idempotency_key, request_hash, notify_on_finish, publish_at,
-            budget_reserved_usd, budget_month)
+            budget_reserved_usd, budget_month, traceparent)
          SELECT n_id, n_project, n_model, n_modality, n_provider, n_priority, n_input, n_metadata, n_webhook,
                 -- Events are validated words without commas; unnest cannot carry text[] per row.
                 string_to_array(n_events, ','), n_max_attempts, n_key, n_hash, n_notify,
                 now() + n_relay_ms * interval '1 millisecond',
                 n_reserve::numeric,
-                CASE WHEN n_reserve IS NOT NULL THEN date_trunc('month', now() AT TIME ZONE 'UTC')::date END
+                CASE WHEN n_reserve IS NOT NULL THEN date_trunc('month', now() AT TIME ZONE 'UTC')::date END,
+                n_traceparent
          FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
                      $8::jsonb[], $9::text[], $10::text[], $11::int[], $12::text[], $13::text[], $14::bool[],
-                     $15::float8[], $16::float8[])
+                     $15::float8[], $16::float8[], $17::text[])
               AS n(n_id, n_project, n_model, n_modality, n_provider, n_priority, n_input, n_metadata, n_webhook,
-                   n_events, n_max_attempts, n_key, n_hash, n_notify, n_relay_ms, n_reserve)
+                   n_events, n_max_attempts, n_key, n_hash, n_notify, n_relay_ms, n_reserve, n_traceparent)
          ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING {COLUMNS}"
     ))
@@ -123,6 +127,7 @@ pub async fn insert_many(pool: &PgPool, jobs: &[NewJob]) -> Result<Vec<Inserted>
     .bind(&notify)
     .bind(&relay_ms)
     .bind(&reserve)
+    .bind(&traceparents)
     .fetch_all(pool)
     .await?;
     let mut created: std::collections::HashMap<JobId, Job> = created.into_iter().map(|job| (job.id, job)).collect();
@@ -453,6 +458,8 @@ pub struct DueJob {
     /// The number of the poll message to publish (polls only).
     #[sqlx(default)]
     pub poll_seq: i32,
+    /// The submit's trace context: the message carries it, so the run joins that trace.
+    pub traceparent: Option<String>,
 }
 
 /// Locks up to `limit` queued jobs whose publish is due. Concurrent schedulers skip
@@ -460,7 +467,7 @@ pub struct DueJob {
 /// transaction.
 pub async fn lock_due_for_publish(tx: &mut Transaction<'_, Postgres>, limit: i64) -> Result<Vec<DueJob>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, attempt, modality, priority FROM jobs
+        "SELECT id, attempt, modality, priority, traceparent FROM jobs
          WHERE publish_at <= now() AND status = 'queued'
          ORDER BY publish_at LIMIT $1 FOR UPDATE SKIP LOCKED",
     )

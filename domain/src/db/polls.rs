@@ -51,7 +51,7 @@ pub async fn claim_due(pool: &PgPool, limit: i64, republish_after: Duration) -> 
         "UPDATE jobs SET poll_seq = poll_seq + 1, poll_at = now() + $2 * interval '1 millisecond'
          WHERE id IN (SELECT id FROM jobs WHERE poll_at <= now() AND status = 'running'
                       ORDER BY poll_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING id, attempt, modality, priority, poll_seq",
+         RETURNING id, attempt, modality, priority, poll_seq, traceparent",
     )
     .bind(limit)
     .bind(republish_after.as_millis() as f64)

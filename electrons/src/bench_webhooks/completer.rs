@@ -135,6 +135,7 @@ fn new_job(project: Uuid, hook: &str) -> NewJob {
         notify_on_finish: false,
         relay_after: OUT_OF_THE_WAY,
         budget_reserve_usd: None,
+        traceparent: None,
     }
 }
 

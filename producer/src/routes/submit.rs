@@ -58,6 +58,8 @@ pub async fn submit(
     let response = async move {
         // Subscribe before the commit so a fast job's notification cannot slip by.
         let finished = wait.map(|_| state.finished.subscribe());
+        // Inside the submit span: the worker's spans, and every later step's, join its trace.
+        let traceparent = trace_context::current();
         let new = db::jobs::NewJob {
             id,
             project_id: caller.project_id,
@@ -75,6 +77,7 @@ pub async fn submit(
             notify_on_finish: wait.is_some(),
             relay_after: state.settings.scheduler.relay_grace,
             budget_reserve_usd,
+            traceparent: traceparent.clone(),
         };
         let job = match insert(&state, new).await? {
             Inserted::Created(job) => job,
@@ -102,8 +105,7 @@ pub async fn submit(
                 job_id: job.id,
                 attempt: job.attempt,
                 trace_id: Some(trace_id),
-                // Inside the submit span: the worker's spans join its trace.
-                traceparent: trace_context::current(),
+                traceparent,
                 poll: false,
                 poll_seq: 0,
             },
