@@ -15,13 +15,10 @@ pub async fn record(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = method_name(request.method());
     // The pattern (`/v1/jobs/{id}`), so ids never become label values.
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned());
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
-    let route = route.unwrap_or_else(|| "unmatched".to_owned());
-    prometheus::http::answered(method, route, response.status().as_u16(), started.elapsed());
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    prometheus::http::answered(method, route, response.status().as_str(), started.elapsed());
     response
 }
 

@@ -1,7 +1,9 @@
 //! What the consuming roles see of RabbitMQ: messages in flight in this process
 //! and how deep the queues it consumes are.
 
-use metrics::{describe_gauge, gauge};
+use metrics::{describe_gauge, gauge, Gauge};
+
+use super::handles::Handles;
 
 const IN_FLIGHT: &str = "de_messages_in_flight";
 const QUEUE_MESSAGES: &str = "de_queue_messages";
@@ -26,8 +28,15 @@ pub(super) fn describe() {
 
 /// A message started (`+1`) or finished (`-1`) in `role`.
 pub fn in_flight(role: &'static str, change: f64) {
-    gauge!(IN_FLIGHT, "role" => role).increment(change);
+    if !super::enabled() {
+        return;
+    }
+    IN_FLIGHT_GAUGES
+        .get(&[role], || gauge!(IN_FLIGHT, "role" => role))
+        .increment(change);
 }
+
+static IN_FLIGHT_GAUGES: Handles<Gauge> = Handles::new();
 
 /// The broker's count of `queue`'s ready messages and consumers.
 pub fn queue_depth(queue: &str, messages: u32, consumers: u32) {

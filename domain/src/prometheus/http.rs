@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use metrics::{counter, describe_counter, describe_histogram, histogram, Unit};
+use metrics::{counter, describe_counter, describe_histogram, histogram, Counter, Histogram, Unit};
+
+use super::handles::Handles;
 
 const REQUESTS: &str = "de_http_requests_total";
 const REQUEST_SECONDS: &str = "de_http_request_seconds";
@@ -21,8 +23,25 @@ pub(super) fn describe() {
     );
 }
 
-/// A request to `route` (its pattern, or `unmatched`) answered `status` after `took`.
-pub fn answered(method: &'static str, route: String, status: u16, took: Duration) {
-    counter!(REQUESTS, "method" => method, "route" => route.clone(), "status" => status.to_string()).increment(1);
-    histogram!(REQUEST_SECONDS, "method" => method, "route" => route).record(took.as_secs_f64());
+static REQUEST_COUNTS: Handles<Counter> = Handles::new();
+static REQUEST_TIMES: Handles<Histogram> = Handles::new();
+
+/// A request to `route` (its pattern, or `unmatched`) answered `status` (its
+/// three digits) after `took`.
+pub fn answered(method: &'static str, route: &str, status: &str, took: Duration) {
+    if !super::enabled() {
+        return;
+    }
+    REQUEST_COUNTS
+        .get(
+            &[method, route, status],
+            || counter!(REQUESTS, "method" => method, "route" => route.to_owned(), "status" => status.to_owned()),
+        )
+        .increment(1);
+    REQUEST_TIMES
+        .get(
+            &[method, route],
+            || histogram!(REQUEST_SECONDS, "method" => method, "route" => route.to_owned()),
+        )
+        .record(took.as_secs_f64());
 }

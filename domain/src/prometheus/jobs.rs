@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use metrics::{counter, describe_counter, describe_histogram, histogram, Unit};
+use metrics::{counter, describe_counter, describe_histogram, histogram, Counter, Histogram, Unit};
 
+use super::handles::Handles;
 use crate::job::{JobStatus, Modality};
 
 const SUBMITTED: &str = "de_jobs_submitted_total";
@@ -34,25 +35,65 @@ pub(super) fn describe() {
     describe_histogram!(END_TO_END, Unit::Seconds, "From submit to a terminal status.");
 }
 
+static SUBMITTED_COUNTS: Handles<Counter> = Handles::new();
+static FINISHED_COUNTS: Handles<Counter> = Handles::new();
+static END_TO_END_TIMES: Handles<Histogram> = Handles::new();
+static QUEUE_WAITS: Handles<Histogram> = Handles::new();
+static RUN_TIMES: Handles<Histogram> = Handles::new();
+
 /// `count` jobs of `model` accepted (a batch counts each of its jobs).
 pub fn submitted(model: &str, modality: Modality, count: u64) {
-    counter!(SUBMITTED, "model" => model.to_owned(), "modality" => modality.as_str()).increment(count);
+    if !super::enabled() {
+        return;
+    }
+    let modality = modality.as_str();
+    SUBMITTED_COUNTS
+        .get(
+            &[model, modality],
+            || counter!(SUBMITTED, "model" => model.to_owned(), "modality" => modality),
+        )
+        .increment(count);
 }
 
 /// A job reached `status`, `created_at` being when it was submitted.
 pub fn finished(model: &str, status: JobStatus, created_at: DateTime<Utc>) {
-    counter!(FINISHED, "model" => model.to_owned(), "status" => status.as_str()).increment(1);
-    histogram!(END_TO_END, "model" => model.to_owned(), "status" => status.as_str()).record(seconds_since(created_at));
+    if !super::enabled() {
+        return;
+    }
+    let status = status.as_str();
+    FINISHED_COUNTS
+        .get(
+            &[model, status],
+            || counter!(FINISHED, "model" => model.to_owned(), "status" => status),
+        )
+        .increment(1);
+    END_TO_END_TIMES
+        .get(
+            &[model, status],
+            || histogram!(END_TO_END, "model" => model.to_owned(), "status" => status),
+        )
+        .record(seconds_since(created_at));
 }
 
 /// A worker claimed a job of `modality` that was due at `due_at`.
 pub fn claimed(modality: Modality, due_at: DateTime<Utc>) {
-    histogram!(QUEUE_WAIT, "modality" => modality.as_str()).record(seconds_since(due_at));
+    if !super::enabled() {
+        return;
+    }
+    let modality = modality.as_str();
+    QUEUE_WAITS
+        .get(&[modality], || histogram!(QUEUE_WAIT, "modality" => modality))
+        .record(seconds_since(due_at));
 }
 
 /// A run of `model` committed its outcome `took` after the claim.
 pub fn ran(model: &str, took: Duration) {
-    histogram!(RUN, "model" => model.to_owned()).record(took.as_secs_f64());
+    if !super::enabled() {
+        return;
+    }
+    RUN_TIMES
+        .get(&[model], || histogram!(RUN, "model" => model.to_owned()))
+        .record(took.as_secs_f64());
 }
 
 fn seconds_since(at: DateTime<Utc>) -> f64 {

@@ -10,6 +10,7 @@
 
 pub mod broker;
 pub mod fleet;
+mod handles;
 pub mod http;
 pub mod jobs;
 pub mod provider;

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use metrics::{counter, describe_counter, describe_histogram, histogram, Unit};
+use metrics::{counter, describe_counter, describe_histogram, histogram, Counter, Histogram, Unit};
 
+use super::handles::Handles;
 use crate::call_record::CallOutcome;
 
 const CALLS: &str = "de_provider_calls_total";
@@ -47,26 +48,71 @@ pub(super) fn describe() {
     );
 }
 
+static CALL_COUNTS: Handles<Counter> = Handles::new();
+static CALL_TIMES: Handles<Histogram> = Handles::new();
+static COSTS: Handles<Histogram> = Handles::new();
+static RATE_LIMITED_COUNTS: Handles<Counter> = Handles::new();
+static GRANT_COUNTS: Handles<Counter> = Handles::new();
+static TOKEN_WAITS: Handles<Histogram> = Handles::new();
+static DEFERRAL_COUNTS: Handles<Counter> = Handles::new();
+
 /// One generation call went out and came to `outcome` after `took`.
 pub fn called(provider: &str, model: &str, outcome: CallOutcome, took: Duration, cost_usd: Option<f64>) {
-    counter!(CALLS, "provider" => provider.to_owned(), "model" => model.to_owned(), "outcome" => outcome.as_str())
+    if !super::enabled() {
+        return;
+    }
+    let outcome_label = outcome.as_str();
+    CALL_COUNTS
+        .get(&[provider, model, outcome_label], || {
+            counter!(CALLS, "provider" => provider.to_owned(), "model" => model.to_owned(), "outcome" => outcome_label)
+        })
         .increment(1);
-    histogram!(CALL_SECONDS, "provider" => provider.to_owned()).record(took.as_secs_f64());
+    CALL_TIMES
+        .get(
+            &[provider],
+            || histogram!(CALL_SECONDS, "provider" => provider.to_owned()),
+        )
+        .record(took.as_secs_f64());
     if let Some(cost) = cost_usd {
-        histogram!(COST, "provider" => provider.to_owned(), "model" => model.to_owned()).record(cost);
+        COSTS
+            .get(
+                &[provider, model],
+                || histogram!(COST, "provider" => provider.to_owned(), "model" => model.to_owned()),
+            )
+            .record(cost);
     }
     if outcome == CallOutcome::RateLimited {
-        counter!(RATE_LIMITED, "provider" => provider.to_owned()).increment(1);
+        RATE_LIMITED_COUNTS
+            .get(
+                &[provider],
+                || counter!(RATE_LIMITED, "provider" => provider.to_owned()),
+            )
+            .increment(1);
     }
 }
 
 /// The rate limits granted a call after `waited`.
 pub fn granted(provider: &str, waited: Duration) {
-    counter!(GRANTS, "provider" => provider.to_owned()).increment(1);
-    histogram!(TOKEN_WAIT, "provider" => provider.to_owned()).record(waited.as_secs_f64());
+    if !super::enabled() {
+        return;
+    }
+    GRANT_COUNTS
+        .get(&[provider], || counter!(GRANTS, "provider" => provider.to_owned()))
+        .increment(1);
+    TOKEN_WAITS
+        .get(
+            &[provider],
+            || histogram!(TOKEN_WAIT, "provider" => provider.to_owned()),
+        )
+        .record(waited.as_secs_f64());
 }
 
 /// A job left to come back later rather than wait at the rate limits.
 pub fn deferred(provider: &str) {
-    counter!(DEFERRALS, "provider" => provider.to_owned()).increment(1);
+    if !super::enabled() {
+        return;
+    }
+    DEFERRAL_COUNTS
+        .get(&[provider], || counter!(DEFERRALS, "provider" => provider.to_owned()))
+        .increment(1);
 }

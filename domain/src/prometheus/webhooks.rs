@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use metrics::{counter, describe_counter, describe_histogram, histogram, Unit};
+use metrics::{counter, describe_counter, describe_histogram, histogram, Counter, Histogram, Unit};
+
+use super::handles::Handles;
 
 const ATTEMPTS: &str = "de_webhook_attempts_total";
 const ATTEMPT_SECONDS: &str = "de_webhook_attempt_seconds";
@@ -21,8 +23,18 @@ pub(super) fn describe() {
     );
 }
 
+static ATTEMPT_COUNTS: Handles<Counter> = Handles::new();
+static ATTEMPT_TIMES: Handles<Histogram> = Handles::new();
+
 /// One attempt ended with `outcome` after `took`.
 pub fn attempted(outcome: &'static str, took: Duration) {
-    counter!(ATTEMPTS, "outcome" => outcome).increment(1);
-    histogram!(ATTEMPT_SECONDS, "outcome" => outcome).record(took.as_secs_f64());
+    if !super::enabled() {
+        return;
+    }
+    ATTEMPT_COUNTS
+        .get(&[outcome], || counter!(ATTEMPTS, "outcome" => outcome))
+        .increment(1);
+    ATTEMPT_TIMES
+        .get(&[outcome], || histogram!(ATTEMPT_SECONDS, "outcome" => outcome))
+        .record(took.as_secs_f64());
 }
