@@ -4,26 +4,36 @@ use std::time::Duration;
 
 use crate::{
     ids::JobId,
-    job::{Job, JobStatus},
+    job::{Job, JobStatus, Modality, Priority},
     storage::{output_files, ObjectStore},
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct JobView {
+    #[schema(value_type = String, example = "job_0199a4c2e9b37d21a0f6c1d2e3f40516")]
     pub id: JobId,
     pub model: String,
+    #[schema(value_type = Modality)]
     pub modality: &'static str,
     pub provider: String,
+    #[schema(value_type = JobStatus)]
     pub status: &'static str,
+    #[schema(value_type = Priority)]
     pub priority: &'static str,
+    /// The input as submitted.
     pub input: Value,
+    /// Text, or `{"files": [{url, content_type, bytes}]}`; null until it succeeds.
     pub output: Value,
+    /// `{code, message, retryable, …}` once it failed; null otherwise.
     pub error: Value,
     pub attempts: i32,
+    /// Queue, run and provider time, token counts and estimated cost.
+    #[schema(value_type = Object)]
     pub metrics: Value,
+    #[schema(value_type = Object)]
     pub metadata: Value,
     pub webhook: Option<String>,
     pub webhook_events_filter: Vec<String>,
@@ -35,11 +45,12 @@ pub struct JobView {
     pub run_at: Option<DateTime<Utc>>,
     /// The provider operation a running job waits on (a render, a video generation).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub operation: Option<Value>,
     pub urls: Urls,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Urls {
     pub get: String,
     pub cancel: String,

@@ -17,7 +17,7 @@ pub const PROMPT_PLACEHOLDER: &str = "{{prompt}}";
 
 const MAX_NAME_CHARS: usize = 64;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromptTemplate {
     /// What feedback and the job's metrics call this template; change it with

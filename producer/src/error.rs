@@ -121,6 +121,30 @@ impl From<&sqlx::Error> for ApiError {
     }
 }
 
+// For the API reference: the shape `IntoResponse` below writes (it builds the
+// JSON itself, so this type only describes it).
+/// The body of every error answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ApiErrorBody {
+    pub error: ApiErrorDetail,
+}
+
+/// Beside `code`, `message` and `field`, some errors say more: `budget_exceeded`
+/// carries the budget's `scope`, `instance`, `budget_usd`, `spent_usd`,
+/// `reserved_usd`, `required_usd` and `month`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ApiErrorDetail {
+    /// Stable, for programs to match on (`not_found`, `invalid_field`, `budget_exceeded`, …).
+    #[schema(example = "invalid_field")]
+    pub code: String,
+    /// For people: what went wrong and what to do.
+    pub message: String,
+    /// The body field, header or parameter at fault, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    pub field: Option<String>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut error = json!({ "code": self.code, "message": self.message });

@@ -60,7 +60,9 @@ pub fn state(
 
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.producer.body_limit_bytes;
-    routes::router()
+    let (router, document) = routes::router().split_for_parts();
+    router
+        .merge(routes::api_doc::serve(routes::api_doc::finish(document)))
         .route_layer(axum::middleware::from_fn(http_metrics::record))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::trace::TraceLayer::new_for_http())

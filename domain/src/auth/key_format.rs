@@ -17,7 +17,7 @@ pub const SHOWN_PREFIX_CHARS: usize = 12;
 
 /// Live keys act on real providers; test keys are for tests and staging (the
 /// prefix alone says which, so a leaked test key is known to be harmless).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyEnvironment {
     Live,

@@ -70,7 +70,7 @@ impl ProviderKind {
 
 /// The wire format one model is called with; each has one row in `API_SPECS`
 /// and one adapter in `workers`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Api {
     OpenAiChat,

@@ -47,7 +47,7 @@ pub struct ProviderConfig {
 
 /// Where a provider's key comes from; the admin API shows this and the last
 /// four characters, never the key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "source", rename_all = "snake_case")]
 pub enum KeySource {
     None,
@@ -126,7 +126,7 @@ pub type Overrides = HashMap<String, ProviderOverride>;
 
 /// A model's standing: `active` and `beta` run, `deprecated` runs and says
 /// so, `disabled` is not in the catalog.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::Type)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::Type, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum ModelStatus {

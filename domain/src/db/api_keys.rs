@@ -31,7 +31,7 @@ impl ActiveKey {
 }
 
 /// A key as the admin API shows it: never the key, only its first characters.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyRecord {
     pub id: Uuid,
     pub project_id: Uuid,

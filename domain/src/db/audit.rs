@@ -21,7 +21,7 @@ pub struct Entry<'a> {
     pub after: Option<Value>,
 }
 
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Logged {
     pub id: Uuid,
     pub at: DateTime<Utc>,

@@ -14,7 +14,7 @@ const EXCEEDED: &str = "DE402";
 pub const CHANNEL: &str = "de_budgets";
 
 /// A project's budget and its current month (UTC).
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Budget {
     pub project_id: Uuid,
     pub monthly_usd: f64,

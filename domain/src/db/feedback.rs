@@ -14,7 +14,7 @@ pub struct NewFeedback {
     pub tags: Vec<String>,
 }
 
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Feedback {
     pub job_id: Uuid,
     pub model: String,
@@ -107,7 +107,7 @@ pub struct SummaryFilter {
 }
 
 /// One project's feedback on one model under one prompt template.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct SummaryRow {
     pub project_id: Uuid,
     pub model: String,
@@ -117,13 +117,14 @@ pub struct SummaryRow {
     pub count: i64,
     pub average_rating: f64,
     /// How many gave each rating, 1 to 5.
+    #[schema(value_type = Vec<i64>, min_items = 5, max_items = 5)]
     pub ratings: [i64; 5],
     pub average_prompt_effectiveness: Option<f64>,
     /// The most used tags, most used first.
     pub top_tags: Vec<TagCount>,
 }
 
-#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct TagCount {
     pub tag: String,
     pub count: i64,

@@ -8,7 +8,7 @@ use sqlx::PgExecutor;
 use uuid::Uuid;
 
 /// An instance's budget and its current month (UTC).
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct InstanceBudget {
     #[serde(rename = "instance")]
     pub instance_id: String,

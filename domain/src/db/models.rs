@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// A model's row, for the admin API (disabled models included).
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ModelRecord {
     pub id: String,
     pub modality: Modality,
@@ -21,19 +21,22 @@ pub struct ModelRecord {
     pub provider_model: String,
     pub default_max_tokens: i32,
     pub max_output_tokens: i32,
+    #[schema(value_type = Pricing)]
     pub pricing: Json<Value>,
     pub status: ModelStatus,
     pub deprecated_at: Option<DateTime<Utc>>,
     pub retry_unusable_answers: bool,
     pub regenerate_unavailable_outputs: bool,
+    #[schema(value_type = Option<PromptTemplate>)]
     pub prompt_template: Option<Json<Value>>,
+    #[schema(value_type = Option<HttpMapping>)]
     pub http_mapping: Option<Json<Value>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 /// What the admin API sets (everything but the id).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelWrite {
     pub modality: Modality,

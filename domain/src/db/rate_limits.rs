@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 /// The configurable part of a limit. Absent fields mean "not metered" (and the
 /// documented defaults for the intervals and the lease).
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, sqlx::FromRow)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitConfig {
     /// The provider whose calls this limits (with `model`, only that model's).
@@ -32,7 +32,7 @@ pub struct RateLimitConfig {
 }
 
 /// A limit with its live state and counters.
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct RateLimitState {
     pub id: String,
     #[sqlx(flatten)]

@@ -13,7 +13,7 @@ use crate::{
     secret::Secret,
 };
 
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct User {
     pub id: Uuid,
     pub email: String,
@@ -22,7 +22,7 @@ pub struct User {
     pub disabled_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct TokenRecord {
     pub id: Uuid,
     pub user_id: Uuid,
@@ -35,7 +35,7 @@ pub struct TokenRecord {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Membership {
     #[serde(rename = "instance")]
     pub instance_id: String,

@@ -338,9 +338,11 @@ pub async fn rescue_expired(pool: &PgPool, limit: i64) -> Result<u64, sqlx::Erro
 }
 
 /// A delivery as the API shows it, with its attempts.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct DeliveryView {
+    /// Its `webhook-id`: `msg_` and 32 hex digits.
     #[serde(serialize_with = "webhook_id")]
+    #[schema(value_type = String, example = "msg_0199a4c2e9b37d21a0f6c1d2e3f40516")]
     pub id: Uuid,
     pub event: WebhookEvent,
     pub url: String,
@@ -352,7 +354,9 @@ pub struct DeliveryView {
     pub last_status_code: Option<i32>,
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Every attempt: when, the status or error, and how long it took.
     #[sqlx(json)]
+    #[schema(value_type = Vec<Object>)]
     pub attempt_log: Value,
 }
 
@@ -445,7 +449,7 @@ pub async fn redeliver(pool: &PgPool, project: Uuid, job: JobId, delivery: Uuid)
 }
 
 /// A webhook URL with something to say: disabled or paused.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct EndpointView {
     pub url: String,
     pub disabled_at: Option<DateTime<Utc>>,

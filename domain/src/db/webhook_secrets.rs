@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::webhook::WebhookSecret;
 
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct StoredSecret {
     pub secret: String,
     pub created_at: DateTime<Utc>,

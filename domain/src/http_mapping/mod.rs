@@ -23,7 +23,7 @@ pub use pointer::is_valid_pointer;
 pub use render::RenderedRequest;
 pub use slots::Values;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpMapping {
     /// The call that starts the work (and, without `async`, answers it).
@@ -31,6 +31,7 @@ pub struct HttpMapping {
     /// Values for placeholders the job leaves out (`temperature`), and
     /// constants of the mapping's own (`steps`).
     #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[schema(value_type = Object)]
     pub defaults: Map<String, Value>,
     /// Where the answer holds what DE keeps; with `async`, in the last poll's answer.
     pub response: ResponseMapping,
@@ -39,7 +40,7 @@ pub struct HttpMapping {
     pub operation: Option<AsyncMapping>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HttpMethod {
     Get,
@@ -61,7 +62,7 @@ impl HttpMethod {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestTemplate {
     /// Default: `POST` with a body, `GET` without (a status request).
@@ -77,7 +78,7 @@ pub struct RequestTemplate {
 }
 
 /// How an output is held in the answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputFormat {
     /// The text itself (text models).
@@ -88,7 +89,7 @@ pub enum OutputFormat {
     Base64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResponseMapping {
     /// JSON pointer to the output: the text, or a file or list of files.
@@ -117,7 +118,7 @@ pub struct ResponseMapping {
     pub error_message: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AsyncMapping {
     /// JSON pointer to the operation's id in the answer to `request`.

@@ -28,14 +28,34 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::json_body::{self, JsonBody};
-use crate::{auth::Actor, error::ApiError, state::AppState};
+use super::shapes::{CredentialView, Data};
+use crate::{
+    auth::Actor,
+    error::{ApiError, ApiErrorBody},
+    state::AppState,
+};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CredentialRequest {
     api_key: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/instances/{id}/credentials",
+    operation_id = "listCredentials",
+    tag = "admin-tenants",
+    summary = "List an instance's provider keys",
+    params(
+        ("id" = String, Path, description = "The instance's id")
+    ),
+    responses(
+        (status = 200, description = "The keys (last four characters only)", body = Data<CredentialView>),
+        (status = 404, description = "No such instance, or one the user has no role in", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     actor: Actor,
@@ -53,6 +73,27 @@ pub async fn list(
     Ok(Json(json!({ "data": data })))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/admin/instances/{id}/credentials/{provider}",
+    operation_id = "putCredential",
+    tag = "admin-tenants",
+    summary = "Set an instance's own key for a provider",
+    description = "Its projects' calls to the provider use it, under rate limits of its own. Sealed at rest, never shown again (the operator, or the instance's admins).",
+    params(
+        ("id" = String, Path, description = "The instance's id"),
+        ("provider" = String, Path, description = "The provider's id")
+    ),
+    request_body = CredentialRequest,
+    responses(
+        (status = 201, description = "Set", body = CredentialView),
+        (status = 200, description = "Replaced", body = CredentialView),
+        (status = 403, description = "The user's role in the instance is too low (`insufficient_role`)", body = ApiErrorBody),
+        (status = 404, description = "No such instance or provider", body = ApiErrorBody),
+        (status = 422, description = "An empty key, or `DE_SECRET_KEYS` unset (`invalid_field`, `secret_keys_unset`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn put(
     State(state): State<AppState>,
     actor: Actor,
@@ -101,6 +142,24 @@ pub async fn put(
     Ok((status, Json(view(after))))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/instances/{id}/credentials/{provider}",
+    operation_id = "deleteCredential",
+    tag = "admin-tenants",
+    summary = "Remove an instance's key for a provider",
+    description = "Its projects fall back to the deployment's key.",
+    params(
+        ("id" = String, Path, description = "The instance's id"),
+        ("provider" = String, Path, description = "The provider's id")
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "The user's role in the instance is too low (`insufficient_role`)", body = ApiErrorBody),
+        (status = 404, description = "No such key", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     actor: Actor,

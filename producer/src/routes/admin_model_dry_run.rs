@@ -19,12 +19,21 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::json_body::{self, JsonBody};
-use crate::{auth::Operator, error::ApiError, state::AppState};
+use super::shapes::DryRunView;
+use crate::{
+    auth::Operator,
+    error::{ApiError, ApiErrorBody},
+    state::AppState,
+};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = DryRunRequest)]
 #[serde(deny_unknown_fields)]
 struct DryRun {
+    /// A job's input for the model.
+    #[schema(value_type = Object)]
     input: Value,
+    /// A mapping to try instead of the saved one.
     #[serde(default)]
     http_mapping: Option<HttpMapping>,
 }
@@ -32,6 +41,25 @@ struct DryRun {
 /// What stands for the operation id in the status request shown.
 const OPERATION_ID: &str = "OPERATION_ID";
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/models/{id}/dry-run",
+    operation_id = "dryRunModel",
+    tag = "admin-models",
+    summary = "Show an http model's request",
+    description = "The exact request a model of an `http` provider would send for an input (and its status request, for an `async` mapping), the key masked. Nothing is sent or saved; `http_mapping` tries a mapping before it is saved.",
+    params(
+        ("id" = String, Path, description = "The model's id")
+    ),
+    request_body = DryRun,
+    responses(
+        (status = 200, description = "The request", body = DryRunView),
+        (status = 403, description = "The admin API is off: `DE_ADMIN_TOKEN` is unset (`admin_disabled`)", body = ApiErrorBody),
+        (status = 404, description = "No such model or provider", body = ApiErrorBody),
+        (status = 422, description = "Not a model of an http provider, or an input or mapping that does not fit (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn dry_run(
     State(state): State<AppState>,
     _operator: Operator,

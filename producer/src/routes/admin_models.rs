@@ -23,12 +23,47 @@ use electrons_domain::{
 use serde_json::{json, Value};
 
 use super::json_body::{self, JsonBody};
-use crate::{auth::Operator, error::ApiError, state::AppState};
+use super::shapes::Data;
+use crate::{
+    auth::Operator,
+    error::{ApiError, ApiErrorBody},
+    state::AppState,
+};
+use electrons_domain::db::models::ModelRecord;
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/models",
+    operation_id = "listModelConfigs",
+    tag = "admin-models",
+    summary = "List model configurations",
+    description = "Disabled models included.",
+    responses(
+        (status = 200, description = "The models", body = Data<ModelRecord>),
+        (status = 403, description = "The admin API is off: `DE_ADMIN_TOKEN` is unset (`admin_disabled`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn list(State(state): State<AppState>, _operator: Operator) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "data": models::list(&state.pool).await? })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/models/{id}",
+    operation_id = "getModelConfig",
+    tag = "admin-models",
+    summary = "Read a model configuration",
+    params(
+        ("id" = String, Path, description = "The model's id")
+    ),
+    responses(
+        (status = 200, description = "The model", body = ModelRecord),
+        (status = 403, description = "The admin API is off: `DE_ADMIN_TOKEN` is unset (`admin_disabled`)", body = ApiErrorBody),
+        (status = 404, description = "No such model", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     _operator: Operator,
@@ -40,6 +75,24 @@ pub async fn get(
     Ok(Json(json!(model)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/admin/models/{id}",
+    operation_id = "putModelConfig",
+    tag = "admin-models",
+    summary = "Add or change a model",
+    description = "Checked when saved: the provider exists and speaks the modality, DE knows the provider model, limits, prices, the prompt template and the `http_mapping` make sense; a bad field is a 422 naming it.",
+    params(
+        ("id" = String, Path, description = "The model's id")
+    ),
+    request_body = ModelWrite,
+    responses(
+        (status = 200, description = "The model", body = ModelRecord),
+        (status = 403, description = "The admin API is off: `DE_ADMIN_TOKEN` is unset (`admin_disabled`)", body = ApiErrorBody),
+        (status = 422, description = "A bad field, named (`invalid_field`, `missing_field`, …)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn put(
     State(state): State<AppState>,
     _operator: Operator,
@@ -59,6 +112,22 @@ pub async fn put(
     Ok(Json(json!(after)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/models/{id}",
+    operation_id = "deleteModelConfig",
+    tag = "admin-models",
+    summary = "Remove a model",
+    params(
+        ("id" = String, Path, description = "The model's id")
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "The admin API is off: `DE_ADMIN_TOKEN` is unset (`admin_disabled`)", body = ApiErrorBody),
+        (status = 404, description = "No such model", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     _operator: Operator,

@@ -21,12 +21,18 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::json_body::{self, JsonBody};
-use crate::{auth::Actor, error::ApiError, state::AppState};
+use super::shapes::Data;
+use crate::{
+    auth::Actor,
+    error::{ApiError, ApiErrorBody},
+    state::AppState,
+};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewProject {
     name: String,
+    /// Default `default`.
     #[serde(default = "default_instance")]
     instance: String,
 }
@@ -35,20 +41,38 @@ fn default_instance() -> String {
     "default".into()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ProjectChange {
     name: Option<String>,
     instance: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProjectsQuery {
+    /// One instance's.
     instance: Option<String>,
 }
 
 /// Every project (or one instance's) for the operator; for a user, those of
 /// the instances they have a role in.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/projects",
+    operation_id = "listProjects",
+    tag = "admin-projects",
+    summary = "List projects",
+    description = "Every project (or one instance's) for the operator; for a user, those of the instances they have a role in.",
+    params(
+        ProjectsQuery
+    ),
+    responses(
+        (status = 200, description = "The projects", body = Data<Project>),
+        (status = 404, description = "An instance the user has no role in", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     actor: Actor,
@@ -66,11 +90,41 @@ pub async fn list(
     Ok(Json(json!({ "data": projects })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/projects/{id}",
+    operation_id = "getProject",
+    tag = "admin-projects",
+    summary = "Read a project",
+    params(
+        ("id" = String, Path, description = "The project's id")
+    ),
+    responses(
+        (status = 200, description = "The project", body = Project),
+        (status = 404, description = "No such project, or one the user cannot see", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn get(State(state): State<AppState>, actor: Actor, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(visible(&state, actor, &id, Role::Viewer).await?)))
 }
 
 /// The operator, or an admin of the instance the project goes in.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/projects",
+    operation_id = "createProject",
+    tag = "admin-projects",
+    summary = "Make a project",
+    description = "In an instance (default `default`): the operator, or the instance's admins.",
+    request_body = NewProject,
+    responses(
+        (status = 201, description = "Made", body = Project),
+        (status = 403, description = "The user's role in the instance is too low (`insufficient_role`)", body = ApiErrorBody),
+        (status = 422, description = "A bad name, or no such instance (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     actor: Actor,
@@ -97,6 +151,25 @@ pub async fn create(
 }
 
 /// Renamed by an admin of its instance; moved by one who is admin in both.
+#[utoipa::path(
+    patch,
+    path = "/v1/admin/projects/{id}",
+    operation_id = "updateProject",
+    tag = "admin-projects",
+    summary = "Rename or move a project",
+    description = "Renamed by an admin of its instance; moved by one who is admin in both. Its next provider calls use the new instance's keys.",
+    params(
+        ("id" = String, Path, description = "The project's id")
+    ),
+    request_body = ProjectChange,
+    responses(
+        (status = 200, description = "The project", body = Project),
+        (status = 403, description = "The user's role in the instance is too low (`insufficient_role`)", body = ApiErrorBody),
+        (status = 404, description = "No such project, or one the user cannot see", body = ApiErrorBody),
+        (status = 422, description = "A bad name, or no such instance (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     actor: Actor,

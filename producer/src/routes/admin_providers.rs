@@ -22,17 +22,25 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::json_body::{self, JsonBody};
-use crate::{auth::Operator, error::ApiError, state::AppState};
+use super::shapes::{Data, ProviderView};
+use crate::{
+    auth::Operator,
+    error::{ApiError, ApiErrorBody},
+    state::AppState,
+};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ProviderRequest {
+    /// `openai_chat`, `anthropic_messages`, `ideogram`, `gemini`, `elevenlabs`, `pexels`, `shotstack` or `http`.
     kind: String,
     base_url: String,
+    /// Default 120000.
     #[serde(default = "default_timeout_ms")]
     timeout_ms: i32,
     /// Absent: keep the key; `null`: remove it; a string: the new key.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     api_key: Option<Option<String>>,
 }
 
@@ -45,6 +53,18 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<O
     Option::<String>::deserialize(deserializer).map(Some)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/providers",
+    operation_id = "listProviders",
+    tag = "admin-providers",
+    summary = "List providers",
+    responses(
+        (status = 200, description = "The providers", body = Data<ProviderView>),
+        (status = 403, description = "The admin API is off: `DE_ADMIN_TOKEN` is unset (`admin_disabled`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn list(State(state): State<AppState>, _operator: Operator) -> Result<Json<Value>, ApiError> {
     let records = providers::list(&state.pool).await?;
     let mut data = Vec::with_capacity(records.len());
@@ -54,6 +74,22 @@ pub async fn list(State(state): State<AppState>, _operator: Operator) -> Result<
     Ok(Json(json!({ "data": data })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/providers/{id}",
+    operation_id = "getProvider",
+    tag = "admin-providers",
+    summary = "Read a provider",
+    params(
+        ("id" = String, Path, description = "The provider's id")
+    ),
+    responses(
+        (status = 200, description = "The provider", body = ProviderView),
+        (status = 403, description = "The admin API is off: `DE_ADMIN_TOKEN` is unset (`admin_disabled`)", body = ApiErrorBody),
+        (status = 404, description = "No such provider", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     _operator: Operator,
@@ -65,6 +101,24 @@ pub async fn get(
     Ok(Json(view(&state, record).await))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/admin/providers/{id}",
+    operation_id = "putProvider",
+    tag = "admin-providers",
+    summary = "Add or change a provider",
+    description = "Without a restart. A key sent here is sealed at rest and never shown again (its last four characters only); a new provider gets a limit of 60 requests a minute.",
+    params(
+        ("id" = String, Path, description = "The provider's id")
+    ),
+    request_body = ProviderRequest,
+    responses(
+        (status = 200, description = "The provider", body = ProviderView),
+        (status = 403, description = "The admin API is off: `DE_ADMIN_TOKEN` is unset (`admin_disabled`)", body = ApiErrorBody),
+        (status = 422, description = "A bad id, kind, URL, timeout or key, or `DE_SECRET_KEYS` unset for a key (`invalid_field`, `secret_keys_unset`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn put(
     State(state): State<AppState>,
     _operator: Operator,
@@ -130,6 +184,23 @@ pub async fn put(
     Ok(Json(view(&state, after).await))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/providers/{id}",
+    operation_id = "deleteProvider",
+    tag = "admin-providers",
+    summary = "Remove a provider",
+    params(
+        ("id" = String, Path, description = "The provider's id")
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "The admin API is off: `DE_ADMIN_TOKEN` is unset (`admin_disabled`)", body = ApiErrorBody),
+        (status = 404, description = "No such provider", body = ApiErrorBody),
+        (status = 409, description = "Models still use it (`provider_in_use`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     _operator: Operator,

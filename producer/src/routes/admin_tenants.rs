@@ -18,34 +18,67 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::json_body::{self, JsonBody};
+use super::shapes::Data;
 use crate::{
     auth::{Actor, Operator},
-    error::ApiError,
+    error::{ApiError, ApiErrorBody},
     state::AppState,
 };
+use electrons_domain::db::tenants::{Instance, Organization};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OrganizationRequest {
     name: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct InstanceRequest {
+    /// The organization it belongs to (changing it moves the instance: the operator's).
     organization: String,
     name: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InstancesQuery {
+    /// One organization's.
     organization: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/organizations",
+    operation_id = "listOrganizations",
+    tag = "admin-tenants",
+    summary = "List organizations",
+    responses(
+        (status = 200, description = "The organizations", body = Data<Organization>),
+        (status = 403, description = "The admin API is off: `DE_ADMIN_TOKEN` is unset (`admin_disabled`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn organizations(State(state): State<AppState>, _operator: Operator) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "data": tenants::organizations(&state.pool).await? })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/organizations/{id}",
+    operation_id = "getOrganization",
+    tag = "admin-tenants",
+    summary = "Read an organization",
+    params(
+        ("id" = String, Path, description = "The organization's id")
+    ),
+    responses(
+        (status = 200, description = "The organization", body = Organization),
+        (status = 403, description = "The admin API is off: `DE_ADMIN_TOKEN` is unset (`admin_disabled`)", body = ApiErrorBody),
+        (status = 404, description = "No such organization", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn organization(
     State(state): State<AppState>,
     _operator: Operator,
@@ -57,6 +90,23 @@ pub async fn organization(
     Ok(Json(json!(organization)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/admin/organizations/{id}",
+    operation_id = "putOrganization",
+    tag = "admin-tenants",
+    summary = "Add or rename an organization",
+    params(
+        ("id" = String, Path, description = "The organization's id")
+    ),
+    request_body = OrganizationRequest,
+    responses(
+        (status = 200, description = "The organization", body = Organization),
+        (status = 403, description = "The admin API is off: `DE_ADMIN_TOKEN` is unset (`admin_disabled`)", body = ApiErrorBody),
+        (status = 422, description = "A bad id or name (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn put_organization(
     State(state): State<AppState>,
     _operator: Operator,
@@ -75,6 +125,23 @@ pub async fn put_organization(
     Ok(Json(json!(after)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/organizations/{id}",
+    operation_id = "deleteOrganization",
+    tag = "admin-tenants",
+    summary = "Remove an organization",
+    params(
+        ("id" = String, Path, description = "The organization's id")
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "The admin API is off: `DE_ADMIN_TOKEN` is unset (`admin_disabled`)", body = ApiErrorBody),
+        (status = 404, description = "No such organization", body = ApiErrorBody),
+        (status = 409, description = "It still has instances (`not_empty`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn delete_organization(
     State(state): State<AppState>,
     _operator: Operator,
@@ -93,6 +160,21 @@ pub async fn delete_organization(
 }
 
 /// Every instance for the operator; a user's own (those they have a role in).
+#[utoipa::path(
+    get,
+    path = "/v1/admin/instances",
+    operation_id = "listInstances",
+    tag = "admin-tenants",
+    summary = "List instances",
+    description = "Every instance for the operator; a user's own (those they have a role in).",
+    params(
+        InstancesQuery
+    ),
+    responses(
+        (status = 200, description = "The instances", body = Data<Instance>)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn instances(
     State(state): State<AppState>,
     actor: Actor,
@@ -106,6 +188,21 @@ pub async fn instances(
     Ok(Json(json!({ "data": instances })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/instances/{id}",
+    operation_id = "getInstance",
+    tag = "admin-tenants",
+    summary = "Read an instance",
+    params(
+        ("id" = String, Path, description = "The instance's id")
+    ),
+    responses(
+        (status = 200, description = "The instance", body = Instance),
+        (status = 404, description = "No such instance, or one the user has no role in", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn instance(
     State(state): State<AppState>,
     actor: Actor,
@@ -120,6 +217,25 @@ pub async fn instance(
 
 /// The operator makes instances and moves them between organizations; an
 /// instance's admin renames it.
+#[utoipa::path(
+    put,
+    path = "/v1/admin/instances/{id}",
+    operation_id = "putInstance",
+    tag = "admin-tenants",
+    summary = "Add, rename or move an instance",
+    description = "The operator makes instances and moves them between organizations; an instance's admin renames it.",
+    params(
+        ("id" = String, Path, description = "The instance's id")
+    ),
+    request_body = InstanceRequest,
+    responses(
+        (status = 200, description = "The instance", body = Instance),
+        (status = 403, description = "Too low a role (`insufficient_role`), or only the operator may (`operator_only`)", body = ApiErrorBody),
+        (status = 404, description = "An instance the user has no role in", body = ApiErrorBody),
+        (status = 422, description = "A bad id or name, or no such organization (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn put_instance(
     State(state): State<AppState>,
     actor: Actor,
@@ -156,6 +272,24 @@ pub async fn put_instance(
     Ok(Json(json!(after)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/instances/{id}",
+    operation_id = "deleteInstance",
+    tag = "admin-tenants",
+    summary = "Remove an instance",
+    description = "The operator's, or the instance's owners'.",
+    params(
+        ("id" = String, Path, description = "The instance's id")
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "The user's role in the instance is too low (`insufficient_role`)", body = ApiErrorBody),
+        (status = 404, description = "No such instance", body = ApiErrorBody),
+        (status = 409, description = "It still has projects (`not_empty`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn delete_instance(
     State(state): State<AppState>,
     actor: Actor,

@@ -24,26 +24,35 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::shapes::{CreatedKey, CreatedToken, Data, MemberRole, UserWithInstances};
 use super::{
     api_keys::CreateKey,
     json_body::{self, JsonBody},
 };
-use crate::{auth::Actor, error::ApiError, state::AppState};
+use crate::{
+    auth::Actor,
+    error::{ApiError, ApiErrorBody},
+    state::AppState,
+};
+use electrons_domain::db::{
+    api_keys::KeyRecord,
+    users::{Membership, TokenRecord, User},
+};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewUser {
     email: String,
     name: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UserChange {
     disabled: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewToken {
     #[serde(default)]
@@ -51,12 +60,27 @@ struct NewToken {
     expires_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RoleRequest {
     role: Role,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/users",
+    operation_id = "createUser",
+    tag = "admin-users",
+    summary = "Add a user",
+    request_body = NewUser,
+    responses(
+        (status = 201, description = "Added", body = User),
+        (status = 403, description = "Only the operator may (`operator_only`)", body = ApiErrorBody),
+        (status = 409, description = "A user with this email exists (`email_taken`)", body = ApiErrorBody),
+        (status = 422, description = "A bad email or name (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     actor: Actor,
@@ -83,12 +107,40 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(json!(user))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/users",
+    operation_id = "listUsers",
+    tag = "admin-users",
+    summary = "List users",
+    responses(
+        (status = 200, description = "The users", body = Data<User>),
+        (status = 403, description = "Only the operator may (`operator_only`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn list(State(state): State<AppState>, actor: Actor) -> Result<Json<Value>, ApiError> {
     actor.operator_only()?;
     Ok(Json(json!({ "data": users::list(&state.pool).await? })))
 }
 
 /// The operator reads any user; a user reads themself.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/users/{id}",
+    operation_id = "getUser",
+    tag = "admin-users",
+    summary = "Read a user",
+    description = "The operator reads any user; a user themself.",
+    params(
+        ("id" = String, Path, description = "The user's id")
+    ),
+    responses(
+        (status = 200, description = "The user and the instances they have a role in", body = UserWithInstances),
+        (status = 404, description = "No such user (or another user)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn get(State(state): State<AppState>, actor: Actor, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let id = self_or_operator(actor, &id)?;
     let user = users::get(&state.pool, id)
@@ -101,6 +153,24 @@ pub async fn get(State(state): State<AppState>, actor: Actor, Path(id): Path<Str
 }
 
 /// `{"disabled": true}` refuses every token of the user from the next request.
+#[utoipa::path(
+    patch,
+    path = "/v1/admin/users/{id}",
+    operation_id = "updateUser",
+    tag = "admin-users",
+    summary = "Disable or enable a user",
+    description = "`{\"disabled\": true}` refuses every token of the user from the next request.",
+    params(
+        ("id" = String, Path, description = "The user's id")
+    ),
+    request_body = UserChange,
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 403, description = "Only the operator may (`operator_only`)", body = ApiErrorBody),
+        (status = 404, description = "No such user", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     actor: Actor,
@@ -131,6 +201,24 @@ pub async fn update(
     Ok(Json(json!(after)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/users/{id}/tokens",
+    operation_id = "createUserToken",
+    tag = "admin-users",
+    summary = "Create a user token",
+    description = "The token (`de_user_…`) is in this answer only; for the operator or the user themself.",
+    params(
+        ("id" = String, Path, description = "The user's id")
+    ),
+    request_body = NewToken,
+    responses(
+        (status = 201, description = "Created", body = CreatedToken),
+        (status = 404, description = "No such user (or another user)", body = ApiErrorBody),
+        (status = 422, description = "A bad name or expiry (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn create_token(
     State(state): State<AppState>,
     actor: Actor,
@@ -167,6 +255,21 @@ pub async fn create_token(
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/users/{id}/tokens",
+    operation_id = "listUserTokens",
+    tag = "admin-users",
+    summary = "List a user's tokens",
+    params(
+        ("id" = String, Path, description = "The user's id")
+    ),
+    responses(
+        (status = 200, description = "The tokens, never the tokens themselves", body = Data<TokenRecord>),
+        (status = 404, description = "No such user (or another user)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn tokens(
     State(state): State<AppState>,
     actor: Actor,
@@ -176,6 +279,22 @@ pub async fn tokens(
     Ok(Json(json!({ "data": users::tokens(&state.pool, id).await? })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/users/{id}/tokens/{token}",
+    operation_id = "revokeUserToken",
+    tag = "admin-users",
+    summary = "Revoke a user token",
+    params(
+        ("id" = String, Path, description = "The user's id"),
+        ("token" = String, Path, description = "The token's id")
+    ),
+    responses(
+        (status = 200, description = "The token, revoked", body = TokenRecord),
+        (status = 404, description = "No such user or token", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn revoke_token(
     State(state): State<AppState>,
     actor: Actor,
@@ -201,6 +320,21 @@ pub async fn revoke_token(
     Ok(Json(json!(revoked)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/instances/{id}/members",
+    operation_id = "listMembers",
+    tag = "admin-tenants",
+    summary = "List an instance's members",
+    params(
+        ("id" = String, Path, description = "The instance's id")
+    ),
+    responses(
+        (status = 200, description = "The members and their roles", body = Data<Membership>),
+        (status = 404, description = "No such instance, or one the user has no role in", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn members(
     State(state): State<AppState>,
     actor: Actor,
@@ -213,6 +347,27 @@ pub async fn members(
     Ok(Json(json!({ "data": users::members(&state.pool, &instance).await? })))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/admin/instances/{id}/members/{user}",
+    operation_id = "putMember",
+    tag = "admin-tenants",
+    summary = "Give a user a role in an instance",
+    description = "Admins give and change member and viewer roles; owners any. The last owner stays.",
+    params(
+        ("id" = String, Path, description = "The instance's id"),
+        ("user" = String, Path, description = "The user's id")
+    ),
+    request_body = RoleRequest,
+    responses(
+        (status = 200, description = "The role", body = MemberRole),
+        (status = 403, description = "The user's role in the instance is too low (`insufficient_role`)", body = ApiErrorBody),
+        (status = 404, description = "No such instance or user id", body = ApiErrorBody),
+        (status = 409, description = "It would leave the instance without an owner (`last_owner`)", body = ApiErrorBody),
+        (status = 422, description = "No such user (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn put_member(
     State(state): State<AppState>,
     actor: Actor,
@@ -243,6 +398,24 @@ pub async fn put_member(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/instances/{id}/members/{user}",
+    operation_id = "deleteMember",
+    tag = "admin-tenants",
+    summary = "Remove a user from an instance",
+    params(
+        ("id" = String, Path, description = "The instance's id"),
+        ("user" = String, Path, description = "The user's id")
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "The user's role in the instance is too low (`insufficient_role`)", body = ApiErrorBody),
+        (status = 404, description = "No such instance or member", body = ApiErrorBody),
+        (status = 409, description = "It would leave the instance without an owner (`last_owner`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn delete_member(
     State(state): State<AppState>,
     actor: Actor,
@@ -304,6 +477,25 @@ async fn keeps_an_owner(
 }
 
 /// Members make jobs keys; admins any key.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/projects/{id}/keys",
+    operation_id = "createProjectKey",
+    tag = "admin-projects",
+    summary = "Create a key for a project",
+    description = "Members make jobs keys (`jobs:read`, `jobs:write`); admins any key. The key is in this answer only.",
+    params(
+        ("id" = String, Path, description = "The project's id")
+    ),
+    request_body = CreateKey,
+    responses(
+        (status = 201, description = "Created", body = CreatedKey),
+        (status = 403, description = "The user's role in the instance is too low (`insufficient_role`)", body = ApiErrorBody),
+        (status = 404, description = "No such project, or one the user cannot see", body = ApiErrorBody),
+        (status = 422, description = "A bad name, scope or expiry (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn create_project_key(
     State(state): State<AppState>,
     actor: Actor,
@@ -320,6 +512,22 @@ pub async fn create_project_key(
     super::api_keys::make(&state, &actor.name(), project.id, request, allowed).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/projects/{id}/keys",
+    operation_id = "listProjectKeys",
+    tag = "admin-projects",
+    summary = "List a project's keys",
+    params(
+        ("id" = String, Path, description = "The project's id")
+    ),
+    responses(
+        (status = 200, description = "The keys", body = Data<KeyRecord>),
+        (status = 403, description = "The user's role in the instance is too low (`insufficient_role`)", body = ApiErrorBody),
+        (status = 404, description = "No such project, or one the user cannot see", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn project_keys(
     State(state): State<AppState>,
     actor: Actor,
@@ -331,6 +539,23 @@ pub async fn project_keys(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/projects/{id}/keys/{key}",
+    operation_id = "revokeProjectKey",
+    tag = "admin-projects",
+    summary = "Revoke a project's key",
+    params(
+        ("id" = String, Path, description = "The project's id"),
+        ("key" = String, Path, description = "The key's id")
+    ),
+    responses(
+        (status = 200, description = "The key, revoked", body = KeyRecord),
+        (status = 403, description = "The user's role in the instance is too low (`insufficient_role`)", body = ApiErrorBody),
+        (status = 404, description = "No such project or key", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn revoke_project_key(
     State(state): State<AppState>,
     actor: Actor,

@@ -21,28 +21,54 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::json_body::{self, JsonBody};
-use crate::{auth::ProjectAdmin, error::ApiError, state::AppState};
+use super::shapes::{CreatedKey, Data};
+use crate::{
+    auth::ProjectAdmin,
+    error::{ApiError, ApiErrorBody},
+    state::AppState,
+};
+use electrons_domain::db::api_keys::KeyRecord;
 
 const MAX_NAME_CHARS: usize = 200;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateKey {
     /// Required from the operator; a project admin's key makes keys for its own project.
     project_id: Option<Uuid>,
     #[serde(default)]
     name: String,
+    /// Default `jobs:read` and `jobs:write`.
     scopes: Option<Vec<Scope>>,
+    /// Default `live`.
     environment: Option<KeyEnvironment>,
     expires_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Text, parsed here, so a bad one gets the API's JSON error.
+    /// One project (the operator; a key lists its own). Text, parsed here, so a bad one gets the API's JSON error.
+    #[param(value_type = Option<Uuid>)]
     project_id: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/keys",
+    operation_id = "createKey",
+    tag = "keys",
+    summary = "Create an API key",
+    description = "The key is in this answer only. The operator names the project; an admin key makes keys for its own.",
+    request_body = CreateKey,
+    responses(
+        (status = 201, description = "Created", body = CreatedKey),
+        (status = 403, description = "A key without the `admin` scope (`insufficient_scope`)", body = ApiErrorBody),
+        (status = 404, description = "No such project (or another than the key's)", body = ApiErrorBody),
+        (status = 422, description = "A bad name, scope or expiry, or no project named (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     admin: ProjectAdmin,
@@ -132,6 +158,23 @@ pub(super) async fn make(
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/keys",
+    operation_id = "listKeys",
+    tag = "keys",
+    summary = "List API keys",
+    params(
+        ListQuery
+    ),
+    responses(
+        (status = 200, description = "The keys, never the keys themselves", body = Data<KeyRecord>),
+        (status = 403, description = "A key without the `admin` scope (`insufficient_scope`)", body = ApiErrorBody),
+        (status = 404, description = "Another project than the key's", body = ApiErrorBody),
+        (status = 422, description = "A bad `project_id` (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     admin: ProjectAdmin,
@@ -142,6 +185,22 @@ pub async fn list(
     Ok(Json(json!({ "data": keys })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/keys/{id}",
+    operation_id = "getKey",
+    tag = "keys",
+    summary = "Read an API key",
+    params(
+        ("id" = String, Path, description = "The key's id")
+    ),
+    responses(
+        (status = 200, description = "The key", body = KeyRecord),
+        (status = 403, description = "A key without the `admin` scope (`insufficient_scope`)", body = ApiErrorBody),
+        (status = 404, description = "No such key", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     admin: ProjectAdmin,
@@ -156,6 +215,23 @@ pub async fn get(
 
 /// Revokes the key; every producer refuses it from the moment PostgreSQL
 /// tells them (well within a second).
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/keys/{id}",
+    operation_id = "revokeKey",
+    tag = "keys",
+    summary = "Revoke an API key",
+    description = "Every producer refuses it within a second.",
+    params(
+        ("id" = String, Path, description = "The key's id")
+    ),
+    responses(
+        (status = 200, description = "The key, revoked", body = KeyRecord),
+        (status = 403, description = "A key without the `admin` scope (`insufficient_scope`)", body = ApiErrorBody),
+        (status = 404, description = "No such key", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     admin: ProjectAdmin,

@@ -19,18 +19,35 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::json_body::{self, JsonBody};
+use super::shapes::Data;
 use crate::{
     auth::{Actor, Caller, Operator, ProjectAdmin, OPERATOR},
-    error::ApiError,
+    error::{ApiError, ApiErrorBody},
     state::AppState,
 };
+use electrons_domain::db::{budgets::Budget, instance_budgets::InstanceBudget};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BudgetRequest {
+    /// US dollars a month, 0 or more.
     monthly_usd: f64,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/budget",
+    operation_id = "getOwnBudget",
+    tag = "budgets",
+    summary = "Read the project's budget",
+    description = "The monthly budget with this month's spend and reservations.",
+    responses(
+        (status = 200, description = "The budget", body = Budget),
+        (status = 403, description = "The key lacks the scope this needs (`insufficient_scope`)", body = ApiErrorBody),
+        (status = 404, description = "No budget is set", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn own(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let budget = budgets::get(&state.pool, caller.project_id)
         .await?
@@ -38,10 +55,39 @@ pub async fn own(State(state): State<AppState>, caller: Caller) -> Result<Json<V
     Ok(Json(json!(budget)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/budgets",
+    operation_id = "listBudgets",
+    tag = "budgets",
+    summary = "List projects' budgets",
+    responses(
+        (status = 200, description = "The budgets", body = Data<Budget>),
+        (status = 403, description = "The admin API is off: `DE_ADMIN_TOKEN` is unset (`admin_disabled`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn list(State(state): State<AppState>, _operator: Operator) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "data": budgets::list(&state.pool).await? })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/budgets/{project_id}",
+    operation_id = "getBudget",
+    tag = "budgets",
+    summary = "Read a project's budget",
+    params(
+        ("project_id" = String, Path, description = "The project's id")
+    ),
+    responses(
+        (status = 200, description = "The budget", body = Budget),
+        (status = 403, description = "A key without the `admin` scope (`insufficient_scope`)", body = ApiErrorBody),
+        (status = 404, description = "No budget, or another project than the key's", body = ApiErrorBody),
+        (status = 422, description = "Not a project id (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     admin: ProjectAdmin,
@@ -56,6 +102,25 @@ pub async fn get(
     Ok(Json(json!(budget)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/admin/budgets/{project_id}",
+    operation_id = "putBudget",
+    tag = "budgets",
+    summary = "Set a project's budget",
+    description = "Reaches every producer within moments; audited.",
+    params(
+        ("project_id" = String, Path, description = "The project's id")
+    ),
+    request_body = BudgetRequest,
+    responses(
+        (status = 200, description = "The budget", body = Budget),
+        (status = 403, description = "The admin API is off: `DE_ADMIN_TOKEN` is unset (`admin_disabled`)", body = ApiErrorBody),
+        (status = 404, description = "No such project", body = ApiErrorBody),
+        (status = 422, description = "Not a project id, or a negative amount (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn put(
     State(state): State<AppState>,
     _operator: Operator,
@@ -95,6 +160,23 @@ pub async fn put(
     Ok(Json(json!(budget)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/budgets/{project_id}",
+    operation_id = "deleteBudget",
+    tag = "budgets",
+    summary = "Remove a project's budget",
+    params(
+        ("project_id" = String, Path, description = "The project's id")
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "The admin API is off: `DE_ADMIN_TOKEN` is unset (`admin_disabled`)", body = ApiErrorBody),
+        (status = 404, description = "No budget is set", body = ApiErrorBody),
+        (status = 422, description = "Not a project id (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     _operator: Operator,
@@ -130,6 +212,22 @@ fn project_id(id: &str) -> Result<Uuid, ApiError> {
 /// `GET /v1/admin/instances/{id}/budget` (the operator, or the instance's
 /// viewers): the instance's budget and this month's spend and reservations
 /// across its projects.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/instances/{id}/budget",
+    operation_id = "getInstanceBudget",
+    tag = "budgets",
+    summary = "Read an instance's budget",
+    description = "Its spend and reservations across its projects this month (the operator, or the instance's viewers).",
+    params(
+        ("id" = String, Path, description = "The instance's id")
+    ),
+    responses(
+        (status = 200, description = "The budget", body = InstanceBudget),
+        (status = 404, description = "No budget, or an instance the user has no role in", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn instance_get(
     State(state): State<AppState>,
     actor: Actor,
@@ -145,6 +243,25 @@ pub async fn instance_get(
 /// `PUT /v1/admin/instances/{id}/budget {"monthly_usd"}`: every project of the
 /// instance reserves from it as well as from its own budget. The operator's,
 /// or the instance's owners'.
+#[utoipa::path(
+    put,
+    path = "/v1/admin/instances/{id}/budget",
+    operation_id = "putInstanceBudget",
+    tag = "budgets",
+    summary = "Set an instance's budget",
+    description = "Every project of the instance reserves from it as well as from its own (the operator, or the instance's owners).",
+    params(
+        ("id" = String, Path, description = "The instance's id")
+    ),
+    request_body = BudgetRequest,
+    responses(
+        (status = 200, description = "The budget", body = InstanceBudget),
+        (status = 403, description = "The user's role in the instance is too low (`insufficient_role`)", body = ApiErrorBody),
+        (status = 404, description = "No such instance", body = ApiErrorBody),
+        (status = 422, description = "A negative amount (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn instance_put(
     State(state): State<AppState>,
     actor: Actor,
@@ -180,6 +297,22 @@ pub async fn instance_put(
     Ok(Json(json!(budget)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/instances/{id}/budget",
+    operation_id = "deleteInstanceBudget",
+    tag = "budgets",
+    summary = "Remove an instance's budget",
+    params(
+        ("id" = String, Path, description = "The instance's id")
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "The user's role in the instance is too low (`insufficient_role`)", body = ApiErrorBody),
+        (status = 404, description = "No budget is set", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn instance_delete(
     State(state): State<AppState>,
     actor: Actor,

@@ -14,8 +14,31 @@ use electrons_domain::db::{
 use serde_json::{json, Value};
 
 use super::jobs::parse_id;
-use crate::{auth::Caller, error::ApiError, state::AppState};
+use super::shapes::Data;
+use crate::{
+    auth::Caller,
+    error::{ApiError, ApiErrorBody},
+    state::AppState,
+};
+use electrons_domain::db::webhook_deliveries::DeliveryView;
 
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}/deliveries",
+    operation_id = "listDeliveries",
+    tag = "webhooks",
+    summary = "List a job's webhook deliveries",
+    description = "Every delivery with its attempts: time, status, latency and error.",
+    params(
+        ("id" = String, Path, description = "The job's id (`job_…`)")
+    ),
+    responses(
+        (status = 200, description = "The deliveries", body = Data<DeliveryView>),
+        (status = 403, description = "The key lacks the scope this needs (`insufficient_scope`)", body = ApiErrorBody),
+        (status = 404, description = "No such job in this project", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -29,6 +52,25 @@ pub async fn list(
     Ok(Json(json!({ "data": deliveries })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/jobs/{id}/deliveries/{delivery}/redeliver",
+    operation_id = "redeliverWebhook",
+    tag = "webhooks",
+    summary = "Redeliver a webhook",
+    description = "Starts the retry schedule of a delivery that ended (delivered, exhausted or disabled) again, under the same `webhook-id`.",
+    params(
+        ("id" = String, Path, description = "The job's id (`job_…`)"),
+        ("delivery" = String, Path, description = "The delivery's `webhook-id` (`msg_…`)")
+    ),
+    responses(
+        (status = 202, description = "Scheduled", body = DeliveryView),
+        (status = 403, description = "The key lacks the scope this needs (`insufficient_scope`)", body = ApiErrorBody),
+        (status = 404, description = "No such job or delivery", body = ApiErrorBody),
+        (status = 409, description = "The delivery has not ended (`delivery_in_progress`) or its URL is disabled (`endpoint_disabled`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn redeliver(
     State(state): State<AppState>,
     caller: Caller,

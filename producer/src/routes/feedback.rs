@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::shapes::FeedbackSummary;
 use super::{
     jobs::parse_id,
     json_body::{self, JsonBody},
@@ -18,9 +19,10 @@ use super::{
 };
 use crate::{
     auth::{Caller, ProjectAdmin},
-    error::ApiError,
+    error::{ApiError, ApiErrorBody},
     state::AppState,
 };
+use electrons_domain::db::feedback::Feedback;
 
 const MAX_COMMENT_CHARS: usize = 4000;
 const MAX_TAGS: usize = 20;
@@ -28,13 +30,18 @@ const MAX_TAG_CHARS: usize = 50;
 /// A summary with no `from` covers this many days back.
 const DEFAULT_DAYS: i64 = 30;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = FeedbackRequest)]
 #[serde(deny_unknown_fields)]
 struct FeedbackBody {
+    /// 1 to 5.
+    #[schema(minimum = 1, maximum = 5)]
     rating: i64,
     comment: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
+    /// 1 to 5.
+    #[schema(minimum = 1, maximum = 5)]
     prompt_effectiveness: Option<i64>,
 }
 
@@ -86,6 +93,27 @@ fn validate(body: FeedbackBody) -> Result<NewFeedback, ApiError> {
 }
 
 /// `POST /v1/jobs/{id}/feedback`: `201` the first time, `200` when it replaces earlier feedback.
+#[utoipa::path(
+    post,
+    path = "/v1/jobs/{id}/feedback",
+    operation_id = "putFeedback",
+    tag = "feedback",
+    summary = "Rate a job's output",
+    description = "Replaces earlier feedback on the job.",
+    params(
+        ("id" = String, Path, description = "The job's id (`job_…`)")
+    ),
+    request_body = FeedbackBody,
+    responses(
+        (status = 201, description = "Recorded", body = Feedback),
+        (status = 200, description = "Replaced earlier feedback", body = Feedback),
+        (status = 403, description = "The key lacks the scope this needs (`insufficient_scope`)", body = ApiErrorBody),
+        (status = 404, description = "No such job in this project", body = ApiErrorBody),
+        (status = 409, description = "The job has not finished (`job_not_finished`)", body = ApiErrorBody),
+        (status = 422, description = "A rating out of 1 to 5, or a too long comment or tag (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn put(
     State(state): State<AppState>,
     caller: Caller,
@@ -109,6 +137,22 @@ pub async fn put(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}/feedback",
+    operation_id = "getFeedback",
+    tag = "feedback",
+    summary = "Read a job's feedback",
+    params(
+        ("id" = String, Path, description = "The job's id (`job_…`)")
+    ),
+    responses(
+        (status = 200, description = "The feedback", body = Feedback),
+        (status = 403, description = "The key lacks the scope this needs (`insufficient_scope`)", body = ApiErrorBody),
+        (status = 404, description = "No such job, or no feedback on it", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -121,17 +165,40 @@ pub async fn get(
     Ok(Json(json!(saved)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SummaryQuery {
+    /// An RFC 3339 time or a date; default 30 days before `to`.
     from: Option<String>,
+    /// An RFC 3339 time or a date (its end); default now.
     to: Option<String>,
     model: Option<String>,
+    /// A prompt template's name.
     prompt_template: Option<String>,
+    /// One project (the admin route only).
+    #[param(value_type = Option<uuid::Uuid>)]
     project_id: Option<String>,
 }
 
 /// `GET /v1/feedback/summary?from=&to=&model=&prompt_template=`: the caller's
 /// project, per model and prompt template.
+#[utoipa::path(
+    get,
+    path = "/v1/feedback/summary",
+    operation_id = "feedbackSummary",
+    tag = "feedback",
+    summary = "Summarise the project's feedback",
+    description = "Per model and prompt template, over `[from, to)` (default the last 30 days).",
+    params(
+        SummaryQuery
+    ),
+    responses(
+        (status = 200, description = "The summary", body = FeedbackSummary),
+        (status = 403, description = "The key lacks the scope this needs (`insufficient_scope`)", body = ApiErrorBody),
+        (status = 422, description = "A bad time, or `project_id`, which only the admin route takes (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn summary(
     State(state): State<AppState>,
     caller: Caller,
@@ -147,6 +214,24 @@ pub async fn summary(
 }
 
 /// `GET /v1/admin/feedback/summary?project_id=&…`: per project, model and prompt template, for the operator.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/feedback/summary",
+    operation_id = "adminFeedbackSummary",
+    tag = "feedback",
+    summary = "Summarise feedback across projects",
+    description = "Per project, model and prompt template, for the operator (or an admin key's own project).",
+    params(
+        SummaryQuery
+    ),
+    responses(
+        (status = 200, description = "The summary", body = FeedbackSummary),
+        (status = 403, description = "A key without the `admin` scope (`insufficient_scope`)", body = ApiErrorBody),
+        (status = 404, description = "Another project than the key's", body = ApiErrorBody),
+        (status = 422, description = "A bad time or `project_id` (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn admin_summary(
     State(state): State<AppState>,
     admin: ProjectAdmin,

@@ -13,14 +13,38 @@ use electrons_domain::storage::{content_type_of, LinkError, ObjectKey, ObjectSto
 use serde::Deserialize;
 use tokio_util::io::ReaderStream;
 
-use crate::{error::ApiError, state::AppState};
+use crate::{
+    error::{ApiError, ApiErrorBody},
+    state::AppState,
+};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LinkQuery {
+    /// When the link expires (Unix seconds), as the job's output gave it.
     expires: Option<i64>,
+    /// The link's signature, as the job's output gave it.
     signature: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/files/{*key}",
+    operation_id = "getFile",
+    tag = "files",
+    summary = "Download an output file",
+    description = "The local store's output links: the signed link is the credential (no API key), as with an S3 presigned URL. With S3 configured links point at the bucket and this answers 404.",
+    params(
+        ("key" = String, Path, description = "The file's key (it may contain `/`)"),
+        LinkQuery
+    ),
+    responses(
+        (status = 200, description = "The file, with its media type", content(("application/octet-stream"))),
+        (status = 403, description = "No, or a wrong, signature (`invalid_signature`), or an expired link (`link_expired`)", body = ApiErrorBody),
+        (status = 404, description = "No such file", body = ApiErrorBody),
+        (status = 500, description = "The file could not be read (`storage_error`)", body = ApiErrorBody)
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     Path(key): Path<String>,

@@ -8,7 +8,12 @@ use electrons_domain::{db, ids::JobId, job::JobStatus, prometheus};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{auth::Caller, error::ApiError, state::AppState};
+use super::shapes::JobPage;
+use crate::{
+    auth::Caller,
+    error::{ApiError, ApiErrorBody},
+    state::AppState,
+};
 use electrons_domain::job_view::JobView;
 
 const MAX_PAGE: i64 = 100;
@@ -17,6 +22,22 @@ pub(super) fn parse_id(id: &str) -> Result<JobId, ApiError> {
     id.parse().map_err(|_| ApiError::not_found("job"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}",
+    operation_id = "getJob",
+    tag = "jobs",
+    summary = "Read a job",
+    params(
+        ("id" = String, Path, description = "The job's id (`job_…`)")
+    ),
+    responses(
+        (status = 200, description = "The job", body = JobView),
+        (status = 403, description = "The key lacks the scope this needs (`insufficient_scope`)", body = ApiErrorBody),
+        (status = 404, description = "No such job in this project", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -28,6 +49,23 @@ pub async fn get(
     Ok(Json(view(&state, job).await))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/jobs/{id}/cancel",
+    operation_id = "cancelJob",
+    tag = "jobs",
+    summary = "Cancel a job",
+    description = "A queued or running job ends `canceled`; a finished one is answered as it is.",
+    params(
+        ("id" = String, Path, description = "The job's id (`job_…`)")
+    ),
+    responses(
+        (status = 200, description = "The job", body = JobView),
+        (status = 403, description = "The key lacks the scope this needs (`insufficient_scope`)", body = ApiErrorBody),
+        (status = 404, description = "No such job in this project", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
@@ -43,16 +81,38 @@ pub async fn cancel(
     Ok(Json(view(&state, job).await))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    #[param(value_type = Option<JobStatus>)]
     status: Option<String>,
     model: Option<String>,
+    /// A `next_cursor` this API answered.
     cursor: Option<String>,
+    /// 1 to 100; default 20.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     limit: Option<String>,
 }
 
 /// `GET /v1/jobs?status=&model=&limit=&cursor=`, newest first; `next_cursor`
 /// continues where the page ended.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs",
+    operation_id = "listJobs",
+    tag = "jobs",
+    summary = "List the project's jobs",
+    description = "Newest first; `next_cursor` continues where the page ended.",
+    params(
+        ListQuery
+    ),
+    responses(
+        (status = 200, description = "A page of jobs", body = JobPage),
+        (status = 403, description = "The key lacks the scope this needs (`insufficient_scope`)", body = ApiErrorBody),
+        (status = 422, description = "A bad `status`, `cursor` or `limit` (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,

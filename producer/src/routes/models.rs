@@ -2,8 +2,23 @@ use axum::{extract::State, Json};
 use electrons_domain::job::Modality;
 use serde_json::{json, Value};
 
+use super::shapes::{Data, ModelListing};
+use crate::error::ApiErrorBody;
 use crate::{auth::Caller, state::AppState};
 
+#[utoipa::path(
+    get,
+    path = "/v1/models",
+    operation_id = "listModels",
+    tag = "models",
+    summary = "List the models",
+    description = "The models jobs may name, with their modality, provider, pricing and status.",
+    responses(
+        (status = 200, description = "The models", body = Data<ModelListing>),
+        (status = 403, description = "The key lacks the scope this needs (`insufficient_scope`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn list(State(state): State<AppState>, _caller: Caller) -> Json<Value> {
     let catalog = state.catalog.get().await;
     let mut models: Vec<_> = catalog.models.values().collect();

@@ -15,17 +15,48 @@ use electrons_domain::db::{
 use serde_json::{json, Value};
 
 use super::json_body::{self, JsonBody};
+use super::shapes::Data;
 use crate::{
     auth::{Operator, OPERATOR},
-    error::ApiError,
+    error::{ApiError, ApiErrorBody},
     state::AppState,
 };
+use electrons_domain::db::rate_limits::RateLimitState;
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/rate-limits",
+    operation_id = "listRateLimits",
+    tag = "admin-rate-limits",
+    summary = "List rate limits",
+    description = "Each configuration with its live state and counters.",
+    responses(
+        (status = 200, description = "The limits", body = Data<RateLimitState>),
+        (status = 403, description = "The admin API is off: `DE_ADMIN_TOKEN` is unset (`admin_disabled`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn list(State(state): State<AppState>, _operator: Operator) -> Result<Json<Value>, ApiError> {
     let limits = rate_limits::list(&state.pool).await?;
     Ok(Json(json!({ "data": limits })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/admin/rate-limits/{id}",
+    operation_id = "getRateLimit",
+    tag = "admin-rate-limits",
+    summary = "Read a rate limit",
+    params(
+        ("id" = String, Path, description = "The limit's id")
+    ),
+    responses(
+        (status = 200, description = "The limit", body = RateLimitState),
+        (status = 403, description = "The admin API is off: `DE_ADMIN_TOKEN` is unset (`admin_disabled`)", body = ApiErrorBody),
+        (status = 404, description = "No such limit", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     _operator: Operator,
@@ -37,6 +68,24 @@ pub async fn get(
     Ok(Json(json!(limit)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/admin/rate-limits/{id}",
+    operation_id = "putRateLimit",
+    tag = "admin-rate-limits",
+    summary = "Set a rate limit",
+    description = "A provider's (optionally one model's) or a project's; reaches every worker on its next acquisition.",
+    params(
+        ("id" = String, Path, description = "The limit's id")
+    ),
+    request_body = RateLimitConfig,
+    responses(
+        (status = 200, description = "The limit", body = RateLimitState),
+        (status = 403, description = "The admin API is off: `DE_ADMIN_TOKEN` is unset (`admin_disabled`)", body = ApiErrorBody),
+        (status = 422, description = "A bad id, an unknown provider, model or project, or a value out of range (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn put(
     State(state): State<AppState>,
     _operator: Operator,
@@ -54,6 +103,22 @@ pub async fn put(
     get(State(state), Operator, Path(id)).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/rate-limits/{id}",
+    operation_id = "deleteRateLimit",
+    tag = "admin-rate-limits",
+    summary = "Remove a rate limit",
+    params(
+        ("id" = String, Path, description = "The limit's id")
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "The admin API is off: `DE_ADMIN_TOKEN` is unset (`admin_disabled`)", body = ApiErrorBody),
+        (status = 404, description = "No such limit", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     _operator: Operator,

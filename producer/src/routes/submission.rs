@@ -20,18 +20,27 @@ const MAX_IDEMPOTENCY_KEY: usize = 255;
 const WEBHOOK_EVENTS: &[&str] = &["start", "completed"];
 const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SubmitRequest {
+pub(super) struct SubmitRequest {
+    /// A model of `GET /v1/models`; it fixes the modality and the provider.
+    #[schema(example = "gpt-4o-mini")]
     model: String,
+    /// The modality's input (`{"prompt": …}` for text), checked against the model.
+    #[schema(value_type = Object, example = json!({"prompt": "Write a haiku about electrons"}))]
     input: Value,
+    /// An http or https URL told about the job's events.
     #[serde(default)]
     webhook: Option<String>,
+    /// `start`, `completed` (the default) or both.
     #[serde(default)]
     webhook_events_filter: Option<Vec<String>>,
+    /// Default `normal`.
     #[serde(default)]
     priority: Option<Priority>,
+    /// Kept with the job and shown with it; at most 16 KiB of JSON.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     metadata: Option<Value>,
 }
 

@@ -25,11 +25,40 @@ use super::{
     json_body::JsonBody,
     submission::{self, Submission},
 };
-use crate::{auth::Caller, error::ApiError, state::AppState};
+use crate::{
+    auth::Caller,
+    error::{ApiError, ApiErrorBody},
+    state::AppState,
+};
+use electrons_domain::job_view::JobView;
 
 /// How often a waiting request re-reads its job in case a notification was lost.
 const WAIT_POLL: Duration = Duration::from_secs(1);
 
+#[utoipa::path(
+    post,
+    path = "/v1/jobs",
+    operation_id = "submitJob",
+    tag = "jobs",
+    summary = "Submit a job",
+    description = "Validates the request, commits the job and answers; a worker then runs it. A repeated `Idempotency-Key` with the same body answers the first job again; `Prefer: wait=N` holds the answer up to N seconds for the job to finish.",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 printable ASCII characters: a retry with the same key and body answers the same job"),
+        ("Prefer" = Option<String>, Header, description = "`wait=N`: answer when the job has finished, or after N seconds (at most the deployment's maximum)")
+    ),
+    request_body = super::submission::SubmitRequest,
+    responses(
+        (status = 202, description = "Accepted and queued", body = JobView, headers(("Location" = String, description = "The job's URL"))),
+        (status = 201, description = "Finished within `Prefer: wait`", body = JobView),
+        (status = 200, description = "The job an earlier submit with this `Idempotency-Key` made (`Idempotent-Replayed: true`)", body = JobView),
+        (status = 400, description = "Not a JSON object (`invalid_json`), a bad header (`invalid_header`) or webhook (`invalid_webhook`)", body = ApiErrorBody),
+        (status = 402, description = "Over the project's or the instance's monthly budget (`budget_exceeded`), or a model without pricing under a budget (`model_unpriced`)", body = ApiErrorBody),
+        (status = 403, description = "The key lacks the scope this needs (`insufficient_scope`)", body = ApiErrorBody),
+        (status = 409, description = "The `Idempotency-Key` was used with another body (`idempotency_key_reused`)", body = ApiErrorBody),
+        (status = 422, description = "A field is missing or invalid, or the model unknown (`missing_field`, `invalid_field`, `unknown_model`, …)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,

@@ -14,17 +14,46 @@ use electrons_domain::db::usage::{self, UsageRow, UNITS};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::shapes::UsageReport;
 use super::time_range;
-use crate::{auth::ProjectAdmin, error::ApiError, state::AppState};
+use crate::{
+    auth::ProjectAdmin,
+    error::{ApiError, ApiErrorBody},
+    state::AppState,
+};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UsageQuery {
+    /// An RFC 3339 time or a date; default the start of `to`'s month.
     from: Option<String>,
+    /// An RFC 3339 time or a date (its end); default now.
     to: Option<String>,
+    /// One project (the operator; a key reads its own).
+    #[param(value_type = Option<uuid::Uuid>)]
     project_id: Option<String>,
+    /// `json` or `csv`; default by `Accept`.
     format: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/usage",
+    operation_id = "usageReport",
+    tag = "usage",
+    summary = "Report usage and cost",
+    description = "Per day (UTC), project and model over `[from, to)` (default this month). A key reads its own project's, the operator every project's or one. CSV with `format=csv` or `Accept: text/csv`.",
+    params(
+        UsageQuery
+    ),
+    responses(
+        (status = 200, description = "The report", content((UsageReport = "application/json"), (String = "text/csv"))),
+        (status = 403, description = "The key lacks the scope this needs (`insufficient_scope`)", body = ApiErrorBody),
+        (status = 404, description = "Another project than the key's", body = ApiErrorBody),
+        (status = 422, description = "A bad time, `project_id` or `format` (`invalid_field`)", body = ApiErrorBody)
+    ),
+    security(("bearerAuth" = []))
+)]
 pub async fn report(
     State(state): State<AppState>,
     caller: ProjectAdmin,

@@ -17,6 +17,7 @@ mod idempotency;
 mod isolation;
 mod media;
 mod metrics;
+mod openapi;
 mod pipeline;
 mod prompt_templates;
 mod rate_limits;
