@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints the path of a Python with the packages the tests run pinned in
 # tests/python/requirements.txt (openapi-spec-validator, which the OpenAPI test
-# validates /openapi.json with), installed from PyPI into a virtualenv at
+# validates /openapi.json with; Playwright, which drives the console test's
+# Chromium), installed from PyPI into a virtualenv at
 # ${DE_PY_TOOLS:-$HOME/.cache/de-py-tools}, with python3-venv from the OS
 # packages when missing. Reinstalls only when the requirements change.
 # Idempotent; never waits for input. Only the path goes to stdout.

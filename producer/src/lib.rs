@@ -5,6 +5,7 @@
 
 mod auth;
 mod budgets;
+mod console;
 mod dispatch;
 mod error;
 mod finished;
@@ -61,8 +62,16 @@ pub fn state(
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.producer.body_limit_bytes;
     let (router, document) = routes::router().split_for_parts();
+    // The console calls the API in process, through the same routes and limits.
+    let api = console::Api(
+        router
+            .clone()
+            .layer(DefaultBodyLimit::max(body_limit))
+            .with_state(state.clone()),
+    );
     router
         .merge(routes::api_doc::serve(routes::api_doc::finish(document)))
+        .merge(console::router(api))
         .route_layer(axum::middleware::from_fn(http_metrics::record))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -181,6 +181,12 @@ pub struct ListFilter {
     pub model: Option<String>,
     /// Jobs older than this one (ids are time-ordered).
     pub before: Option<JobId>,
+    /// Submitted at or after this moment.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Submitted before this moment.
+    pub created_before: Option<DateTime<Utc>>,
+    /// Jobs whose metadata holds all of this object's keys and values.
+    pub metadata: Option<Value>,
     pub limit: i64,
 }
 
@@ -192,6 +198,9 @@ pub async fn list(pool: &PgPool, project_id: Uuid, filter: &ListFilter) -> Resul
            AND ($2::text IS NULL OR status = $2)
            AND ($3::text IS NULL OR model = $3)
            AND ($4::uuid IS NULL OR id < $4)
+           AND ($6::uuid IS NULL OR id >= $6)
+           AND ($7::uuid IS NULL OR id < $7)
+           AND ($8::jsonb IS NULL OR metadata @> $8)
          ORDER BY id DESC LIMIT $5"
     ))
     .bind(project_id)
@@ -199,6 +208,10 @@ pub async fn list(pool: &PgPool, project_id: Uuid, filter: &ListFilter) -> Resul
     .bind(&filter.model)
     .bind(filter.before.map(|id| id.0))
     .bind(filter.limit)
+    // Ids are UUIDv7: a time range is an id range of the project's index.
+    .bind(filter.created_after.map(super::usage::first_id_at))
+    .bind(filter.created_before.map(super::usage::first_id_at))
+    .bind(filter.metadata.as_ref())
     .fetch_all(pool)
     .await
 }

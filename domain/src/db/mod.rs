@@ -16,6 +16,7 @@ pub mod polls;
 pub mod projects;
 pub mod providers;
 pub mod rate_limits;
+pub mod stats;
 pub mod tenants;
 pub mod usage;
 pub mod users;

@@ -84,7 +84,7 @@ pub async fn by_day(
 
 /// The smallest UUIDv7 of the millisecond `at`: every job submitted from
 /// then on has an id at least this.
-fn first_id_at(at: DateTime<Utc>) -> Uuid {
+pub(super) fn first_id_at(at: DateTime<Utc>) -> Uuid {
     let millis = at.timestamp_millis().max(0) as u64;
     let mut bytes = [0u8; 16];
     bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);

@@ -8,6 +8,7 @@ use std::fmt::Display;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+mod fields;
 mod image;
 mod render;
 mod speech;
@@ -15,6 +16,7 @@ mod stock;
 mod text;
 mod video;
 
+pub use fields::{Field, FieldKind};
 pub use image::{ideogram_aspect, ImageInput, ImageRules};
 pub use render::{render_format_media, RenderInput, RenderOutput};
 pub use speech::{speech_format_media, SpeechInput, DEFAULT_SPEECH_FORMAT};

@@ -7,12 +7,12 @@ use serde_json::Value;
 
 use super::{check_one_of, check_range, check_text, deserialize, FieldError};
 
-const MAX_TEXT_CHARS: usize = 10_000;
+pub(super) const MAX_TEXT_CHARS: usize = 10_000;
 const MAX_VOICE_ID: usize = 64;
 
 pub const DEFAULT_SPEECH_FORMAT: &str = "mp3_44100_128";
 
-const FORMATS: &[&str] = &[
+pub(super) const FORMATS: &[&str] = &[
     "mp3_22050_32",
     "mp3_44100_32",
     "mp3_44100_64",

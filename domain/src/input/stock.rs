@@ -6,15 +6,15 @@ use serde_json::Value;
 
 use super::{check_one_of, check_range, check_text, deserialize, FieldError};
 
-const MAX_QUERY_CHARS: usize = 200;
+pub(super) const MAX_QUERY_CHARS: usize = 200;
 const MAX_PAGE: u32 = 1000;
-const MAX_PER_PAGE: u32 = 80;
+pub(super) const MAX_PER_PAGE: u32 = 80;
 const DEFAULT_PER_PAGE: u32 = 15;
-const MAX_DOWNLOAD: u32 = 5;
+pub(super) const MAX_DOWNLOAD: u32 = 5;
 const DEFAULT_DOWNLOAD: u32 = 1;
 
-const ORIENTATIONS: &[&str] = &["landscape", "portrait", "square"];
-const SIZES: &[&str] = &["large", "medium", "small"];
+pub(super) const ORIENTATIONS: &[&str] = &["landscape", "portrait", "square"];
+pub(super) const SIZES: &[&str] = &["large", "medium", "small"];
 
 /// Input of a stock-media search job.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

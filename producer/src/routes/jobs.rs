@@ -92,10 +92,28 @@ pub struct ListQuery {
     /// 1 to 100; default 20.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     limit: Option<String>,
+    /// Jobs submitted at or after this time (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
+    created_after: Option<String>,
+    /// Jobs submitted before this time (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
+    created_before: Option<String>,
+    /// A JSON object, such as `{"customer":"acme"}`: jobs whose metadata holds all its keys and values.
+    metadata: Option<String>,
 }
 
-/// `GET /v1/jobs?status=&model=&limit=&cursor=`, newest first; `next_cursor`
-/// continues where the page ended.
+fn moment(field: &'static str, value: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    value
+        .map(|v| {
+            chrono::DateTime::parse_from_rfc3339(v)
+                .map(|at| at.to_utc())
+                .map_err(|_| ApiError::invalid(field, "an RFC 3339 time such as 2026-12-03T10:00:00Z"))
+        })
+        .transpose()
+}
+
+/// `GET /v1/jobs?status=&model=&created_after=&created_before=&metadata=&limit=&cursor=`,
+/// newest first; `next_cursor` continues where the page ended.
 #[utoipa::path(
     get,
     path = "/v1/jobs",
@@ -109,7 +127,7 @@ pub struct ListQuery {
     responses(
         (status = 200, description = "A page of jobs", body = JobPage),
         (status = 403, description = "The key lacks the scope this needs (`insufficient_scope`)", body = ApiErrorBody),
-        (status = 422, description = "A bad `status`, `cursor` or `limit` (`invalid_field`)", body = ApiErrorBody)
+        (status = 422, description = "A bad `status`, `cursor`, `limit`, `created_after`, `created_before` or `metadata` (`invalid_field`)", body = ApiErrorBody)
     ),
     security(("bearerAuth" = []))
 )]
@@ -142,10 +160,24 @@ pub async fn list(
             .filter(|n| (1..=MAX_PAGE).contains(n))
             .ok_or_else(|| ApiError::invalid("limit", format!("limit must be an integer from 1 to {MAX_PAGE}")))?,
     };
+    let metadata = query
+        .metadata
+        .as_deref()
+        .map(|m| match serde_json::from_str::<Value>(m) {
+            Ok(object @ Value::Object(_)) => Ok(object),
+            _ => Err(ApiError::invalid(
+                "metadata",
+                r#"a JSON object of the metadata to match, such as {"customer":"acme"}"#,
+            )),
+        })
+        .transpose()?;
     let filter = db::jobs::ListFilter {
         status,
         model: query.model,
         before,
+        created_after: moment("created_after", query.created_after.as_deref())?,
+        created_before: moment("created_before", query.created_before.as_deref())?,
+        metadata,
         limit: limit + 1,
     };
     let mut jobs = db::jobs::list(&state.pool, caller.project_id, &filter).await?;

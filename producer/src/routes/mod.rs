@@ -21,6 +21,7 @@ mod models;
 mod operator_audit;
 mod rate_limits;
 mod shapes;
+mod stats;
 mod submission;
 mod submit;
 mod time_range;
@@ -46,6 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(feedback::summary))
         .routes(routes!(feedback::admin_summary))
         .routes(routes!(usage::report))
+        .routes(routes!(stats::get))
         .routes(routes!(files::get))
         .routes(routes!(models::list))
         .routes(routes!(webhook_endpoints::list))

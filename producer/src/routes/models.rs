@@ -34,6 +34,10 @@ pub async fn list(State(state): State<AppState>, _caller: Caller) -> Json<Value>
                 "pricing": m.pricing,
                 "status": m.status,
             });
+            // What `input` may hold, for clients that build a form from it.
+            if let Some(rules) = catalog.input_rules(m) {
+                model["input_fields"] = json!(rules.fields());
+            }
             if let Some(at) = m.deprecated_at {
                 model["deprecated_at"] = json!(at);
             }

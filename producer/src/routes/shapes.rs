@@ -115,6 +115,8 @@ pub struct ModelListing {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = u32)]
     pub max_output_tokens: Option<u32>,
+    /// What `input` may hold, for clients that build a form from it.
+    pub input_fields: Vec<electrons_domain::input::Field>,
 }
 
 // webhook_endpoints::enable

@@ -24,6 +24,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/feedback/summary"),
     ("get", "/v1/admin/feedback/summary"),
     ("get", "/v1/usage"),
+    ("get", "/v1/stats"),
     ("get", "/v1/files/{key}"),
     ("get", "/v1/models"),
     ("get", "/v1/webhook-endpoints"),

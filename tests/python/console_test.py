@@ -1,0 +1,178 @@
+"""Drives DE's web console in headless Chromium (Debian's, by executable path:
+no browser download) and saves screenshots of every main page at a laptop and
+a phone size. Run by the e2e test `console::` with a live DE; exits non-zero
+with the failed check's message.
+
+Checks: a wrong key is refused with a readable message; sign-in with a project
+key; the overview redraws itself live; the playground submits a text and an
+image job and each is followed to success with its output shown; a job sent
+with a webhook shows its delivery and can be redelivered; the jobs list
+filters; a key is created (shown once) and revoked; a form without the CSRF
+token is refused; the operator changes a rate limit and sees it applied.
+"""
+
+import argparse
+import os
+import re
+import sys
+
+from playwright.sync_api import expect, sync_playwright
+
+SIZES = [(1366, 768), (390, 844)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--admin-token", required=True)
+    parser.add_argument("--webhook-job", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    base = args.url.rstrip("/")
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=args.chromium, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        context = browser.new_context(viewport={"width": 1366, "height": 768})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        problems = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+
+        def shot(name: str) -> None:
+            for width, height in SIZES:
+                page.set_viewport_size({"width": width, "height": height})
+                page.wait_for_timeout(150)
+                page.screenshot(path=f"{args.out}/{name}-{width}x{height}.png", full_page=True)
+            page.set_viewport_size({"width": 1366, "height": 768})
+
+        # Signing in: a wrong key first.
+        page.goto(f"{base}/console/overview")
+        expect(page).to_have_url(re.compile(r"/console/sign-in$"))
+        page.fill("#key", "de_live_not_a_real_key")
+        page.click("button[type=submit]")
+        expect(page.locator(".error")).to_contain_text("was not accepted")
+        shot("sign-in")
+        problems.clear()  # the refusal's own 401
+        page.fill("#key", args.key)
+        page.click("button[type=submit]")
+        expect(page).to_have_url(re.compile(r"/console/overview$"))
+        cookies = context.cookies()
+        session = [c for c in cookies if c["name"] == "de_console"]
+        assert session and session[0]["httpOnly"], f"the session cookie is HttpOnly: {cookies}"
+        assert page.evaluate("document.cookie").find("de_console") < 0, "scripts cannot read the session"
+        assert page.evaluate("JSON.stringify(window.localStorage)") == "{}", "nothing in localStorage"
+
+        # The text job, from the playground.
+        page.goto(f"{base}/console/playground")
+        page.select_option("#model", "gpt-4o-mini")
+        expect(page.locator("#fields")).to_have_attribute("data-model", "gpt-4o-mini")
+        page.fill("#f-prompt", "write a haiku about electrons")
+        page.fill("#f-max_tokens", "64")
+        page.click("#copy-curl")
+        curl = page.locator("#curl").inner_text()
+        assert "$DE_API_KEY" in curl and args.key not in curl, curl
+        assert '"max_tokens":64' in curl, curl
+        shot("playground")
+        page.click("button:has-text('Submit job')")
+        expect(page).to_have_url(re.compile(r"/console/jobs/job_[0-9a-f]{32}$"))
+        expect(page.locator(".job-head .status")).to_have_text("succeeded", timeout=30_000)
+        expect(page.locator(".text-output")).to_contain_text("haiku about electrons")
+        expect(page.locator(".timeline")).to_contain_text("Provider call")
+        shot("job-text")
+
+        # The image job.
+        page.goto(f"{base}/console/playground?model=dall-e-3")
+        expect(page.locator("#fields")).to_have_attribute("data-model", "dall-e-3")
+        page.fill("#f-prompt", "a lighthouse at dusk")
+        page.select_option("#f-size", "1024x1024")
+        page.click("button:has-text('Submit job')")
+        expect(page.locator(".job-head .status")).to_have_text("succeeded", timeout=30_000)
+        image = page.locator(".output img").first
+        expect(image).to_be_visible()
+        page.wait_for_function("() => { const i = document.querySelector('.output img'); return i && i.complete && i.naturalWidth > 0; }")
+        shot("job-image")
+
+        # A job with a webhook: its delivery, and a redelivery.
+        page.goto(f"{base}/console/jobs/{args.webhook_job}")
+        expect(page.locator(".delivery .status").first).to_have_text("delivered", timeout=30_000)
+        expect(page.locator(".delivery table tbody td:nth-child(3)").first).to_have_text(re.compile(r"^2\d\d$"))
+        page.click(".delivery button:has-text('Redeliver')")
+        expect(page.locator(".notice")).to_contain_text("Redelivery scheduled")
+        shot("job-webhook")
+
+        # The overview, redrawn live.
+        page.goto(f"{base}/console/overview")
+        expect(page.locator(".tiles .tile").first).to_be_visible()
+        first = page.locator("#stats .muted.small").last.inner_text()
+        page.wait_for_function(
+            "(before) => { const u = [...document.querySelectorAll('#stats .muted.small')].pop(); return u && u.innerText !== before; }",
+            arg=first,
+            timeout=15_000,
+        )
+        expect(page.locator(".tiles")).to_contain_text("Succeeded")
+        expect(page.locator("#throughput canvas")).to_have_count(1)
+        shot("overview")
+
+        # The jobs list and its filters.
+        page.goto(f"{base}/console/jobs")
+        expect(page.locator("table.jobs tbody tr")).to_have_count(3)
+        page.select_option("select[name=status]", "succeeded")
+        page.fill("input[name=model]", "dall-e-3")
+        page.click("button:has-text('Filter')")
+        expect(page.locator("table.jobs tbody tr")).to_have_count(1)
+        shot("jobs")
+        page.goto(f"{base}/console/jobs?model=no-such-model")
+        expect(page.locator(".empty")).to_contain_text("No jobs match")
+
+        # Keys: created (shown once), then revoked.
+        page.goto(f"{base}/console/keys")
+        page.fill("input[name=name]", "made in the console")
+        page.check("input[value='jobs:read']")
+        page.click("button:has-text('Create key')")
+        secret = page.locator("#new-key").inner_text().strip()
+        assert secret.startswith("de_"), secret
+        shot("keys-created")
+        page.reload()
+        assert page.locator("#new-key").count() == 0 and secret not in page.content(), "the key is shown once"
+        expect(page.locator("tr", has_text="made in the console")).to_have_count(1)
+        row = page.locator("tr", has_text="made in the console")
+        page.once("dialog", lambda dialog: dialog.accept())
+        row.locator("button:has-text('Revoke')").click()
+        expect(page.locator("tr", has_text="made in the console")).to_contain_text("revoked")
+        shot("keys")
+
+        # A change without the form's token is refused, and changes nothing.
+        refused = page.request.post(f"{base}/console/keys", form={"name": "forged"})
+        assert refused.status == 403, refused.status
+        page.reload()
+        assert page.locator("tr", has_text="forged").count() == 0
+
+        # The operator changes a rate limit.
+        page.click("button:has-text('Sign out')")
+        expect(page).to_have_url(re.compile(r"/console/sign-in$"))
+        page.fill("#key", args.admin_token)
+        page.click("button[type=submit]")
+        expect(page).to_have_url(re.compile(r"/console/rate-limits$"))
+        limit = page.locator("section.limit").first
+        limit.locator("input[name=requests_per_interval]").fill("777")
+        limit.locator("button:has-text('Save')").click()
+        expect(page.locator(".notice")).to_contain_text("Saved")
+        expect(page.locator("section.limit").first.locator("input[name=requests_per_interval]")).to_have_value("777")
+        shot("rate-limits")
+
+        browser.close()
+        if problems:
+            print("the browser reported errors:", *problems, sep="\n  ", file=sys.stderr)
+            return 1
+    print("console checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

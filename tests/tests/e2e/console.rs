@@ -1,0 +1,107 @@
+//! The web console in a real browser: Debian's Chromium driven by Playwright
+//! for Python (`tests/python/console_test.py`, run with `DE_TEST_PYTHON`, the
+//! interpreter `deploy/python-tools.sh` prepares). The script signs in, runs
+//! a text and an image job from the playground, redelivers a webhook, creates
+//! and revokes a key, changes a rate limit as the operator, and saves
+//! screenshots of every main page at 1366×768 and 390×844 under
+//! `target/console-screenshots/`. This side checks what the browser changed.
+
+use std::{path::PathBuf, time::Duration};
+
+use electrons_tests::{Receiver, TestApp};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+const PAGES: &[&str] = &[
+    "sign-in",
+    "overview",
+    "playground",
+    "job-text",
+    "job-image",
+    "job-webhook",
+    "jobs",
+    "keys-created",
+    "keys",
+    "rate-limits",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_works_in_a_browser_at_laptop_and_phone_sizes() {
+    let python = std::env::var("DE_TEST_PYTHON")
+        .expect("DE_TEST_PYTHON names a Python with Playwright: run `bash deploy/python-tools.sh` (.ci/run does)");
+    let chromium = std::env::var("DE_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    let (status, job) = app
+        .submit(&json!({
+            "model": "gpt-4o-mini",
+            "input": {"prompt": "tell the receiver"},
+            "webhook": receiver.url("/hooks/console"),
+            "webhook_events_filter": ["completed"],
+        }))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let hooked = job["id"].as_str().expect("id").to_owned();
+    app.wait_for(&hooked, "succeeded", Duration::from_secs(30)).await;
+    receiver.wait_for(1, Duration::from_secs(30)).await;
+
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = root.join("target/console-screenshots");
+    let _ = std::fs::remove_dir_all(&out);
+    let admin = app
+        .settings
+        .producer
+        .admin_token
+        .as_ref()
+        .expect("admin token")
+        .expose()
+        .to_owned();
+    let run = tokio::process::Command::new(&python)
+        .arg(root.join("tests/python/console_test.py"))
+        .args(["--url", &app.base_url, "--key", &app.api_key, "--admin-token", &admin])
+        .args(["--webhook-job", &hooked, "--chromium", &chromium])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .await
+        .expect("run the browser script");
+    assert!(
+        run.status.success(),
+        "the browser checks failed:\n{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+
+    // The redelivery the browser asked for arrived.
+    assert!(receiver.wait_for(2, Duration::from_secs(30)).await.len() >= 2);
+    // The rate limit the operator changed is the one the workers read.
+    let (status, limits) = app.admin(Method::GET, "/v1/admin/rate-limits", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(limits["data"][0]["requests_per_interval"], 777.0, "{limits}");
+    // The key made in the browser is revoked.
+    let (_, keys) = app.get("/v1/admin/keys").await;
+    let made = keys["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|k| k["name"] == "made in the console")
+        .expect("the console's key");
+    assert!(!made["revoked_at"].is_null(), "{made}");
+    assert!(keys["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|k| k["name"] != "forged"));
+    for page in PAGES {
+        for size in ["1366x768", "390x844"] {
+            let shot = out.join(format!("{page}-{size}.png"));
+            let bytes = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+            assert!(
+                bytes > 10_000,
+                "{} is a real screenshot ({bytes} bytes)",
+                shot.display()
+            );
+        }
+    }
+    app.stop().await;
+}
