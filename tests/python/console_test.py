@@ -8,7 +8,8 @@ key; the overview redraws itself live; the playground submits a text and an
 image job and each is followed to success with its output shown; a job sent
 with a webhook shows its delivery and can be redelivered; the jobs list
 filters; a key is created (shown once) and revoked; a form without the CSRF
-token is refused; the operator changes a rate limit and sees it applied.
+token is refused; the operator changes a rate limit and sees it applied, and
+reads the admin lists (models, providers with their keys masked, the audit log).
 """
 
 import argparse
@@ -165,6 +166,17 @@ def main() -> int:
         expect(page.locator(".notice")).to_contain_text("Saved")
         expect(page.locator("section.limit").first.locator("input[name=requests_per_interval]")).to_have_value("777")
         shot("rate-limits")
+
+        # The admin lists: models, providers (keys masked), the audit log.
+        page.goto(f"{base}/console/admin/models")
+        expect(page.locator("main table")).to_contain_text("gpt-4o-mini")
+        shot("admin-models")
+        page.goto(f"{base}/console/admin/providers")
+        expect(page.locator("main table")).to_contain_text("openai")
+        assert "sim-key" not in page.content(), "provider keys are masked"
+        page.goto(f"{base}/console/admin/audit")
+        expect(page.locator("main table")).to_contain_text("rate_limit.put")
+        shot("admin-audit")
 
         browser.close()
         if problems:

@@ -6,8 +6,10 @@
 //!
 //! Where a page's data comes from: `overview` ← `GET /v1/stats` (live over
 //! SSE), `jobs` ← `/v1/jobs…`, `playground` ← `/v1/models` and `POST /v1/jobs`,
-//! `keys` ← `/v1/admin/keys`, `rate_limits` ← `/v1/admin/rate-limits`.
+//! `keys` ← `/v1/admin/keys`, `rate_limits` ← `/v1/admin/rate-limits`,
+//! `admin` ← the other `/v1/admin/…` lists.
 
+mod admin;
 mod api;
 mod assets;
 mod jobs;
@@ -53,6 +55,8 @@ pub fn router(api: Api) -> Router<AppState> {
         .route("/console/playground/form", get(playground::form))
         .route("/console/keys", get(keys::page).post(keys::create))
         .route("/console/keys/{id}/revoke", post(keys::revoke))
+        .route("/console/admin", get(admin::index))
+        .route("/console/admin/{section}", get(admin::section))
         .route("/console/rate-limits", get(rate_limits::page))
         .route("/console/rate-limits/{id}", post(rate_limits::update))
         .layer(axum::middleware::from_fn(security_headers))

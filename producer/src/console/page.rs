@@ -49,6 +49,7 @@ impl Page {
             &[
                 ("rate-limits", "Rate limits", "/console/rate-limits"),
                 ("keys", "API keys", "/console/keys"),
+                ("admin", "Admin", "/console/admin"),
             ]
         } else {
             &[
@@ -57,6 +58,7 @@ impl Page {
                 ("playground", "Playground", "/console/playground"),
                 ("keys", "API keys", "/console/keys"),
                 ("rate-limits", "Rate limits", "/console/rate-limits"),
+                ("admin", "Admin", "/console/admin"),
             ]
         };
         entries

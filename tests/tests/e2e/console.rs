@@ -23,6 +23,8 @@ const PAGES: &[&str] = &[
     "keys-created",
     "keys",
     "rate-limits",
+    "admin-models",
+    "admin-audit",
 ];
 
 #[tokio::test(flavor = "multi_thread")]
