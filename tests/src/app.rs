@@ -314,13 +314,22 @@ impl TestApp {
         self.submit_as_with(key, body, &[]).await
     }
 
+    /// The operator's token (`DE_ADMIN_TOKEN`) every test app has.
+    pub fn operator_token(&self) -> &str {
+        self.settings
+            .producer
+            .admin_token
+            .as_ref()
+            .expect("admin token")
+            .expose()
+    }
+
     /// A call to the admin API with the operator's token.
     pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
-        let token = self.settings.producer.admin_token.as_ref().expect("admin token");
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base_url))
-            .bearer_auth(token.expose());
+            .bearer_auth(self.operator_token());
         if let Some(body) = body {
             request = request.json(body);
         }

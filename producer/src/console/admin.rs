@@ -90,6 +90,15 @@ const SECTIONS: &[Section] = &[
     },
 ];
 
+/// An instance's own provider keys (`?instance=`), linked from Instances.
+const CREDENTIALS: Section = Section {
+    slug: "credentials",
+    title: "Credentials",
+    route: "/v1/admin/instances/{id}/credentials",
+    columns: &["provider", "api_key", "set", "updated_at"],
+    about: "The instance's own provider keys (masked): its jobs use them instead of the fleet's.",
+};
+
 pub struct SectionLink {
     pub href: String,
     pub title: &'static str,
@@ -129,27 +138,23 @@ pub async fn section(
     Path(slug): Path<String>,
     Query(instance): Query<Instance>,
 ) -> Response {
-    let credentials = slug == "credentials";
-    let Some(section) = SECTIONS
-        .iter()
-        .find(|s| s.slug == slug)
-        .or(credentials.then_some(&SECTIONS[3]))
-    else {
-        return (StatusCode::NOT_FOUND, "no such admin page").into_response();
+    // An instance's credentials are a list of their own, under Instances.
+    let credentials = slug == CREDENTIALS.slug;
+    let section = if credentials {
+        &CREDENTIALS
+    } else {
+        match SECTIONS.iter().find(|s| s.slug == slug) {
+            Some(section) => section,
+            None => return (StatusCode::NOT_FOUND, "no such admin page").into_response(),
+        }
     };
-    let (title, route, columns, about) = match (&instance.instance, credentials) {
+    let (title, route) = match (&instance.instance, credentials) {
         (Some(id), true) => (
             format!("Credentials of {id}"),
             format!("/v1/admin/instances/{}/credentials", encode(id)),
-            &["provider", "api_key", "set", "updated_at"][..],
-            "The instance's own provider keys (masked): its jobs use them instead of the fleet's.",
         ),
-        _ => (
-            section.title.to_owned(),
-            section.route.to_owned(),
-            section.columns,
-            section.about,
-        ),
+        (None, true) => return axum::response::Redirect::to("/console/admin/instances").into_response(),
+        _ => (section.title.to_owned(), section.route.to_owned()),
     };
     let mut page = Page::new(&session, "admin", title);
     let answer = api.get(&session, &route).await;
@@ -167,9 +172,9 @@ pub async fn section(
         .into_iter()
         .flatten()
         .map(|object| Row {
-            cells: columns.iter().map(|c| cell(&object[*c])).collect(),
+            cells: section.columns.iter().map(|c| cell(&object[*c])).collect(),
             json: serde_json::to_string_pretty(object).unwrap_or_default(),
-            credentials: (section.slug == "instances" && !credentials)
+            credentials: (section.slug == "instances")
                 .then(|| {
                     object["id"]
                         .as_str()
@@ -185,11 +190,11 @@ pub async fn section(
             .map(|s| SectionLink {
                 href: format!("/console/admin/{}", s.slug),
                 title: s.title,
-                current: s.slug == section.slug,
+                current: s.slug == section.slug || (credentials && s.slug == "instances"),
             })
             .collect(),
-        about,
-        columns: columns.to_vec(),
+        about: section.about,
+        columns: section.columns.to_vec(),
         rows,
     })
 }

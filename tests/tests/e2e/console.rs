@@ -29,8 +29,7 @@ const PAGES: &[&str] = &[
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_console_works_in_a_browser_at_laptop_and_phone_sizes() {
-    let python = std::env::var("DE_TEST_PYTHON")
-        .expect("DE_TEST_PYTHON names a Python with Playwright: run `bash deploy/python-tools.sh` (.ci/run does)");
+    let python = electrons_tests::test_python("Playwright");
     let chromium = std::env::var("DE_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let app = TestApp::spawn().await;
     let receiver = Receiver::start().await;
@@ -50,14 +49,7 @@ async fn the_console_works_in_a_browser_at_laptop_and_phone_sizes() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let out = root.join("target/console-screenshots");
     let _ = std::fs::remove_dir_all(&out);
-    let admin = app
-        .settings
-        .producer
-        .admin_token
-        .as_ref()
-        .expect("admin token")
-        .expose()
-        .to_owned();
+    let admin = app.operator_token().to_owned();
     let run = tokio::process::Command::new(&python)
         .arg(root.join("tests/python/console_test.py"))
         .args(["--url", &app.base_url, "--key", &app.api_key, "--admin-token", &admin])

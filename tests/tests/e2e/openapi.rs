@@ -133,12 +133,7 @@ fn operations(document: &Value) -> Vec<(String, String, &Value)> {
 
 #[tokio::test]
 async fn openapi_json_is_a_valid_openapi_3_1_document() {
-    let Some(python) = std::env::var_os("DE_TEST_PYTHON") else {
-        panic!(
-            "DE_TEST_PYTHON is unset: run `export DE_TEST_PYTHON=$(bash deploy/python-tools.sh)` \
-             (a Python with openapi-spec-validator) first; .ci/run does"
-        );
-    };
+    let python = electrons_tests::test_python("openapi-spec-validator");
     let app = app().await;
     let document = document(&app).await;
     assert_eq!(document["openapi"], "3.1.0");
@@ -259,14 +254,7 @@ fn is_fallback(status: StatusCode, body: &Value) -> bool {
 async fn openapi_every_documented_operation_is_served_by_a_handler() {
     let app = app().await;
     let document = document(&app).await;
-    let operator = app
-        .settings
-        .producer
-        .admin_token
-        .as_ref()
-        .expect("admin token")
-        .expose()
-        .to_owned();
+    let operator = app.operator_token().to_owned();
     let call = |method: Method, path: String, credential: String| {
         let mut request = app
             .http

@@ -295,13 +295,7 @@ async fn bodies_not_labelled_json_are_refused_with_415() {
     let submit = json!({ "model": "gpt-4o-mini", "input": { "prompt": "x" } }).to_string();
     let send = |method: reqwest::Method, path: &str, content_type: Option<&str>, body: Option<String>| {
         let token = if path.starts_with("/v1/admin") {
-            app.settings
-                .producer
-                .admin_token
-                .as_ref()
-                .expect("admin token")
-                .expose()
-                .to_string()
+            app.operator_token().to_owned()
         } else {
             app.api_key.clone()
         };
