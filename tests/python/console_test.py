@@ -10,9 +10,18 @@ with a webhook shows its delivery and can be redelivered; the jobs list
 filters; a key is created (shown once) and revoked; a form without the CSRF
 token is refused; the operator changes a rate limit and sees it applied, and
 reads the admin lists (models, providers with their keys masked, the audit log).
+The project key's webhooks page shows the signing secret masked and rotates it.
+The operator reads every project's jobs and filters them by project, then administers through the console: an organization, an
+instance, its credential (masked, never drawn back), its budget, a user and
+their role there, a project and its budget, a provider of kind http and a model
+of it whose dry run shows the request with the key masked; a bad id and bad
+JSON are refused with the field marked and nothing made; a credential is
+removed. A project key is told it cannot read the fleet's admin pages, and a
+user with the viewer role sees their instance but is refused a change to it.
 """
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -28,6 +37,7 @@ def main() -> int:
     parser.add_argument("--key", required=True)
     parser.add_argument("--admin-token", required=True)
     parser.add_argument("--webhook-job", required=True)
+    parser.add_argument("--viewer-token", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
@@ -154,6 +164,25 @@ def main() -> int:
         page.reload()
         assert page.locator("tr", has_text="forged").count() == 0
 
+        # Webhooks: the signing secret, masked until asked for, and rotated.
+        page.goto(f"{base}/console/webhooks")
+        expect(page.locator("main table").first).to_contain_text("current")
+        shown = page.locator(".secret-value").first
+        assert not shown.is_visible(), "the secret is hidden until shown"
+        page.locator("main table").first.locator("summary").first.click()
+        expect(shown).to_be_visible()
+        assert shown.inner_text().startswith("whsec_"), shown.inner_text()
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("button:has-text('Rotate secret')")
+        expect(page.locator("main table").first.locator("tbody tr")).to_have_count(2)
+        expect(page.locator("main table").first).to_contain_text("UTC")
+        expect(page.locator(".empty")).to_contain_text("Every webhook URL is receiving")
+        shot("webhooks")
+
+        # The fleet's admin pages are not a project key's.
+        page.goto(f"{base}/console/admin/organizations")
+        expect(page.locator(".error")).to_contain_text("cannot read it")
+
         # The operator changes a rate limit.
         page.click("button:has-text('Sign out')")
         expect(page).to_have_url(re.compile(r"/console/sign-in$"))
@@ -167,6 +196,22 @@ def main() -> int:
         expect(page.locator("section.limit").first.locator("input[name=requests_per_interval]")).to_have_value("777")
         shot("rate-limits")
 
+        # The operator's jobs span projects, and filter by one.
+        page.goto(f"{base}/console/jobs")
+        expect(page.locator("table.jobs thead")).to_contain_text("Project")
+        expect(page.locator("table.jobs tbody tr")).to_have_count(3)
+        project = page.locator("table.jobs tbody tr").first.locator("td:nth-child(2) a").get_attribute("title")
+        page.fill("input[name=project]", project)
+        page.click("button:has-text('Filter')")
+        expect(page.locator("table.jobs tbody tr")).to_have_count(3)
+        shot("jobs-operator")
+        page.fill("input[name=project]", "00000000-0000-7000-8000-000000000000")
+        page.click("button:has-text('Filter')")
+        expect(page.locator(".empty")).to_contain_text("No jobs match")
+        page.goto(f"{base}/console/jobs")
+        page.locator("table.jobs tbody tr").first.locator("td:first-child a").click()
+        expect(page.locator(".job-head .status")).to_have_text("succeeded")
+
         # The admin lists: models, providers (keys masked), the audit log.
         page.goto(f"{base}/console/admin/models")
         expect(page.locator("main table")).to_contain_text("gpt-4o-mini")
@@ -177,6 +222,107 @@ def main() -> int:
         page.goto(f"{base}/console/admin/audit")
         expect(page.locator("main table")).to_contain_text("rate_limit.put")
         shot("admin-audit")
+
+        def save_new(section: str, fields: dict, query: str = "") -> None:
+            page.goto(f"{base}/console/admin/{section}/new{query}")
+            for name, value in fields.items():
+                field = page.locator(f".admin-form [name={name}]")
+                if field.evaluate("e => e.tagName") == "SELECT":
+                    field.select_option(value)
+                else:
+                    field.fill(value)
+            page.click(".admin-form button[type=submit]:not([formaction])")
+            expect(page.locator(".notice")).to_contain_text("Saved")
+
+        # A bad id is refused with the field marked, and nothing is made.
+        page.goto(f"{base}/console/admin/organizations/new")
+        page.fill(".admin-form [name=id]", "Not an id!")
+        page.fill(".admin-form [name=name]", "Refused Ltd")
+        page.click(".admin-form button[type=submit]")
+        expect(page.locator(".error")).to_be_visible()
+        expect(page.locator(".field.invalid [name=id]")).to_have_count(1)
+        expect(page.locator(".admin-form [name=name]")).to_have_value("Refused Ltd")
+        shot("admin-refused")
+
+        # Tenants: an organization, an instance in it, its credential and budget.
+        save_new("organizations", {"id": "acme", "name": "Acme Inc"})
+        expect(page.locator("main table")).to_contain_text("Acme Inc")
+        assert "Refused Ltd" not in page.content()
+        save_new("instances", {"id": "acme-prod", "organization": "acme", "name": "Acme production"})
+        row = page.locator("tr", has_text="acme-prod")
+        expect(row).to_contain_text("Acme production")
+        shot("admin-instances")
+        row.locator("a:has-text('credentials')").click()
+        expect(page).to_have_url(re.compile(r"/console/admin/credentials\?instance=acme-prod$"))
+        save_new("credentials", {"provider": "openai", "api_key": "sk-console-typed-key-4321"}, "?instance=acme-prod")
+        expect(page.locator("tr", has_text="openai")).to_contain_text("4321")
+        assert "sk-console-typed-key-4321" not in page.content(), "the credential is masked"
+        page.goto(f"{base}/console/admin/credentials/edit?id=openai&instance=acme-prod")
+        expect(page.locator(".admin-form [name=provider]")).to_have_attribute("readonly", "")
+        expect(page.locator(".admin-form [name=api_key]")).to_have_value("")
+        save_new("credentials", {"provider": "anthropic", "api_key": "sk-ant-console-8765"}, "?instance=acme-prod")
+        shot("admin-credentials")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.locator("tr", has_text="anthropic").locator("button:has-text('Remove')").click()
+        expect(page.locator(".notice")).to_contain_text("Removed credential anthropic")
+        save_new("instance-budget", {"monthly_usd": "50"}, "?instance=acme-prod")
+        expect(page.locator("main table")).to_contain_text("50")
+
+        # A user, their role in the instance, a project there and its budget.
+        save_new("users", {"email": "ada@example.com", "name": "Ada"})
+        user_id = page.locator("tr", has_text="ada@example.com").locator("td").first.inner_text().strip()
+        save_new("members", {"user": user_id, "role": "admin"}, "?instance=acme-prod")
+        expect(page.locator("tr", has_text="ada@example.com")).to_contain_text("admin")
+        save_new("projects", {"name": "acme web", "instance": "acme-prod"})
+        project_id = page.locator("tr", has_text="acme web").locator("td").first.inner_text().strip()
+        save_new("budgets", {"project_id": project_id, "monthly_usd": "25"})
+        expect(page.locator("tr", has_text=project_id)).to_contain_text("25")
+
+        # A provider of kind http and a model of it, tried with the dry run.
+        save_new("providers", {"id": "forge", "kind": "http", "base_url": "http://127.0.0.1:9/forge/v1",
+                                "api_key": "forge-console-secret-9z9z", "timeout_ms": "5000"})
+        assert "forge-console-secret-9z9z" not in page.content(), "the provider key is masked"
+        page.goto(f"{base}/console/admin/models/new")
+        page.fill(".admin-form [name=id]", "forge-console")
+        page.fill(".admin-form [name=body]", "{ not json")
+        page.click(".admin-form button[type=submit]")
+        expect(page.locator(".error")).to_contain_text("not valid JSON")
+        expect(page.locator(".field.invalid [name=body]")).to_have_count(1)
+        mapping = {
+            "request": {"method": "POST", "path": "/generate",
+                        "headers": {"Authorization": "Token {{api_key}}"},
+                        "body": {"model": "{{model}}", "input": {"prompt": "{{prompt}}"},
+                                 "parameters": {"max_new_tokens": "{{max_tokens}}"}}},
+            "response": {"output": "/output/0/text", "input_tokens": "/usage/prompt_tokens",
+                         "output_tokens": "/usage/generated_tokens"},
+        }
+        config = {"modality": "text", "provider": "forge", "provider_model": "forge-small", "http_mapping": mapping}
+        page.fill(".admin-form [name=body]", json.dumps(config, indent=2))
+        page.click(".admin-form button[type=submit]")
+        expect(page.locator(".notice")).to_contain_text("Saved model forge-console")
+        page.locator("tr", has_text="forge-console").locator("a:has-text('edit')").click()
+        expect(page.locator(".admin-form [name=id]")).to_have_attribute("readonly", "")
+        expect(page.locator(".admin-form [name=body]")).to_contain_text("http_mapping")
+        page.fill(".dry-run [name=input]", '{"prompt": "dry run from the console", "max_tokens": 32}')
+        page.click("button:has-text('Dry run')")
+        result = page.locator(".dry-run-result")
+        expect(result).to_contain_text("http://127.0.0.1:9/forge/v1/generate")
+        expect(result).to_contain_text("dry run from the console")
+        expect(result).to_contain_text("9z9z")
+        assert "forge-console-secret-9z9z" not in page.content(), "the dry run masks the key"
+        shot("admin-dry-run")
+
+        # A user with the viewer role sees their instance but may not change it.
+        page.click("button:has-text('Sign out')")
+        page.fill("#key", args.viewer_token)
+        page.click("button[type=submit]")
+        expect(page).to_have_url(re.compile(r"/console/admin/instances$"))
+        expect(page.locator("main table")).to_contain_text("default")
+        assert page.locator("main table").inner_text().find("acme-prod") < 0, "only the user's instances"
+        page.goto(f"{base}/console/admin/instance-budget/new?instance=default")
+        page.fill(".admin-form [name=monthly_usd]", "1")
+        page.click(".admin-form button[type=submit]")
+        expect(page.locator(".error")).to_contain_text("owner")
 
         browser.close()
         if problems:

@@ -190,11 +190,18 @@ pub struct ListFilter {
     pub limit: i64,
 }
 
-/// Newest first.
-pub async fn list(pool: &PgPool, project_id: Uuid, filter: &ListFilter) -> Result<Vec<Job>, sqlx::Error> {
+/// Newest first: one project's jobs, or (`None`, the operator's view) every project's.
+pub async fn list(pool: &PgPool, project_id: Option<Uuid>, filter: &ListFilter) -> Result<Vec<Job>, sqlx::Error> {
+    // Two statements rather than `$1 IS NULL OR project_id = $1`, so a
+    // project's list keeps its plan on the project's index.
+    let project = if project_id.is_some() {
+        "project_id = $1"
+    } else {
+        "$1::uuid IS NULL"
+    };
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM jobs
-         WHERE project_id = $1
+         WHERE {project}
            AND ($2::text IS NULL OR status = $2)
            AND ($3::text IS NULL OR model = $3)
            AND ($4::uuid IS NULL OR id < $4)

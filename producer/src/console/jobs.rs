@@ -32,6 +32,9 @@ pub struct Filters {
     /// `key=value`, comma-separated.
     #[serde(default)]
     metadata: String,
+    /// The operator's list: one project's jobs.
+    #[serde(default)]
+    project: String,
     #[serde(default)]
     cursor: String,
 }
@@ -71,6 +74,7 @@ pub async fn list(session: Session, Extension(api): Extension<Api>, Query(filter
     };
     add("status", &filters.status);
     add("model", &filters.model);
+    add("project_id", &filters.project);
     add("cursor", &filters.cursor);
     if !filters.since.trim().is_empty() {
         // The form's minutes, read as UTC.
@@ -110,6 +114,7 @@ pub async fn list(session: Session, Extension(api): Extension<Api>, Query(filter
             ("model", &filters.model),
             ("since", &filters.since),
             ("metadata", &filters.metadata),
+            ("project", &filters.project),
         ]
         .into_iter()
         .filter(|(_, v)| !v.is_empty())

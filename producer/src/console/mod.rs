@@ -7,7 +7,8 @@
 //! Where a page's data comes from: `overview` ← `GET /v1/stats` (live over
 //! SSE), `jobs` ← `/v1/jobs…`, `playground` ← `/v1/models` and `POST /v1/jobs`,
 //! `keys` ← `/v1/admin/keys`, `rate_limits` ← `/v1/admin/rate-limits`,
-//! `admin` ← the other `/v1/admin/…` lists.
+//! `webhooks` ← `/v1/webhook-secret` and `/v1/webhook-endpoints`, `admin` ←
+//! the other `/v1/admin/…` routes.
 
 mod admin;
 mod api;
@@ -21,6 +22,7 @@ mod rate_limits;
 mod session;
 mod sign_in;
 mod views;
+mod webhooks;
 
 use axum::{
     extract::Request,
@@ -57,6 +59,14 @@ pub fn router(api: Api) -> Router<AppState> {
         .route("/console/keys/{id}/revoke", post(keys::revoke))
         .route("/console/admin", get(admin::index))
         .route("/console/admin/{section}", get(admin::section))
+        .route("/console/admin/{section}/new", get(admin::new_form))
+        .route("/console/admin/{section}/edit", get(admin::edit_form))
+        .route("/console/admin/{section}/save", post(admin::save))
+        .route("/console/admin/{section}/delete", post(admin::delete))
+        .route("/console/admin/{section}/dry-run", post(admin::dry_run))
+        .route("/console/webhooks", get(webhooks::page))
+        .route("/console/webhooks/rotate", post(webhooks::rotate))
+        .route("/console/webhooks/enable", post(webhooks::enable))
         .route("/console/rate-limits", get(rate_limits::page))
         .route("/console/rate-limits/{id}", post(rate_limits::update))
         .layer(axum::middleware::from_fn(security_headers))

@@ -8,14 +8,14 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 
-use super::session::Session;
+use super::session::{Holder, Session};
 
 pub struct Page {
     pub title: String,
     /// Which navigation entry is current.
     pub tab: &'static str,
     pub csrf: String,
-    pub operator: bool,
+    pub holder: Holder,
     pub notice: Option<String>,
     pub error: Option<String>,
 }
@@ -26,7 +26,7 @@ impl Page {
             title: title.into(),
             tab,
             csrf: session.csrf(),
-            operator: session.operator,
+            holder: session.holder,
             notice: None,
             error: None,
         }
@@ -42,24 +42,32 @@ impl Page {
         self
     }
 
+    /// Whether the operator's token is signed in.
+    pub fn operator(&self) -> bool {
+        self.holder == Holder::Operator
+    }
+
     /// The navigation, in order. The operator's token reaches the fleet-wide
-    /// pages; a project key its project's.
+    /// pages, a user's token the instances' admin pages, a project key its
+    /// project's.
     pub fn nav(&self) -> Vec<NavItem> {
-        let entries: &[(&str, &'static str, &'static str)] = if self.operator {
-            &[
+        let entries: &[(&str, &'static str, &'static str)] = match self.holder {
+            Holder::Operator => &[
+                ("jobs", "Jobs", "/console/jobs"),
                 ("rate-limits", "Rate limits", "/console/rate-limits"),
                 ("keys", "API keys", "/console/keys"),
                 ("admin", "Admin", "/console/admin"),
-            ]
-        } else {
-            &[
+            ],
+            Holder::User => &[("admin", "Admin", "/console/admin/instances")],
+            Holder::Project => &[
                 ("overview", "Overview", "/console/overview"),
                 ("jobs", "Jobs", "/console/jobs"),
                 ("playground", "Playground", "/console/playground"),
+                ("webhooks", "Webhooks", "/console/webhooks"),
                 ("keys", "API keys", "/console/keys"),
                 ("rate-limits", "Rate limits", "/console/rate-limits"),
                 ("admin", "Admin", "/console/admin"),
-            ]
+            ],
         };
         entries
             .iter()

@@ -11,7 +11,7 @@ use axum::{
     http::{header, request::Parts, HeaderMap, HeaderValue},
     response::{IntoResponse, Redirect, Response},
 };
-use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
 
 use crate::state::AppState;
@@ -24,8 +24,46 @@ const MAX_AGE_SECONDS: u64 = 24 * 60 * 60;
 pub struct Session {
     /// What was pasted at sign-in, sent to the API as the bearer.
     pub credential: String,
-    /// Whether it is the operator's token rather than a project key.
-    pub operator: bool,
+    pub holder: Holder,
+}
+
+/// What the pasted credential is, which decides the pages offered (the API
+/// still decides what each may do).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holder {
+    /// A project's API key.
+    Project,
+    /// The operator's token (`DE_ADMIN_TOKEN`).
+    Operator,
+    /// A user's token, with roles in instances.
+    User,
+}
+
+impl Holder {
+    fn letter(self) -> &'static str {
+        match self {
+            Self::Project => "p",
+            Self::Operator => "o",
+            Self::User => "u",
+        }
+    }
+
+    fn from_letter(letter: &str) -> Self {
+        match letter {
+            "o" => Self::Operator,
+            "u" => Self::User,
+            _ => Self::Project,
+        }
+    }
+
+    /// As the page's header names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Project => "Project key",
+            Self::Operator => "Operator",
+            Self::User => "User",
+        }
+    }
 }
 
 impl Session {
@@ -52,8 +90,8 @@ impl Session {
     }
 
     /// The `Set-Cookie` that signs `credential` in.
-    pub fn cookie(credential: &str, operator: bool, secure: bool) -> HeaderValue {
-        let kind = if operator { "o" } else { "p" };
+    pub fn cookie(credential: &str, holder: Holder, secure: bool) -> HeaderValue {
+        let kind = holder.letter();
         let value = encode(credential);
         let secure = if secure { "; Secure" } else { "" };
         let cookie = format!(
@@ -73,7 +111,7 @@ impl Session {
         let credential = credential.to_owned();
         (!credential.is_empty()).then_some(Self {
             credential,
-            operator: kind == "o",
+            holder: Holder::from_letter(kind),
         })
     }
 }
@@ -90,9 +128,13 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .and_then(|(_, value)| percent_decode_str(value).decode_utf8().ok().map(|v| v.into_owned()))
 }
 
-/// `text` percent-encoded, for a cookie value or a path segment.
+/// What `encode` leaves as it is: RFC 3986's unreserved characters, safe in
+/// a path segment, a query value and a cookie alike.
+const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// `text` percent-encoded, for a cookie value, a path segment or a query value.
 pub fn encode(text: &str) -> String {
-    utf8_percent_encode(text, NON_ALPHANUMERIC).to_string()
+    utf8_percent_encode(text, ESCAPED).to_string()
 }
 
 /// A change form's token (`Session::csrf`).
@@ -148,7 +190,7 @@ mod tests {
 
     #[test]
     fn the_cookie_round_trips_any_credential() {
-        let cookie = Session::cookie("de_live_a+b/c=d;e", true, false);
+        let cookie = Session::cookie("de_live_a+b/c=d;e", Holder::Operator, false);
         let pair = cookie
             .to_str()
             .expect("ascii")
@@ -158,7 +200,7 @@ mod tests {
             .to_owned();
         let session = Session::from_headers(&headers(&[("cookie", &format!("other=1; {pair}"))])).expect("session");
         assert_eq!(session.credential, "de_live_a+b/c=d;e");
-        assert!(session.operator);
+        assert_eq!(session.holder, Holder::Operator);
         assert!(cookie.to_str().expect("ascii").contains("HttpOnly; SameSite=Strict"));
     }
 
@@ -166,7 +208,7 @@ mod tests {
     fn changes_need_the_token_and_the_same_origin() {
         let session = Session {
             credential: "key".into(),
-            operator: false,
+            holder: Holder::Project,
         };
         let token = session.csrf();
         let same = headers(&[("host", "127.0.0.1:8080"), ("origin", "http://127.0.0.1:8080")]);

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::{
     api::Api,
     page::render,
-    session::{forbidden, CsrfForm, Session},
+    session::{forbidden, CsrfForm, Holder, Session},
 };
 use crate::state::AppState;
 
@@ -42,31 +42,35 @@ pub async fn submit(
     }
     let mut session = Session {
         credential: key,
-        operator: false,
+        holder: Holder::Operator,
     };
-    // A project key reads its jobs; the operator's token reads the rate limits.
-    let as_project = api.get(&session, "/v1/jobs?limit=1").await;
-    if !as_project.ok() {
-        session.operator = true;
-        if !api.get(&session, "/v1/admin/rate-limits").await.ok() {
-            let message = match as_project.code() {
-                Some("key_expired") => "This API key has expired. Create a new one and sign in with it.",
-                Some("insufficient_scope") => "This API key cannot read jobs (it lacks the jobs:read scope).",
-                _ => "That key was not accepted. Check that it is a current DE API key.",
-            };
-            return refused(message);
+    // The operator's token reads the rate limits (only it may); a project key
+    // its jobs; a user's token the instances it has a role in.
+    if !api.get(&session, "/v1/admin/rate-limits").await.ok() {
+        session.holder = Holder::Project;
+        let as_project = api.get(&session, "/v1/jobs?limit=1").await;
+        if !as_project.ok() {
+            session.holder = Holder::User;
+            if !api.get(&session, "/v1/admin/instances").await.ok() {
+                let message = match as_project.code() {
+                    Some("key_expired") => "This API key has expired. Create a new one and sign in with it.",
+                    Some("insufficient_scope") => "This API key cannot read jobs (it lacks the jobs:read scope).",
+                    _ => "That key was not accepted. Check that it is a current DE API key, user token or the operator's token.",
+                };
+                return refused(message);
+            }
         }
     }
     let secure = state.settings.producer.public_url.starts_with("https://");
-    let mut response = Redirect::to(if session.operator {
-        "/console/rate-limits"
-    } else {
-        "/console/overview"
+    let mut response = Redirect::to(match session.holder {
+        Holder::Operator => "/console/rate-limits",
+        Holder::User => "/console/admin/instances",
+        Holder::Project => "/console/overview",
     })
     .into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        Session::cookie(&session.credential, session.operator, secure),
+        Session::cookie(&session.credential, session.holder, secure),
     );
     response
 }

@@ -55,6 +55,9 @@ pub struct JobRow {
     pub created: String,
     pub took: String,
     pub cost: String,
+    /// Whose job it is, in the operator's list across projects.
+    pub project: String,
+    pub project_short: String,
 }
 
 impl JobRow {
@@ -75,6 +78,8 @@ impl JobRow {
             created: time(&job["created_at"]),
             took,
             cost: job["metrics"]["cost_usd"].as_f64().map(usd).unwrap_or_default(),
+            project: text(&job["project_id"]),
+            project_short: text(&job["project_id"]).chars().take(8).collect(),
         }
     }
 }

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::jobs::parse_id;
 use super::shapes::Data;
 use crate::{
-    auth::Caller,
+    auth::{Caller, ProjectAdmin},
     error::{ApiError, ApiErrorBody},
     state::AppState,
 };
@@ -41,14 +41,17 @@ use electrons_domain::db::webhook_deliveries::DeliveryView;
 )]
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    reader: ProjectAdmin,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let job = parse_id(&id)?;
-    if db::jobs::get(&state.pool, caller.project_id, job).await?.is_none() {
-        return Err(ApiError::not_found("job"));
-    }
-    let deliveries = db::webhook_deliveries::list_for_job(&state.pool, caller.project_id, job).await?;
+    // The operator reads any project's deliveries; a key its own project's.
+    let found = match reader.only_project() {
+        Some(project) => db::jobs::get(&state.pool, project, job).await?,
+        None => db::jobs::get_any(&state.pool, job).await?,
+    };
+    let project = found.ok_or_else(|| ApiError::not_found("job"))?.project_id;
+    let deliveries = db::webhook_deliveries::list_for_job(&state.pool, project, job).await?;
     Ok(Json(json!({ "data": deliveries })))
 }
 

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::shapes::JobPage;
 use crate::{
-    auth::Caller,
+    auth::{Caller, ProjectAdmin},
     error::{ApiError, ApiErrorBody},
     state::AppState,
 };
@@ -40,12 +40,16 @@ pub(super) fn parse_id(id: &str) -> Result<JobId, ApiError> {
 )]
 pub async fn get(
     State(state): State<AppState>,
-    caller: Caller,
+    reader: ProjectAdmin,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
-    let job = db::jobs::get(&state.pool, caller.project_id, parse_id(&id)?)
-        .await?
-        .ok_or_else(|| ApiError::not_found("job"))?;
+    let id = parse_id(&id)?;
+    let job = match reader.only_project() {
+        Some(project) => db::jobs::get(&state.pool, project, id).await?,
+        // The operator reads any project's job.
+        None => db::jobs::get_any(&state.pool, id).await?,
+    };
+    let job = job.ok_or_else(|| ApiError::not_found("job"))?;
     Ok(Json(view(&state, job).await))
 }
 
@@ -100,6 +104,9 @@ pub struct ListQuery {
     created_before: Option<String>,
     /// A JSON object, such as `{"customer":"acme"}`: jobs whose metadata holds all its keys and values.
     metadata: Option<String>,
+    /// With the operator's token: one project's jobs (without it, every
+    /// project's, each with its `project_id`). A key reads its own project only.
+    project_id: Option<String>,
 }
 
 fn moment(field: &'static str, value: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
@@ -120,7 +127,7 @@ fn moment(field: &'static str, value: Option<&str>) -> Result<Option<chrono::Dat
     operation_id = "listJobs",
     tag = "jobs",
     summary = "List the project's jobs",
-    description = "Newest first; `next_cursor` continues where the page ended.",
+    description = "Newest first; `next_cursor` continues where the page ended. The operator's token lists every project's jobs (each with its `project_id`), or one project's with `project_id`.",
     params(
         ListQuery
     ),
@@ -133,9 +140,10 @@ fn moment(field: &'static str, value: Option<&str>) -> Result<Option<chrono::Dat
 )]
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    reader: ProjectAdmin,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    let project = reader.project_named(query.project_id.as_deref())?;
     let status = query
         .status
         .as_deref()
@@ -180,7 +188,7 @@ pub async fn list(
         metadata,
         limit: limit + 1,
     };
-    let mut jobs = db::jobs::list(&state.pool, caller.project_id, &filter).await?;
+    let mut jobs = db::jobs::list(&state.pool, project, &filter).await?;
     let has_more = jobs.len() as i64 > limit;
     jobs.truncate(limit as usize);
     let next_cursor = if has_more {
@@ -188,9 +196,16 @@ pub async fn list(
     } else {
         None
     };
-    let mut data: Vec<JobView> = Vec::with_capacity(jobs.len());
+    let across_projects = reader.only_project().is_none();
+    let mut data: Vec<Value> = Vec::with_capacity(jobs.len());
     for job in jobs {
-        data.push(view(&state, job).await);
+        let project_id = job.project_id;
+        let mut item = json!(view(&state, job).await);
+        // The operator's list spans projects: say whose each job is.
+        if across_projects {
+            item["project_id"] = json!(project_id);
+        }
+        data.push(item);
     }
     Ok(Json(
         json!({ "data": data, "has_more": has_more, "next_cursor": next_cursor }),

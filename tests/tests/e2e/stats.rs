@@ -1,11 +1,12 @@
-//! `GET /v1/stats` (what the console's overview draws), the jobs list's time
-//! and metadata filters, and the input fields `/v1/models` describes.
+//! `GET /v1/stats` (what the console's overview draws), the jobs list's time,
+//! metadata and (for the operator, across projects) project filters, and the
+//! input fields `/v1/models` describes.
 
 use std::time::Duration;
 
 use electrons_simulator::Fault;
 use electrons_tests::TestApp;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -139,5 +140,64 @@ async fn models_describe_their_input_fields() {
         max_tokens["max"],
         text["max_output_tokens"].as_f64().expect("max_output_tokens")
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_operator_reads_every_projects_jobs_and_filters_by_project() {
+    let app = TestApp::spawn().await;
+    let (other, other_key) = app.project_in("other", "default").await;
+    let (_, own) = app
+        .submit(&json!({"model": "gpt-4o-mini", "input": {"prompt": "own"}}))
+        .await;
+    let (_, theirs) = app
+        .submit_as(
+            &other_key,
+            &json!({"model": "gpt-4o-mini", "input": {"prompt": "theirs"}}),
+        )
+        .await;
+    let own_id = own["id"].as_str().expect("id");
+    let their_id = theirs["id"].as_str().expect("id");
+    let ids = |page: &serde_json::Value| -> Vec<String> {
+        page["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|j| j["id"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+
+    // Every project's, newest first, each saying whose it is.
+    let (status, all) = app.admin(Method::GET, "/v1/jobs", None).await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    assert_eq!(ids(&all), [their_id, own_id]);
+    assert_eq!(all["data"][0]["project_id"], other.to_string());
+    // One project's.
+    let (_, one) = app
+        .admin(Method::GET, &format!("/v1/jobs?project_id={other}"), None)
+        .await;
+    assert_eq!(ids(&one), [their_id]);
+    let (status, bad) = app.admin(Method::GET, "/v1/jobs?project_id=nope", None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    assert_eq!(bad["error"]["field"], "project_id");
+    // Any project's job and its deliveries.
+    let (status, job) = app.admin(Method::GET, &format!("/v1/jobs/{their_id}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{job}");
+    let (status, deliveries) = app
+        .admin(Method::GET, &format!("/v1/jobs/{their_id}/deliveries"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{deliveries}");
+
+    // A key reads its own project only: naming another is not found, and
+    // its list does not say whose (it is always its own).
+    let (status, _) = app.get(&format!("/v1/jobs?project_id={other}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, mine) = app.get("/v1/jobs").await;
+    assert_eq!(ids(&mine), [own_id]);
+    assert!(mine["data"][0].get("project_id").is_none(), "{mine}");
+    let (status, _) = app.get(&format!("/v1/jobs/{their_id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app.get(&format!("/v1/jobs/{their_id}/deliveries")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     app.stop().await;
 }
