@@ -10,7 +10,9 @@ mod dispatch;
 mod error;
 mod finished;
 mod http_metrics;
+mod in_process;
 mod inserts;
+mod openai;
 mod routes;
 mod state;
 
@@ -62,8 +64,9 @@ pub fn state(
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.producer.body_limit_bytes;
     let (router, document) = routes::router().split_for_parts();
-    // The console calls the API in process, through the same routes and limits.
-    let api = console::Api(
+    // The console and the compatible APIs call the API in process, through
+    // the same routes and limits.
+    let api = in_process::Api(
         router
             .clone()
             .layer(DefaultBodyLimit::max(body_limit))
@@ -71,7 +74,8 @@ pub fn router(state: AppState) -> Router {
     );
     router
         .merge(routes::api_doc::serve(routes::api_doc::finish(document)))
-        .merge(console::router(api))
+        .merge(console::router(api.clone()))
+        .merge(openai::router(api))
         .route_layer(axum::middleware::from_fn(http_metrics::record))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::trace::TraceLayer::new_for_http())

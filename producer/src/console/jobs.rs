@@ -12,11 +12,11 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{
-    api::Api,
     page::{render, Page},
     session::{encode, forbidden, CsrfForm, Session},
     views::{self, millis, pretty, text, time, usd, JobRow, Preview},
 };
+use crate::in_process::Api;
 
 const STATUSES: &[&str] = &["queued", "running", "succeeded", "failed", "canceled"];
 

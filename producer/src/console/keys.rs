@@ -14,11 +14,11 @@ use axum::{
 use serde_json::{json, Value};
 
 use super::{
-    api::Api,
     page::{render, Page},
     session::{cookie, encode, forbidden, Session},
     views::{text, time},
 };
+use crate::in_process::Api;
 
 const SCOPES: &[&str] = &["jobs:write", "jobs:read", "admin"];
 

@@ -11,7 +11,6 @@
 //! the other `/v1/admin/…` routes.
 
 mod admin;
-mod api;
 mod assets;
 mod jobs;
 mod keys;
@@ -33,7 +32,7 @@ use axum::{
     Extension, Router,
 };
 
-pub use api::Api;
+pub use crate::in_process::Api;
 
 use crate::state::AppState;
 

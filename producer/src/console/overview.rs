@@ -16,11 +16,11 @@ use futures::Stream;
 use serde_json::{json, Value};
 
 use super::{
-    api::Api,
     page::{render, Page},
     session::Session,
     views::{millis, usd},
 };
+use crate::in_process::Api;
 
 /// How often the live overview is redrawn.
 const EVERY: Duration = Duration::from_secs(3);

@@ -15,10 +15,10 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{
-    api::Api,
     page::{render, Page},
     session::{forbidden, Session},
 };
+use crate::in_process::Api;
 
 /// One model in the picker.
 pub struct ModelOption {

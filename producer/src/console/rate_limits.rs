@@ -15,11 +15,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    api::Api,
     page::{render, Page},
     session::{encode, forbidden, Session},
     views::{text, time},
 };
+use crate::in_process::Api;
 
 /// The settings the form changes: (field, label).
 const EDITABLE: &[(&str, &str)] = &[

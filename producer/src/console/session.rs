@@ -27,6 +27,12 @@ pub struct Session {
     pub holder: Holder,
 }
 
+impl crate::in_process::Bearer for Session {
+    fn bearer(&self) -> &str {
+        &self.credential
+    }
+}
+
 /// What the pasted credential is, which decides the pages offered (the API
 /// still decides what each may do).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,10 +10,10 @@ use axum::{
 use serde::Deserialize;
 
 use super::{
-    api::Api,
     page::render,
     session::{forbidden, CsrfForm, Holder, Session},
 };
+use crate::in_process::Api;
 use crate::state::AppState;
 
 #[derive(Template)]

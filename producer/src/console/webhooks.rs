@@ -13,11 +13,11 @@ use axum::{
 use serde_json::json;
 
 use super::{
-    api::Api,
     page::{render, Page},
     session::{forbidden, Session},
     views::{text, time},
 };
+use crate::in_process::Api;
 
 pub struct SecretRow {
     /// The first characters, enough to tell secrets apart.

@@ -18,6 +18,7 @@ mod idempotency;
 mod isolation;
 mod media;
 mod metrics;
+mod openai_compat;
 mod openapi;
 mod pipeline;
 mod prompt_templates;

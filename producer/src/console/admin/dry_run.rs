@@ -12,10 +12,10 @@ use serde_json::{json, Value};
 
 use super::{change_request, form::Posted, Draft};
 use crate::console::{
-    api::Api,
     session::{encode, Session},
     views::pretty,
 };
+use crate::in_process::Api;
 
 /// The dry run's part of a model's page.
 pub struct View {

@@ -26,11 +26,11 @@ use form::{FormField, Posted};
 use sections::{Change, Section, Verb};
 
 use super::{
-    api::{Answer, Api},
     page::{render, Page},
     session::{encode, forbidden, Session},
     views::{text, time},
 };
+use crate::in_process::{Answer, Api};
 
 pub struct SectionLink {
     pub href: String,

@@ -1,17 +1,27 @@
-//! The console speaks to DE through DE's own API, in process: every page asks
-//! the router what the signed-in credential may see and do, so the console
-//! honours each key's project, scopes and role exactly as the API does, and
-//! shows the API's own error when it refuses.
+//! DE's own API, called in process: the console asks the router what the
+//! signed-in credential may see and do, and the compatible APIs (`openai`)
+//! submit their jobs through it, so both honour each key's project, scopes,
+//! role, limits and budget exactly as the API does, and can pass on the API's
+//! own error when it refuses.
 
 use axum::{
     body::Body,
-    http::{header, Method, Request, StatusCode},
+    http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode},
     Router,
 };
 use serde_json::Value;
 use tower::ServiceExt;
 
-use super::session::Session;
+/// Whose credential a call carries as its bearer.
+pub trait Bearer {
+    fn bearer(&self) -> &str;
+}
+
+impl Bearer for str {
+    fn bearer(&self) -> &str {
+        self
+    }
+}
 
 /// The API router with its state, for the console's calls.
 #[derive(Clone)]
@@ -20,6 +30,7 @@ pub struct Api(pub Router);
 /// What the API answered.
 pub struct Answer {
     pub status: StatusCode,
+    pub headers: HeaderMap,
     pub body: Value,
 }
 
@@ -45,19 +56,30 @@ impl Answer {
 }
 
 impl Api {
-    pub async fn get(&self, session: &Session, uri: &str) -> Answer {
-        self.call(session, Method::GET, uri, None).await
+    pub async fn get(&self, who: &(impl Bearer + ?Sized), uri: &str) -> Answer {
+        self.call(who, Method::GET, uri, &[], None).await
     }
 
-    pub async fn send(&self, session: &Session, method: Method, uri: &str, body: Option<&Value>) -> Answer {
-        self.call(session, method, uri, body).await
+    pub async fn send(&self, who: &(impl Bearer + ?Sized), method: Method, uri: &str, body: Option<&Value>) -> Answer {
+        self.call(who, method, uri, &[], body).await
     }
 
-    async fn call(&self, session: &Session, method: Method, uri: &str, body: Option<&Value>) -> Answer {
+    /// A call with headers of its own (`Prefer`, `Idempotency-Key`…).
+    pub async fn call(
+        &self,
+        who: &(impl Bearer + ?Sized),
+        method: Method,
+        uri: &str,
+        headers: &[(HeaderName, HeaderValue)],
+        body: Option<&Value>,
+    ) -> Answer {
         let mut request = Request::builder()
             .method(method)
             .uri(uri)
-            .header(header::AUTHORIZATION, format!("Bearer {}", session.credential));
+            .header(header::AUTHORIZATION, format!("Bearer {}", who.bearer()));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
         let body = match body {
             Some(json) => {
                 request = request.header(header::CONTENT_TYPE, "application/json");
@@ -74,6 +96,7 @@ impl Api {
             Err(never) => match never {},
         };
         let status = response.status();
+        let headers = response.headers().clone();
         let bytes = match axum::body::to_bytes(response.into_body(), 64 << 20).await {
             Ok(bytes) => bytes,
             Err(error) => return failure(format!("could not read the answer: {error}")),
@@ -83,13 +106,14 @@ impl Api {
         } else {
             serde_json::from_slice(&bytes).unwrap_or(Value::Null)
         };
-        Answer { status, body }
+        Answer { status, headers, body }
     }
 }
 
 fn failure(message: String) -> Answer {
     Answer {
         status: StatusCode::INTERNAL_SERVER_ERROR,
+        headers: HeaderMap::new(),
         body: serde_json::json!({ "error": { "code": "console_error", "message": message } }),
     }
 }

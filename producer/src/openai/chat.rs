@@ -1,0 +1,513 @@
+//! `POST /chat/completions`: an OpenAI chat request as a DE text job. The
+//! conversation becomes the job's input (`system` and `developer` turns its
+//! system text, `user` and `assistant` turns its messages), the job is
+//! submitted through the native API with the caller's key (and their
+//! `Idempotency-Key`), and the answer waits for it to finish and is drawn as
+//! `chat.completion`. What DE cannot do for a request yet (tools, images in
+//! messages, structured output, streaming, several choices, log
+//! probabilities…) is refused naming the parameter, never ignored.
+
+use std::time::Duration;
+
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode},
+    response::{IntoResponse, Response},
+    Extension, Json,
+};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::error::{self, OpenAiError};
+use crate::{in_process::Api, state::AppState};
+
+/// How long a request may wait for its job: the official clients give up after
+/// 600 s (their default timeout) and would then send it again.
+const LONGEST_WAIT: Duration = Duration::from_secs(590);
+/// How often the wait re-reads the job in case a notification was lost.
+const WAIT_POLL: Duration = Duration::from_secs(1);
+
+/// The parameters OpenAI takes that DE does not serve yet: refused, by name.
+const NOT_YET: &[&str] = &[
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "functions",
+    "function_call",
+    "response_format",
+    "stream",
+    "stream_options",
+    "logprobs",
+    "top_logprobs",
+    "logit_bias",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "modalities",
+    "audio",
+    "prediction",
+    "reasoning_effort",
+    "web_search_options",
+];
+
+/// Parameters that change nothing DE does, accepted as OpenAI accepts them.
+const HARMLESS: &[&str] = &["store", "service_tier", "user", "metadata", "n", "max_tokens"];
+
+#[derive(Deserialize)]
+struct ChatRequest {
+    model: String,
+    messages: Vec<Message>,
+    #[serde(default)]
+    max_tokens: Option<u32>,
+    #[serde(default)]
+    max_completion_tokens: Option<u32>,
+    #[serde(default)]
+    temperature: Option<f64>,
+    #[serde(default)]
+    top_p: Option<f64>,
+    #[serde(default)]
+    stop: Option<Stop>,
+    #[serde(default)]
+    n: Option<u32>,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    metadata: Option<Map<String, Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Stop {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+struct Message {
+    role: String,
+    #[serde(default)]
+    content: Option<Content>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Content {
+    Text(String),
+    Parts(Vec<Value>),
+}
+
+/// The bearer the request carries (empty without one: the native API refuses it).
+pub fn bearer(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .unwrap_or_default()
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(api): Extension<Api>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match complete(&state, &api, &headers, &body).await {
+        Ok(response) => response,
+        Err(refused) => refused.into_response(),
+    }
+}
+
+async fn complete(state: &AppState, api: &Api, headers: &HeaderMap, body: &[u8]) -> Result<Response, OpenAiError> {
+    let request = parse(body)?;
+    let (submit, origins) = submit_body(&request)?;
+    let key = bearer(headers);
+    let wait = state.settings.producer.max_wait.min(LONGEST_WAIT);
+    let mut passed = vec![(
+        HeaderName::from_static("prefer"),
+        HeaderValue::from_str(&format!("wait={}", wait.as_secs().max(1))).unwrap_or(HeaderValue::from_static("wait=1")),
+    )];
+    for name in ["idempotency-key", "x-request-id"] {
+        if let Some(value) = headers.get(name) {
+            passed.push((HeaderName::from_static(name), value.clone()));
+        }
+    }
+    let answer = api.call(key, Method::POST, "/v1/jobs", &passed, Some(&submit)).await;
+    if !answer.ok() {
+        let mut refused = error::from_native(answer.status, &answer.body);
+        refused.param = refused.param.map(|param| openai_param(&param, &origins));
+        return Err(refused);
+    }
+    // What the submit said about the job that the client should hear too.
+    let carried: Vec<(HeaderName, HeaderValue)> = ["deprecation", "link", "idempotent-replayed"]
+        .into_iter()
+        .filter_map(|name| {
+            answer
+                .headers
+                .get(name)
+                .map(|v| (HeaderName::from_static(name), v.clone()))
+        })
+        .collect();
+    let mut job = answer.body;
+    let id = job["id"].as_str().unwrap_or_default().to_owned();
+    let deadline = tokio::time::Instant::now() + LONGEST_WAIT;
+    let mut finished = state.finished.subscribe();
+    while !terminal(&job) {
+        if tokio::time::Instant::now() >= deadline {
+            return Err(OpenAiError {
+                status: StatusCode::GATEWAY_TIMEOUT,
+                code: "job_still_running".into(),
+                message: format!(
+                    "the job {id} has not finished yet; it keeps running, and GET /v1/jobs/{id} reads it when it does"
+                ),
+                param: None,
+                final_answer: true,
+            });
+        }
+        let _ = tokio::time::timeout(WAIT_POLL, finished.recv()).await;
+        let current = api.get(key, &format!("/v1/jobs/{id}")).await;
+        if current.ok() {
+            job = current.body;
+        }
+    }
+    let mut response = completion(&job, &request.model)?;
+    response.headers_mut().extend(carried);
+    Ok(response)
+}
+
+fn terminal(job: &Value) -> bool {
+    matches!(job["status"].as_str(), Some("succeeded" | "failed" | "canceled"))
+}
+
+fn parse(body: &[u8]) -> Result<ChatRequest, OpenAiError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| OpenAiError::invalid("body", "invalid_json", format!("The body is not valid JSON: {e}")))?;
+    let Some(object) = value.as_object() else {
+        return Err(OpenAiError::invalid(
+            "body",
+            "invalid_json",
+            "The body must be a JSON object",
+        ));
+    };
+    for (name, given) in object {
+        if NOT_YET.contains(&name.as_str()) && !is_default(name, given) {
+            return Err(OpenAiError::invalid(
+                name,
+                "unsupported_parameter",
+                format!("DE's OpenAI-compatible API does not support `{name}` yet"),
+            ));
+        }
+        let known = NOT_YET.contains(&name.as_str())
+            || HARMLESS.contains(&name.as_str())
+            || [
+                "model",
+                "messages",
+                "max_completion_tokens",
+                "temperature",
+                "top_p",
+                "stop",
+            ]
+            .contains(&name.as_str());
+        if !known {
+            return Err(OpenAiError::invalid(
+                name,
+                "unknown_parameter",
+                format!("Unrecognized request argument supplied: {name}"),
+            ));
+        }
+    }
+    let request: ChatRequest = serde_path_to_error::deserialize(&value).map_err(|e| {
+        let path = e.path().to_string();
+        OpenAiError::invalid(
+            &path,
+            "invalid_type",
+            format!("Invalid value for `{path}`: {}", e.inner()),
+        )
+    })?;
+    if request.n.is_some_and(|n| n != 1) {
+        return Err(OpenAiError::invalid(
+            "n",
+            "unsupported_parameter",
+            "DE's OpenAI-compatible API makes one choice per request; n must be 1",
+        ));
+    }
+    Ok(request)
+}
+
+/// A parameter given with the value that asks for nothing (`stream: false`,
+/// `response_format: {"type": "text"}`, `tools: []`…) is no request for it.
+fn is_default(name: &str, given: &Value) -> bool {
+    match (name, given) {
+        (_, Value::Null) | (_, Value::Bool(false)) => true,
+        ("response_format", format) => format["type"] == "text",
+        ("tool_choice", choice) => choice == "none",
+        ("presence_penalty" | "frequency_penalty", penalty) => penalty.as_f64() == Some(0.0),
+        (_, Value::Array(items)) => items.is_empty(),
+        (_, Value::Object(fields)) => fields.is_empty(),
+        _ => false,
+    }
+}
+
+/// A native field as the OpenAI request names it: the job's `messages[k]` is
+/// the request's `messages[origins[k]]` (its system turns are not among the
+/// job's messages), and the job's `system` is made of the request's messages.
+fn openai_param(param: &str, origins: &[usize]) -> String {
+    if param == "system" {
+        return "messages".into();
+    }
+    let Some(rest) = param.strip_prefix("messages[") else {
+        return param.to_owned();
+    };
+    let Some((index, tail)) = rest.split_once(']') else {
+        return param.to_owned();
+    };
+    match index.parse::<usize>().ok().and_then(|k| origins.get(k)) {
+        Some(origin) => format!("messages[{origin}]{tail}"),
+        None => param.to_owned(),
+    }
+}
+
+/// The native submit's body for the request, and where each of the job's
+/// messages was in the request.
+fn submit_body(request: &ChatRequest) -> Result<(Value, Vec<usize>), OpenAiError> {
+    let mut system = Vec::new();
+    let mut messages = Vec::new();
+    let mut origins = Vec::new();
+    for (i, message) in request.messages.iter().enumerate() {
+        let text = text_of(message, i)?;
+        match message.role.as_str() {
+            "system" | "developer" => system.push(text),
+            "user" | "assistant" => {
+                messages.push(json!({ "role": message.role, "content": text }));
+                origins.push(i);
+            }
+            "tool" | "function" => {
+                return Err(OpenAiError::invalid(
+                    &format!("messages[{i}].role"),
+                    "unsupported_parameter",
+                    "DE's OpenAI-compatible API does not support tool messages yet",
+                ))
+            }
+            other => {
+                return Err(OpenAiError::invalid(
+                    &format!("messages[{i}].role"),
+                    "invalid_value",
+                    format!("Invalid value: '{other}'. Supported values are: 'system', 'developer', 'user', 'assistant' and 'tool'."),
+                ))
+            }
+        }
+    }
+    let mut input = Map::new();
+    if !system.is_empty() {
+        input.insert("system".into(), Value::String(system.join("\n\n")));
+    }
+    input.insert("messages".into(), Value::Array(messages));
+    if let Some(max) = request.max_completion_tokens.or(request.max_tokens) {
+        input.insert("max_tokens".into(), json!(max));
+    }
+    if let Some(temperature) = request.temperature {
+        input.insert("temperature".into(), json!(temperature));
+    }
+    if let Some(top_p) = request.top_p {
+        input.insert("top_p".into(), json!(top_p));
+    }
+    match &request.stop {
+        Some(Stop::One(stop)) => {
+            input.insert("stop".into(), json!([stop]));
+        }
+        Some(Stop::Many(stops)) if !stops.is_empty() => {
+            input.insert("stop".into(), json!(stops));
+        }
+        _ => {}
+    }
+    let mut metadata = request.metadata.clone().unwrap_or_default();
+    if let Some(user) = &request.user {
+        metadata.insert("openai_user".into(), Value::String(user.clone()));
+    }
+    let body = json!({
+        "model": request.model,
+        "input": input,
+        "metadata": metadata,
+    });
+    Ok((body, origins))
+}
+
+/// A message's text: a string, or its text parts joined.
+fn text_of(message: &Message, i: usize) -> Result<String, OpenAiError> {
+    match &message.content {
+        None => Ok(String::new()),
+        Some(Content::Text(text)) => Ok(text.clone()),
+        Some(Content::Parts(parts)) => {
+            let mut text = String::new();
+            for (j, part) in parts.iter().enumerate() {
+                match part["type"].as_str() {
+                    Some("text") => text.push_str(part["text"].as_str().unwrap_or_default()),
+                    Some(other) => {
+                        return Err(OpenAiError::invalid(
+                            &format!("messages[{i}].content[{j}].type"),
+                            "unsupported_parameter",
+                            format!("DE's OpenAI-compatible API does not support `{other}` content parts yet"),
+                        ))
+                    }
+                    None => {
+                        return Err(OpenAiError::invalid(
+                            &format!("messages[{i}].content[{j}].type"),
+                            "missing_required_parameter",
+                            "Missing required parameter: 'type'",
+                        ))
+                    }
+                }
+            }
+            Ok(text)
+        }
+    }
+}
+
+/// OpenAI's finish reasons, from the provider's.
+fn finish_reason(reason: Option<&str>) -> &'static str {
+    match reason {
+        Some("length" | "max_tokens") => "length",
+        Some("tool_calls" | "tool_use") => "tool_calls",
+        Some("content_filter" | "refusal") => "content_filter",
+        _ => "stop",
+    }
+}
+
+/// The finished job as `chat.completion`, or its failure as OpenAI's error.
+fn completion(job: &Value, model: &str) -> Result<Response, OpenAiError> {
+    let id = job["id"].as_str().unwrap_or_default();
+    if job["status"] != "succeeded" {
+        let failure = &job["error"];
+        let code = failure["code"].as_str().unwrap_or("job_failed");
+        let status = match (job["status"].as_str(), code) {
+            (Some("canceled"), _) => StatusCode::CONFLICT,
+            (_, "provider_rate_limited") => StatusCode::TOO_MANY_REQUESTS,
+            (_, "invalid_input" | "provider_request_invalid" | "provider_refused") => StatusCode::BAD_REQUEST,
+            _ => StatusCode::BAD_GATEWAY,
+        };
+        return Err(OpenAiError {
+            status,
+            code: code.to_owned(),
+            message: format!(
+                "{} (job {id})",
+                failure["message"].as_str().unwrap_or("the job did not succeed")
+            ),
+            param: None,
+            // The job ran (and DE retried what could be retried): sending the
+            // request again would be another job, and another bill.
+            final_answer: true,
+        });
+    }
+    let metrics = &job["metrics"];
+    let prompt_tokens = metrics["input_tokens"].as_u64().unwrap_or(0);
+    let completion_tokens = metrics["output_tokens"].as_u64().unwrap_or(0);
+    let created = job["created_at"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map_or(0, |t| t.timestamp());
+    let body = json!({
+        "id": format!("chatcmpl-{id}"),
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": job["output"], "refusal": null},
+            "logprobs": null,
+            "finish_reason": finish_reason(metrics["finish_reason"].as_str()),
+        }],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+        "system_fingerprint": null,
+    });
+    let mut response = Json(body).into_response();
+    if let Ok(value) = HeaderValue::from_str(id) {
+        response.headers_mut().insert("x-request-id", value.clone());
+        response.headers_mut().insert("x-de-job-id", value);
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(body: Value) -> Result<ChatRequest, OpenAiError> {
+        parse(body.to_string().as_bytes())
+    }
+
+    #[test]
+    fn a_conversation_becomes_the_jobs_input() {
+        let chat = request(json!({
+            "model": "claude-3.5-haiku",
+            "messages": [
+                {"role": "developer", "content": "Be brief."},
+                {"role": "user", "content": [{"type": "text", "text": "Hi, "}, {"type": "text", "text": "there"}]},
+                {"role": "assistant", "content": "Hello."},
+                {"role": "system", "content": "Answer in French."},
+                {"role": "user", "content": "Again"}
+            ],
+            "max_tokens": 10, "max_completion_tokens": 20, "stop": "END", "user": "u-1",
+            "stream": false, "tools": [], "n": 1
+        }))
+        .ok()
+        .expect("a request DE serves");
+        let (body, origins) = submit_body(&chat).ok().expect("a job");
+        assert_eq!(body["input"]["system"], "Be brief.\n\nAnswer in French.");
+        assert_eq!(
+            body["input"]["messages"][0],
+            json!({"role": "user", "content": "Hi, there"})
+        );
+        assert_eq!(body["input"]["messages"].as_array().map(Vec::len), Some(3));
+        assert_eq!(body["input"]["max_tokens"], 20, "max_completion_tokens wins");
+        assert_eq!(body["input"]["stop"], json!(["END"]));
+        assert_eq!(body["metadata"]["openai_user"], "u-1");
+        assert_eq!(origins, [1, 2, 4]);
+        assert_eq!(openai_param("messages[2].content", &origins), "messages[4].content");
+        assert_eq!(openai_param("system", &origins), "messages");
+    }
+
+    #[test]
+    fn what_de_does_not_serve_is_refused_by_name() {
+        let refused = |body: Value| request(body).err().map(|e| (e.code, e.param));
+        let base = |extra: Value| {
+            let mut body = json!({"model": "m", "messages": [{"role": "user", "content": "x"}]});
+            if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+                body.extend(extra.clone());
+            }
+            body
+        };
+        let unsupported = |param: &str| Some(("unsupported_parameter".to_owned(), Some(param.to_owned())));
+        assert_eq!(refused(base(json!({"stream": true}))), unsupported("stream"));
+        assert_eq!(
+            refused(base(json!({"response_format": {"type": "json_object"}}))),
+            unsupported("response_format")
+        );
+        assert_eq!(refused(base(json!({"n": 2}))), unsupported("n"));
+        assert_eq!(
+            refused(base(json!({"frobnicate": 1}))),
+            Some(("unknown_parameter".to_owned(), Some("frobnicate".to_owned())))
+        );
+        assert!(refused(base(json!({"response_format": {"type": "text"}}))).is_none());
+        let image = json!({"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x"}}]});
+        let chat = request(json!({"model": "m", "messages": [image]}))
+            .ok()
+            .expect("parsed");
+        assert_eq!(
+            submit_body(&chat).err().map(|e| e.param),
+            Some(Some("messages[0].content[0].type".to_owned()))
+        );
+    }
+
+    #[test]
+    fn provider_finish_reasons_read_as_openais() {
+        assert_eq!(finish_reason(Some("end_turn")), "stop");
+        assert_eq!(finish_reason(Some("max_tokens")), "length");
+        assert_eq!(finish_reason(Some("tool_use")), "tool_calls");
+        assert_eq!(finish_reason(None), "stop");
+    }
+}

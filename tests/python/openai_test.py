@@ -1,0 +1,120 @@
+"""Calls DE's OpenAI-compatible API with OpenAI's official Python client, only
+its base_url changed. Run by the e2e test `openai_compat::` with a live DE;
+prints one JSON line (the jobs the calls made) and exits non-zero with the
+failed check's message.
+
+Checks: the models list and one model; a chat completion on an OpenAI and on
+an Anthropic model (system turn, usage, finish reason); text content parts; a
+repeated Idempotency-Key answers the same job; an unknown model, a bad key, a
+parameter DE does not serve yet and an unknown one are refused as the client's
+own error types, with OpenAI's code and param.
+"""
+
+import argparse
+import json
+import sys
+
+import openai
+from openai import OpenAI
+
+
+def refused(call, kind, code, param):
+    try:
+        call()
+    except kind as error:
+        body = error.body or {}
+        assert error.code == code, (error.code, body)
+        assert error.param == param, (error.param, body)
+        assert isinstance(body.get("message"), str) and body["message"], body
+        return error
+    raise AssertionError(f"expected {kind.__name__} ({code})")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--openai-model", default="gpt-4o-mini")
+    parser.add_argument("--anthropic-model", default="claude-3.5-haiku")
+    args = parser.parse_args()
+    base_url = args.url.rstrip("/") + "/openai/v1"
+    # No retries: a check must see DE's first answer.
+    client = OpenAI(base_url=base_url, api_key=args.key, max_retries=0)
+    jobs = []
+
+    ids = [model.id for model in client.models.list()]
+    assert args.openai_model in ids and args.anthropic_model in ids, ids
+    model = client.models.retrieve(args.anthropic_model)
+    assert model.object == "model" and model.owned_by, model
+
+    for name in (args.openai_model, args.anthropic_model):
+        completion = client.chat.completions.create(
+            model=name,
+            messages=[
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Write a haiku about electrons"},
+            ],
+            max_completion_tokens=64,
+            temperature=0.2,
+        )
+        assert completion.object == "chat.completion", completion
+        assert completion.model == name, completion
+        choice = completion.choices[0]
+        assert choice.message.role == "assistant", choice
+        assert "electrons" in choice.message.content, choice.message.content
+        assert choice.finish_reason in ("stop", "length"), choice
+        usage = completion.usage
+        assert usage.prompt_tokens > 0 and usage.completion_tokens > 0, usage
+        assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens, usage
+        jobs.append(completion.id.removeprefix("chatcmpl-"))
+
+    parts = client.chat.completions.create(
+        model=args.openai_model,
+        messages=[{"role": "user", "content": [{"type": "text", "text": "first part, "}, {"type": "text", "text": "second part"}]}],
+    )
+    assert "first part, second part" in parts.choices[0].message.content, parts
+    jobs.append(parts.id.removeprefix("chatcmpl-"))
+
+    # The same Idempotency-Key answers the same job.
+    once = dict(model=args.openai_model, messages=[{"role": "user", "content": "only once"}])
+    first = client.chat.completions.with_raw_response.create(**once, extra_headers={"Idempotency-Key": "chat-once-1"})
+    again = client.chat.completions.with_raw_response.create(**once, extra_headers={"Idempotency-Key": "chat-once-1"})
+    assert first.parse().id == again.parse().id, (first.parse().id, again.parse().id)
+    assert again.headers.get("idempotent-replayed") == "true", dict(again.headers)
+    assert first.headers.get("x-de-job-id") == first.parse().id.removeprefix("chatcmpl-")
+    jobs.append(first.parse().id.removeprefix("chatcmpl-"))
+
+    message = [{"role": "user", "content": "hello"}]
+    refused(
+        lambda: client.chat.completions.create(model="no-such-model", messages=message),
+        openai.BadRequestError, "unknown_model", "model",
+    )
+    wrong = OpenAI(base_url=base_url, api_key="de_live_not_a_real_key", max_retries=0)
+    refused(lambda: wrong.models.list(), openai.AuthenticationError, "unauthorized", None)
+    refused(
+        lambda: client.chat.completions.create(
+            model=args.openai_model,
+            messages=message,
+            tools=[{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+        ),
+        openai.BadRequestError, "unsupported_parameter", "tools",
+    )
+    refused(
+        lambda: client.chat.completions.create(model=args.openai_model, messages=message, extra_body={"frobnicate": 1}),
+        openai.BadRequestError, "unknown_parameter", "frobnicate",
+    )
+    refused(
+        lambda: client.chat.completions.create(model=args.openai_model, messages=[{"role": "user", "content": " "}]),
+        openai.BadRequestError, "invalid_field", "messages[0].content",
+    )
+    refused(
+        lambda: client.models.retrieve("no-such-model"),
+        openai.NotFoundError, "model_not_found", "model",
+    )
+
+    print(json.dumps({"jobs": jobs}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+//! The OpenAI-compatible API (`/openai/v1`) with OpenAI's official Python
+//! client (`tests/python/openai_test.py`, run with `DE_TEST_PYTHON`), only its
+//! base URL changed: models, chat on an OpenAI and an Anthropic model, an
+//! idempotent retry, and refusals as the client's own error types. This side
+//! checks that each call was an ordinary DE job of the caller's project.
+
+use electrons_tests::TestApp;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openais_client_runs_chat_as_de_jobs() {
+    let python = electrons_tests::test_python("the openai client");
+    let app = TestApp::spawn().await;
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let run = tokio::process::Command::new(&python)
+        .arg(root.join("tests/python/openai_test.py"))
+        .args(["--url", &app.base_url, "--key", &app.api_key])
+        .output()
+        .await
+        .expect("run the client");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "the client's checks failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let made: Value = stdout
+        .lines()
+        .last()
+        .and_then(|line| serde_json::from_str(line).ok())
+        .expect("the jobs the client made");
+    let jobs: Vec<&str> = made["jobs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(jobs.len(), 4, "{made}");
+    // Each call is a job of the key's project, in its list, finished.
+    for id in &jobs {
+        let (status, job) = app.get(&format!("/v1/jobs/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{job}");
+        assert_eq!(job["status"], "succeeded", "{job}");
+    }
+    let (_, anthropic) = app.get(&format!("/v1/jobs/{}", jobs[1])).await;
+    assert_eq!(anthropic["model"], "claude-3.5-haiku");
+    assert_eq!(anthropic["input"]["system"], "Be brief.");
+    // The idempotent retry made no second job, and nothing refused made one.
+    let (_, listed) = app.get("/v1/jobs?limit=100").await;
+    assert_eq!(listed["data"].as_array().map(Vec::len), Some(4), "{listed}");
+    app.stop().await;
+}
