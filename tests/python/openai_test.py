@@ -5,14 +5,19 @@ failed check's message.
 
 Checks: the models list and one model; a chat completion on an OpenAI and on
 an Anthropic model (system turn, usage, finish reason); text content parts; a
-repeated Idempotency-Key answers the same job; an unknown model, a bad key, a
-parameter DE does not serve yet and an unknown one are refused as the client's
-own error types, with OpenAI's code and param.
+repeated Idempotency-Key answers the same job; images from OpenAI's and
+Ideogram's models as a link the client downloads and inline as base64; speech
+as audio bytes; an unknown model, a bad key, a parameter DE does not serve yet,
+an unknown one and OpenAI's voice names are refused as the client's own error
+types, with OpenAI's code and param.
 """
 
 import argparse
+
+import base64
 import json
 import sys
+import urllib.request
 
 import openai
 from openai import OpenAI
@@ -83,6 +88,26 @@ def main() -> int:
     assert again.headers.get("idempotent-replayed") == "true", dict(again.headers)
     assert first.headers.get("x-de-job-id") == first.parse().id.removeprefix("chatcmpl-")
     jobs.append(first.parse().id.removeprefix("chatcmpl-"))
+
+    # Images: links to DE's store, or inline; from OpenAI's model and Ideogram's.
+    images = client.images.generate(model="dall-e-3", prompt="a lighthouse at dusk", size="1024x1024")
+    assert len(images.data) == 1 and images.data[0].url.startswith("http"), images
+    with urllib.request.urlopen(images.data[0].url) as fetched:
+        png = fetched.read()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n", png[:16]
+    inline = client.images.generate(model="ideogram-v2", prompt="a lighthouse at dawn", n=2, response_format="b64_json")
+    assert len(inline.data) == 2, inline
+    assert all(base64.b64decode(image.b64_json)[:4] in (b"\x89PNG", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xe1", b"RIFF") for image in inline.data), [image.b64_json[:16] for image in inline.data]
+
+    # Speech: the audio itself.
+    speech = client.audio.speech.create(model="multilingual-v2", input="Hello from DE", voice="21m00Tcm4TlvDq8ikWAM")
+    audio = speech.read()
+    assert len(audio) > 100, len(audio)
+    assert speech.response.headers["content-type"].startswith("audio/"), speech.response.headers
+    refused(
+        lambda: client.audio.speech.create(model="multilingual-v2", input="Hi", voice="alloy"),
+        openai.BadRequestError, "unsupported_value", "voice",
+    )
 
     message = [{"role": "user", "content": "hello"}]
     refused(

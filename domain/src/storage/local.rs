@@ -10,6 +10,7 @@ use std::{
     time::Duration,
 };
 
+use bytes::Bytes;
 use chrono::Utc;
 use futures::StreamExt;
 use hmac::{Hmac, Mac};
@@ -129,6 +130,18 @@ impl LocalStore {
         }
     }
 
+    pub(super) async fn read(&self, key: &ObjectKey, limit: u64) -> Result<Bytes, StorageError> {
+        let (_, len) = self.open_file(key).await?;
+        if len > limit {
+            return Err(StorageError::TooLarge { limit });
+        }
+        match tokio::fs::read(self.path(key)).await {
+            Ok(bytes) => Ok(Bytes::from(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StorageError::NotFound),
+            Err(e) => Err(StorageError::Local(e)),
+        }
+    }
+
     pub(super) async fn delete(&self, key: &ObjectKey) -> Result<(), StorageError> {
         match tokio::fs::remove_file(self.path(key)).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StorageError::Local(e)),
@@ -221,6 +234,11 @@ mod tests {
             tokio::fs::read(root.join(key.as_str())).await.expect("file"),
             b"hello world"
         );
+        assert_eq!(store.read(&key, 11).await.expect("read").as_ref(), b"hello world");
+        assert!(matches!(
+            store.read(&key, 10).await,
+            Err(StorageError::TooLarge { limit: 10 })
+        ));
 
         let url = store.url(&key, Duration::from_secs(60));
         assert!(url.starts_with(&format!("http://127.0.0.1:8080/v1/files/{key}?expires=")));

@@ -101,6 +101,15 @@ impl ObjectStore {
         }
     }
 
+    /// The whole object, for an answer that carries it (OpenAI's `b64_json`,
+    /// a speech endpoint's audio); refused past `limit` bytes.
+    pub async fn read(&self, key: &ObjectKey, limit: u64) -> Result<Bytes, StorageError> {
+        match self {
+            ObjectStore::Local(local) => local.read(key, limit).await,
+            ObjectStore::S3(s3) => s3.read(key, limit).await,
+        }
+    }
+
     /// Deletes the object; deleting one that is already gone succeeds.
     pub async fn delete(&self, key: &ObjectKey) -> Result<(), StorageError> {
         match self {

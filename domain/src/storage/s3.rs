@@ -165,6 +165,26 @@ impl S3Store {
         Ok(request.uri().to_string())
     }
 
+    pub(super) async fn read(&self, key: &ObjectKey, limit: u64) -> Result<Bytes, StorageError> {
+        let object = self
+            .client
+            .get_object()
+            .bucket(&*self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+            .map_err(|e| s3_error("reading the output", e))?;
+        if object.content_length().is_some_and(|len| len < 0 || len as u64 > limit) {
+            return Err(StorageError::TooLarge { limit });
+        }
+        let body = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| StorageError::S3(format!("reading the output: {e}")))?;
+        Ok(body.into_bytes())
+    }
+
     pub(super) async fn delete(&self, key: &ObjectKey) -> Result<(), StorageError> {
         self.client
             .delete_object()

@@ -7,52 +7,56 @@
 //! messages, structured output, streaming, several choices, log
 //! probabilities…) is refused naming the parameter, never ignored.
 
-use std::time::Duration;
-
 use axum::{
     body::Bytes,
     extract::State,
-    http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode},
+    http::{header, HeaderMap},
     response::{IntoResponse, Response},
     Extension, Json,
 };
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::error::{self, OpenAiError};
+use super::{error::OpenAiError, job, parameters::Parameters};
 use crate::{in_process::Api, state::AppState};
 
-/// How long a request may wait for its job: the official clients give up after
-/// 600 s (their default timeout) and would then send it again.
-const LONGEST_WAIT: Duration = Duration::from_secs(590);
-/// How often the wait re-reads the job in case a notification was lost.
-const WAIT_POLL: Duration = Duration::from_secs(1);
-
-/// The parameters OpenAI takes that DE does not serve yet: refused, by name.
-const NOT_YET: &[&str] = &[
-    "tools",
-    "tool_choice",
-    "parallel_tool_calls",
-    "functions",
-    "function_call",
-    "response_format",
-    "stream",
-    "stream_options",
-    "logprobs",
-    "top_logprobs",
-    "logit_bias",
-    "seed",
-    "presence_penalty",
-    "frequency_penalty",
-    "modalities",
-    "audio",
-    "prediction",
-    "reasoning_effort",
-    "web_search_options",
-];
-
-/// Parameters that change nothing DE does, accepted as OpenAI accepts them.
-const HARMLESS: &[&str] = &["store", "service_tier", "user", "metadata", "n", "max_tokens"];
+/// What a chat request may carry.
+const PARAMETERS: Parameters = Parameters {
+    served: &[
+        "model",
+        "messages",
+        "max_tokens",
+        "max_completion_tokens",
+        "temperature",
+        "top_p",
+        "stop",
+        "n",
+        "user",
+        "metadata",
+    ],
+    ignored: &["store", "service_tier"],
+    not_yet: &[
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "functions",
+        "function_call",
+        "response_format",
+        "stream",
+        "stream_options",
+        "logprobs",
+        "top_logprobs",
+        "logit_bias",
+        "seed",
+        "presence_penalty",
+        "frequency_penalty",
+        "modalities",
+        "audio",
+        "prediction",
+        "reasoning_effort",
+        "web_search_options",
+    ],
+};
 
 #[derive(Deserialize)]
 struct ChatRequest {
@@ -112,119 +116,20 @@ pub async fn create(
     Extension(api): Extension<Api>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    match complete(&state, &api, &headers, &body).await {
-        Ok(response) => response,
-        Err(refused) => refused.into_response(),
-    }
-}
-
-async fn complete(state: &AppState, api: &Api, headers: &HeaderMap, body: &[u8]) -> Result<Response, OpenAiError> {
-    let request = parse(body)?;
+) -> Result<Response, OpenAiError> {
+    let request = parse(&body)?;
     let (submit, origins) = submit_body(&request)?;
-    let key = bearer(headers);
-    let wait = state.settings.producer.max_wait.min(LONGEST_WAIT);
-    let mut passed = vec![(
-        HeaderName::from_static("prefer"),
-        HeaderValue::from_str(&format!("wait={}", wait.as_secs().max(1))).unwrap_or(HeaderValue::from_static("wait=1")),
-    )];
-    for name in ["idempotency-key", "x-request-id"] {
-        if let Some(value) = headers.get(name) {
-            passed.push((HeaderName::from_static(name), value.clone()));
-        }
-    }
-    let answer = api.call(key, Method::POST, "/v1/jobs", &passed, Some(&submit)).await;
-    if !answer.ok() {
-        let mut refused = error::from_native(answer.status, &answer.body);
+    let ran = job::run(&state, &api, &headers, &submit).await.map_err(|mut refused| {
         refused.param = refused.param.map(|param| openai_param(&param, &origins));
-        return Err(refused);
-    }
-    // What the submit said about the job that the client should hear too.
-    let carried: Vec<(HeaderName, HeaderValue)> = ["deprecation", "link", "idempotent-replayed"]
-        .into_iter()
-        .filter_map(|name| {
-            answer
-                .headers
-                .get(name)
-                .map(|v| (HeaderName::from_static(name), v.clone()))
-        })
-        .collect();
-    let mut job = answer.body;
-    let id = job["id"].as_str().unwrap_or_default().to_owned();
-    let deadline = tokio::time::Instant::now() + LONGEST_WAIT;
-    let mut finished = state.finished.subscribe();
-    while !terminal(&job) {
-        if tokio::time::Instant::now() >= deadline {
-            return Err(OpenAiError {
-                status: StatusCode::GATEWAY_TIMEOUT,
-                code: "job_still_running".into(),
-                message: format!(
-                    "the job {id} has not finished yet; it keeps running, and GET /v1/jobs/{id} reads it when it does"
-                ),
-                param: None,
-                final_answer: true,
-            });
-        }
-        let _ = tokio::time::timeout(WAIT_POLL, finished.recv()).await;
-        let current = api.get(key, &format!("/v1/jobs/{id}")).await;
-        if current.ok() {
-            job = current.body;
-        }
-    }
-    let mut response = completion(&job, &request.model)?;
-    response.headers_mut().extend(carried);
+        refused
+    })?;
+    let mut response = completion(&ran.job, &request.model)?;
+    ran.tell(&mut response);
     Ok(response)
 }
 
-fn terminal(job: &Value) -> bool {
-    matches!(job["status"].as_str(), Some("succeeded" | "failed" | "canceled"))
-}
-
 fn parse(body: &[u8]) -> Result<ChatRequest, OpenAiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| OpenAiError::invalid("body", "invalid_json", format!("The body is not valid JSON: {e}")))?;
-    let Some(object) = value.as_object() else {
-        return Err(OpenAiError::invalid(
-            "body",
-            "invalid_json",
-            "The body must be a JSON object",
-        ));
-    };
-    for (name, given) in object {
-        if NOT_YET.contains(&name.as_str()) && !is_default(name, given) {
-            return Err(OpenAiError::invalid(
-                name,
-                "unsupported_parameter",
-                format!("DE's OpenAI-compatible API does not support `{name}` yet"),
-            ));
-        }
-        let known = NOT_YET.contains(&name.as_str())
-            || HARMLESS.contains(&name.as_str())
-            || [
-                "model",
-                "messages",
-                "max_completion_tokens",
-                "temperature",
-                "top_p",
-                "stop",
-            ]
-            .contains(&name.as_str());
-        if !known {
-            return Err(OpenAiError::invalid(
-                name,
-                "unknown_parameter",
-                format!("Unrecognized request argument supplied: {name}"),
-            ));
-        }
-    }
-    let request: ChatRequest = serde_path_to_error::deserialize(&value).map_err(|e| {
-        let path = e.path().to_string();
-        OpenAiError::invalid(
-            &path,
-            "invalid_type",
-            format!("Invalid value for `{path}`: {}", e.inner()),
-        )
-    })?;
+    let request: ChatRequest = PARAMETERS.read(body)?;
     if request.n.is_some_and(|n| n != 1) {
         return Err(OpenAiError::invalid(
             "n",
@@ -233,20 +138,6 @@ fn parse(body: &[u8]) -> Result<ChatRequest, OpenAiError> {
         ));
     }
     Ok(request)
-}
-
-/// A parameter given with the value that asks for nothing (`stream: false`,
-/// `response_format: {"type": "text"}`, `tools: []`…) is no request for it.
-fn is_default(name: &str, given: &Value) -> bool {
-    match (name, given) {
-        (_, Value::Null) | (_, Value::Bool(false)) => true,
-        ("response_format", format) => format["type"] == "text",
-        ("tool_choice", choice) => choice == "none",
-        ("presence_penalty" | "frequency_penalty", penalty) => penalty.as_f64() == Some(0.0),
-        (_, Value::Array(items)) => items.is_empty(),
-        (_, Value::Object(fields)) => fields.is_empty(),
-        _ => false,
-    }
 }
 
 /// A native field as the OpenAI request names it: the job's `messages[k]` is
@@ -377,28 +268,7 @@ fn finish_reason(reason: Option<&str>) -> &'static str {
 /// The finished job as `chat.completion`, or its failure as OpenAI's error.
 fn completion(job: &Value, model: &str) -> Result<Response, OpenAiError> {
     let id = job["id"].as_str().unwrap_or_default();
-    if job["status"] != "succeeded" {
-        let failure = &job["error"];
-        let code = failure["code"].as_str().unwrap_or("job_failed");
-        let status = match (job["status"].as_str(), code) {
-            (Some("canceled"), _) => StatusCode::CONFLICT,
-            (_, "provider_rate_limited") => StatusCode::TOO_MANY_REQUESTS,
-            (_, "invalid_input" | "provider_request_invalid" | "provider_refused") => StatusCode::BAD_REQUEST,
-            _ => StatusCode::BAD_GATEWAY,
-        };
-        return Err(OpenAiError {
-            status,
-            code: code.to_owned(),
-            message: format!(
-                "{} (job {id})",
-                failure["message"].as_str().unwrap_or("the job did not succeed")
-            ),
-            param: None,
-            // The job ran (and DE retried what could be retried): sending the
-            // request again would be another job, and another bill.
-            final_answer: true,
-        });
-    }
+    job::succeeded(job)?;
     let metrics = &job["metrics"];
     let prompt_tokens = metrics["input_tokens"].as_u64().unwrap_or(0);
     let completion_tokens = metrics["output_tokens"].as_u64().unwrap_or(0);
@@ -424,12 +294,7 @@ fn completion(job: &Value, model: &str) -> Result<Response, OpenAiError> {
         },
         "system_fingerprint": null,
     });
-    let mut response = Json(body).into_response();
-    if let Ok(value) = HeaderValue::from_str(id) {
-        response.headers_mut().insert("x-request-id", value.clone());
-        response.headers_mut().insert("x-de-job-id", value);
-    }
-    Ok(response)
+    Ok(Json(body).into_response())
 }
 
 #[cfg(test)]

@@ -5,12 +5,18 @@
 //! (`crate::in_process`), so it is in the job list and the console and runs
 //! under the caller's limits and budget.
 //!
-//! `chat` ← `POST /chat/completions`, `models` ← `GET /models`; `error` gives
-//! every refusal OpenAI's shape (`{"error": {message, type, param, code}}`).
+//! `chat` ← `POST /chat/completions`, `images` ← `POST /images/generations`,
+//! `speech` ← `POST /audio/speech`, `models` ← `GET /models`; `job` runs one
+//! call as a job and waits for it; `error` gives every refusal OpenAI's shape
+//! (`{"error": {message, type, param, code}}`).
 
 mod chat;
 mod error;
+mod images;
+mod job;
 mod models;
+mod parameters;
+mod speech;
 
 use axum::{
     routing::{any, get, post},
@@ -22,6 +28,8 @@ use crate::{in_process::Api, state::AppState};
 pub fn router(api: Api) -> Router<AppState> {
     Router::new()
         .route("/openai/v1/chat/completions", post(chat::create))
+        .route("/openai/v1/images/generations", post(images::create))
+        .route("/openai/v1/audio/speech", post(speech::create))
         .route("/openai/v1/models", get(models::list))
         .route("/openai/v1/models/{id}", get(models::get))
         .route("/openai/v1/{*rest}", any(error::unknown_route))

@@ -1,8 +1,9 @@
 //! The OpenAI-compatible API (`/openai/v1`) with OpenAI's official Python
 //! client (`tests/python/openai_test.py`, run with `DE_TEST_PYTHON`), only its
 //! base URL changed: models, chat on an OpenAI and an Anthropic model, an
-//! idempotent retry, and refusals as the client's own error types. This side
-//! checks that each call was an ordinary DE job of the caller's project.
+//! idempotent retry, images (as links and inline), speech, and refusals as the
+//! client's own error types. This side checks that each call was an ordinary
+//! DE job of the caller's project, and that nothing refused made one.
 
 use electrons_tests::TestApp;
 use reqwest::StatusCode;
@@ -46,8 +47,34 @@ async fn openais_client_runs_chat_as_de_jobs() {
     let (_, anthropic) = app.get(&format!("/v1/jobs/{}", jobs[1])).await;
     assert_eq!(anthropic["model"], "claude-3.5-haiku");
     assert_eq!(anthropic["input"]["system"], "Be brief.");
-    // The idempotent retry made no second job, and nothing refused made one.
+    // The idempotent retry made no second job, and nothing refused made one:
+    // the chats, two image requests and one speech request, each succeeded.
     let (_, listed) = app.get("/v1/jobs?limit=100").await;
-    assert_eq!(listed["data"].as_array().map(Vec::len), Some(4), "{listed}");
+    let mut models: Vec<(&str, &str)> = listed["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|j| {
+            (
+                j["model"].as_str().unwrap_or_default(),
+                j["status"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    models.sort_unstable();
+    let done = "succeeded";
+    assert_eq!(
+        models,
+        [
+            ("claude-3.5-haiku", done),
+            ("dall-e-3", done),
+            ("gpt-4o-mini", done),
+            ("gpt-4o-mini", done),
+            ("gpt-4o-mini", done),
+            ("ideogram-v2", done),
+            ("multilingual-v2", done),
+        ],
+        "{listed}"
+    );
     app.stop().await;
 }

@@ -79,6 +79,13 @@ async fn s3_stores_an_output_behind_a_presigned_link_and_deletes_it() {
     // Without the signature the object is private.
     let bare = url.split('?').next().expect("path");
     assert_eq!(fetch(bare).await.0, 403, "unsigned GET of {bare}");
+    // Read whole (an answer that carries it), but not past a limit.
+    let read = store.read(&key, 10 * MIB as u64).await.expect("read");
+    assert_eq!(read.as_ref(), content.as_slice());
+    assert!(matches!(
+        store.read(&key, 1024).await,
+        Err(StorageError::TooLarge { limit: 1024 })
+    ));
 
     store.delete(&key).await.expect("delete");
     store.delete(&key).await.expect("deleting twice is fine");
