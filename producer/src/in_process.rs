@@ -23,6 +23,16 @@ impl Bearer for str {
     }
 }
 
+/// The bearer an incoming request carries, to pass on (empty without one: the native API refuses it).
+pub fn bearer(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .unwrap_or_default()
+}
+
 /// The API router with its state, for the console's calls.
 #[derive(Clone)]
 pub struct Api(pub Router);

@@ -13,6 +13,7 @@ mod http_metrics;
 mod in_process;
 mod inserts;
 mod openai;
+mod replicate;
 mod routes;
 mod state;
 
@@ -75,7 +76,8 @@ pub fn router(state: AppState) -> Router {
     router
         .merge(routes::api_doc::serve(routes::api_doc::finish(document)))
         .merge(console::router(api.clone()))
-        .merge(openai::router(api))
+        .merge(openai::router(api.clone()))
+        .merge(replicate::router(api))
         .route_layer(axum::middleware::from_fn(http_metrics::record))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -23,3 +23,29 @@ pub fn test_python(for_what: &str) -> String {
         )
     })
 }
+
+/// Runs `tests/python/{script}` with `args` under the tools' Python and
+/// answers the JSON its last line printed; panics with its output if it failed.
+pub async fn run_client_script(for_what: &str, script: &str, args: &[&str]) -> serde_json::Value {
+    let python = test_python(for_what);
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("python")
+        .join(script);
+    let run = tokio::process::Command::new(&python)
+        .arg(&path)
+        .args(args)
+        .output()
+        .await
+        .unwrap_or_else(|error| panic!("run {}: {error}", path.display()));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    stdout
+        .lines()
+        .last()
+        .and_then(|line| serde_json::from_str(line).ok())
+        .unwrap_or(serde_json::Value::Null)
+}

@@ -10,7 +10,7 @@
 use axum::{
     body::Bytes,
     extract::State,
-    http::{header, HeaderMap},
+    http::HeaderMap,
     response::{IntoResponse, Response},
     Extension, Json,
 };
@@ -99,16 +99,6 @@ struct Message {
 enum Content {
     Text(String),
     Parts(Vec<Value>),
-}
-
-/// The bearer the request carries (empty without one: the native API refuses it).
-pub fn bearer(headers: &HeaderMap) -> &str {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
-        .unwrap_or_default()
 }
 
 pub async fn create(

@@ -14,8 +14,11 @@ use electrons_domain::{db, ids::JobId, storage::ObjectKey};
 use serde_json::Value;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{chat::bearer, error, error::OpenAiError};
-use crate::{in_process::Api, state::AppState};
+use super::{error, error::OpenAiError};
+use crate::{
+    in_process::{bearer, Api},
+    state::AppState,
+};
 
 const LONGEST_WAIT: Duration = Duration::from_secs(590);
 /// How often the wait re-reads the job in case a notification was lost.

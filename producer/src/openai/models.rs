@@ -12,8 +12,8 @@ use axum::{
 };
 use serde_json::{json, Value};
 
-use super::{chat::bearer, error};
-use crate::in_process::Api;
+use super::error;
+use crate::in_process::{bearer, Api};
 
 fn model(entry: &Value) -> Value {
     json!({

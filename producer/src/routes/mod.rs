@@ -29,6 +29,7 @@ mod usage;
 mod webhook_endpoints;
 mod webhook_secret;
 
+pub use submission::prefer_wait;
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 

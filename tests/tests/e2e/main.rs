@@ -23,6 +23,7 @@ mod openapi;
 mod pipeline;
 mod prompt_templates;
 mod rate_limits;
+mod replicate_compat;
 mod retries;
 mod roles;
 mod schedulers;

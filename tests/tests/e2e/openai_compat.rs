@@ -11,26 +11,13 @@ use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn openais_client_runs_chat_as_de_jobs() {
-    let python = electrons_tests::test_python("the openai client");
     let app = TestApp::spawn().await;
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let run = tokio::process::Command::new(&python)
-        .arg(root.join("tests/python/openai_test.py"))
-        .args(["--url", &app.base_url, "--key", &app.api_key])
-        .output()
-        .await
-        .expect("run the client");
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        run.status.success(),
-        "the client's checks failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let made: Value = stdout
-        .lines()
-        .last()
-        .and_then(|line| serde_json::from_str(line).ok())
-        .expect("the jobs the client made");
+    let made = electrons_tests::run_client_script(
+        "the openai client",
+        "openai_test.py",
+        &["--url", &app.base_url, "--key", &app.api_key],
+    )
+    .await;
     let jobs: Vec<&str> = made["jobs"]
         .as_array()
         .into_iter()
