@@ -319,6 +319,10 @@ def main() -> int:
         expect(page).to_have_url(re.compile(r"/console/admin/instances$"))
         expect(page.locator("main table")).to_contain_text("default")
         assert page.locator("main table").inner_text().find("acme-prod") < 0, "only the user's instances"
+        page.goto(f"{base}/console/admin")
+        expect(page).to_have_url(re.compile(r"/console/admin/instances$"))
+        page.goto(f"{base}/console/admin/models")
+        expect(page.locator(".error")).to_contain_text("Models can be read with the operator's token")
         page.goto(f"{base}/console/admin/instance-budget/new?instance=default")
         page.fill(".admin-form [name=monthly_usd]", "1")
         page.click(".admin-form button[type=submit]")

@@ -27,7 +27,7 @@ use sections::{Change, Section, Verb};
 
 use super::{
     page::{render, Page},
-    session::{encode, forbidden, Session},
+    session::{encode, forbidden, Holder, Session},
     views::{text, time},
 };
 use crate::in_process::{Answer, Api};
@@ -103,8 +103,13 @@ pub struct Params {
 const UNDER_INSTANCE: &str = "_instance";
 const MODE: &str = "_mode";
 
-pub async fn index() -> Response {
-    Redirect::to("/console/admin/models").into_response()
+/// The first page a credential can read: a user's token reads instances, not the fleet's models.
+pub async fn index(session: Session) -> Response {
+    let first = match session.holder {
+        Holder::User => "/console/admin/instances",
+        Holder::Operator | Holder::Project => "/console/admin/models",
+    };
+    Redirect::to(first).into_response()
 }
 
 /// Why a request names no section it can be drawn for.
@@ -213,9 +218,9 @@ fn refusal(section: &Section, answer: &Answer) -> Option<String> {
         return None;
     }
     Some(match answer.code() {
-        Some("unauthorized") => format!(
-            "{} is for the operator's token or an instance user's token; this key cannot read it.",
-            section.title
+        Some("unauthorized" | "insufficient_scope") => format!(
+            "{} can be read with {}; this key cannot read it.",
+            section.title, section.readers
         ),
         _ => answer.message(),
     })

@@ -100,7 +100,12 @@ pub struct Section {
     pub links: &'static [Under],
     /// The list route answers one object, or 404 when there is none.
     pub single: bool,
+    /// Who may read it, as a refusal tells a person.
+    pub readers: &'static str,
 }
+
+const OPERATOR: &str = "the operator's token";
+const INSTANCE_USERS: &str = "the operator's token, or a user's token with a role in the instance";
 
 /// What a section is unless it says otherwise: read-only, at the top level.
 const READ_ONLY: Section = Section {
@@ -117,6 +122,7 @@ const READ_ONLY: Section = Section {
     under_instance: false,
     links: &[],
     single: false,
+    readers: OPERATOR,
 };
 
 /// A form that calls `route` with `verb`.
@@ -261,6 +267,7 @@ const SECTIONS: &[Section] = &[
     },
     Section {
         slug: "instances",
+        readers: INSTANCE_USERS,
         title: "Instances",
         list: "/v1/admin/instances",
         columns: &["id", "organization", "name", "created_at"],
@@ -287,6 +294,7 @@ const SECTIONS: &[Section] = &[
     },
     Section {
         slug: "projects",
+        readers: INSTANCE_USERS,
         title: "Projects",
         list: "/v1/admin/projects",
         columns: &["id", "name", "instance", "created_at"],
@@ -298,6 +306,7 @@ const SECTIONS: &[Section] = &[
     },
     Section {
         slug: "users",
+        readers: INSTANCE_USERS,
         title: "Users",
         list: "/v1/admin/users",
         columns: &["id", "email", "name", "disabled_at", "created_at"],
@@ -322,6 +331,7 @@ const SECTIONS: &[Section] = &[
     },
     Section {
         slug: "audit",
+        readers: "the operator's token, or a key with the admin scope",
         title: "Audit log",
         list: "/v1/admin/audit",
         columns: &["at", "actor", "action", "target", "project_id"],
@@ -330,6 +340,7 @@ const SECTIONS: &[Section] = &[
     },
     Section {
         slug: "credentials",
+        readers: INSTANCE_USERS,
         title: "Credentials",
         list: "/v1/admin/instances/{instance}/credentials",
         columns: &["provider", "credential_id", "api_key.last4", "updated_at"],
@@ -344,6 +355,7 @@ const SECTIONS: &[Section] = &[
     },
     Section {
         slug: "members",
+        readers: INSTANCE_USERS,
         title: "Members",
         list: "/v1/admin/instances/{instance}/members",
         columns: &["email", "user_id", "role", "updated_at"],
@@ -358,6 +370,7 @@ const SECTIONS: &[Section] = &[
     },
     Section {
         slug: "instance-budget",
+        readers: INSTANCE_USERS,
         title: "Budget",
         list: "/v1/admin/instances/{instance}/budget",
         columns: &["monthly_usd", "month", "spent_usd", "reserved_usd", "updated_at"],
