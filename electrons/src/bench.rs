@@ -109,6 +109,20 @@ pub async fn run(args: BenchArgs, settings: Settings) -> anyhow::Result<()> {
         }
     }
 
+    tear_down(workers, producer, sim, shutdown, pool, &settings).await;
+    Ok(())
+}
+
+/// Stops the worker processes, the in-process roles and the simulator, and
+/// drops the bench's database.
+pub(crate) async fn tear_down(
+    workers: Vec<tokio::process::Child>,
+    producer: roles::ProducerRole,
+    sim: SimulatorHandle,
+    shutdown: Shutdown,
+    pool: sqlx::PgPool,
+    settings: &Settings,
+) {
     for mut worker in workers {
         let _ = worker.start_kill();
         let _ = worker.wait().await;
@@ -118,8 +132,7 @@ pub async fn run(args: BenchArgs, settings: Settings) -> anyhow::Result<()> {
     let _ = tokio::time::timeout(Duration::from_secs(5), producer.handle).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     pool.close().await;
-    drop_database(&settings).await;
-    Ok(())
+    drop_database(settings).await;
 }
 
 async fn submit_all(

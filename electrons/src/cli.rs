@@ -6,7 +6,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::{
-    admin, bench, bench_limits, bench_webhooks, client, demo, limiter_load, metrics_listener, roles, telemetry,
+    admin, bench, bench_limits, bench_openai, bench_webhooks, client, demo, limiter_load, metrics_listener, roles,
+    telemetry,
 };
 use electrons_domain::{
     catalog::{Overrides, ProviderOverride},
@@ -68,6 +69,8 @@ enum Command {
     BenchLimits(bench_limits::BenchLimitsArgs),
     /// Measure webhook delivery: completion → first attempt latency at a steady rate.
     BenchWebhooks(bench_webhooks::BenchWebhooksArgs),
+    /// Measure the latency the OpenAI-compatible chat endpoint adds over the provider.
+    BenchOpenai(bench_openai::BenchOpenAiArgs),
     /// Submit a job to a running DE (DE_URL, DE_API_KEY): `--model M --input @job.json --wait`.
     Submit(client::submit::SubmitArgs),
     /// List, read, cancel or watch the project's jobs.
@@ -116,7 +119,11 @@ async fn serve(command: Command) -> anyhow::Result<()> {
     // measured too, so it logs warnings only unless RUST_LOG says otherwise.
     let telemetry = if matches!(
         command,
-        Command::Bench(_) | Command::BenchLimits(_) | Command::BenchWebhooks(_) | Command::LimiterLoad(_)
+        Command::Bench(_)
+            | Command::BenchLimits(_)
+            | Command::BenchWebhooks(_)
+            | Command::BenchOpenai(_)
+            | Command::LimiterLoad(_)
     ) && std::env::var_os("RUST_LOG").is_none()
     {
         telemetry::init_with("warn")
@@ -191,6 +198,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args, settings).await?,
         Command::BenchLimits(args) => bench_limits::run(args, settings).await?,
         Command::BenchWebhooks(args) => bench_webhooks::run(args, settings).await?,
+        Command::BenchOpenai(args) => bench_openai::run(args, settings).await?,
         Command::LimiterLoad(args) => limiter_load::run(args, settings).await?,
         // Handled in `main`, before any of the above is set up.
         Command::Submit(_) | Command::Jobs(_) | Command::Models(_) | Command::Keys(_) | Command::Usage(_) => {}

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod bench;
 pub mod bench_limits;
+pub mod bench_openai;
 pub mod bench_webhooks;
 pub mod cli;
 pub mod client;
