@@ -39,6 +39,15 @@ pub struct BenchOpenAiArgs {
     pub worker_concurrency: u16,
 }
 
+/// What a request's latency is measured to.
+#[derive(Clone, Copy)]
+enum Until {
+    /// The whole answer.
+    Answer,
+    /// The first chunk of streamed text (the rest is read, not timed).
+    FirstToken,
+}
+
 /// One run's latencies, in microseconds, and the requests that failed.
 struct Run {
     latency: Histogram<u64>,
@@ -95,6 +104,7 @@ pub async fn run(args: BenchOpenAiArgs, settings: electrons_domain::config::Sett
         &body,
         50,
         100,
+        Until::Answer,
     )
     .await?;
     paced(
@@ -104,40 +114,40 @@ pub async fn run(args: BenchOpenAiArgs, settings: electrons_domain::config::Sett
         &body,
         50,
         100,
+        Until::Answer,
     )
     .await?;
-    let direct = paced(
-        &http,
-        &format!("{simulator}/v1/chat/completions"),
-        "bench",
-        &body,
-        args.rate,
-        args.requests,
-    )
-    .await?;
-    let through = paced(
-        &http,
-        &format!("{base}/openai/v1/chat/completions"),
-        key.expose(),
-        &body,
-        args.rate,
-        args.requests,
-    )
-    .await?;
-    report("direct to the simulator", &direct);
-    report("through DE /openai/v1", &through);
+    let direct_url = format!("{simulator}/v1/chat/completions");
+    let through_url = format!("{base}/openai/v1/chat/completions");
+    let mut streamed = body.clone();
+    streamed["stream"] = json!(true);
+    let runs = [
+        ("the whole answer", &body, Until::Answer),
+        ("the first streamed token (stream: true)", &streamed, Until::FirstToken),
+    ];
+    for (what, body, until) in runs {
+        println!("time to {what}:");
+        let (rate, requests) = (args.rate, args.requests);
+        let direct = paced(&http, &direct_url, "bench", body, rate, requests, until).await?;
+        let through = paced(&http, &through_url, key.expose(), body, rate, requests, until).await?;
+        report("direct to the simulator", &direct);
+        report("through DE /openai/v1", &through);
+        added(&direct, &through);
+    }
+
+    tear_down(vec![worker], producer, sim, shutdown, pool, &settings).await;
+    Ok(())
+}
+
+fn added(direct: &Run, through: &Run) {
     let ms = |run: &Run, q: f64| run.latency.value_at_quantile(q) as f64 / 1000.0;
     println!(
         "  {:<28} p50 {:>7.1} ms   p90 {:>7.1} ms   p99 {:>7.1} ms",
         "added by DE",
-        ms(&through, 0.5) - ms(&direct, 0.5),
-        ms(&through, 0.9) - ms(&direct, 0.9),
-        ms(&through, 0.99) - ms(&direct, 0.99),
+        ms(through, 0.5) - ms(direct, 0.5),
+        ms(through, 0.9) - ms(direct, 0.9),
+        ms(through, 0.99) - ms(direct, 0.99),
     );
-    println!("  time to first streamed token: not measured (the compatible chat does not stream yet)");
-
-    tear_down(vec![worker], producer, sim, shutdown, pool, &settings).await;
-    Ok(())
 }
 
 fn report(name: &str, run: &Run) {
@@ -163,6 +173,7 @@ async fn paced(
     body: &Value,
     rate: u32,
     requests: u32,
+    until: Until,
 ) -> anyhow::Result<Run> {
     let latency = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
     let failed = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -176,12 +187,15 @@ async fn paced(
         let (latency, failed) = (latency.clone(), failed.clone());
         sent.push(tokio::spawn(async move {
             let at = Instant::now();
-            let answered = match request.send().await {
-                Ok(response) if response.status().is_success() => response.bytes().await.is_ok(),
-                _ => false,
+            let took = match request.send().await {
+                Ok(response) if response.status().is_success() => match until {
+                    Until::Answer => response.bytes().await.ok().map(|_| at.elapsed()),
+                    Until::FirstToken => first_token(response, at).await,
+                },
+                _ => None,
             };
-            if answered {
-                let micros = at.elapsed().as_micros() as u64;
+            if let Some(took) = took {
+                let micros = took.as_micros() as u64;
                 let _ = latency.lock().await.record(micros.max(1));
             } else {
                 failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -200,4 +214,30 @@ async fn paced(
         failed: failed.load(std::sync::atomic::Ordering::Relaxed),
         elapsed,
     })
+}
+
+/// When the first chunk with text arrived (a `delta` whose `content` is not
+/// empty: the role chunk's is `""` in both streams), once the stream has been
+/// read to its end.
+async fn first_token(response: reqwest::Response, at: Instant) -> Option<Duration> {
+    use futures::StreamExt;
+
+    const TEXT: &[u8] = br#""delta":{"content":""#;
+    let mut body = response.bytes_stream();
+    let mut seen = Vec::new();
+    let mut first = None;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.ok()?;
+        if first.is_none() {
+            seen.extend_from_slice(&chunk);
+            let has_text = seen
+                .windows(TEXT.len())
+                .enumerate()
+                .any(|(i, w)| w == TEXT && seen.get(i + TEXT.len()).is_some_and(|c| *c != b'"'));
+            if has_text {
+                first = Some(at.elapsed());
+            }
+        }
+    }
+    first
 }

@@ -7,8 +7,10 @@
 use axum::{
     body::Body,
     http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode},
+    response::{IntoResponse, Response},
     Router,
 };
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -31,6 +33,49 @@ pub fn bearer(headers: &HeaderMap) -> &str {
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
         .unwrap_or_default()
+}
+
+/// What `encode` leaves as it is: RFC 3986's unreserved characters, safe in
+/// a path segment, a query value and a cookie alike.
+const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// `text` percent-encoded, for a path segment or a query value of a call (or
+/// a link, or a cookie value).
+pub fn encode(text: &str) -> String {
+    utf8_percent_encode(text, ESCAPED).to_string()
+}
+
+/// A compatible surface's answer with any refusal in the native API's shape
+/// (`{"error": {code, message, field}}`, from an extractor, the native API or
+/// a handler) redrawn by `reshape`, the headers kept; `reshape` answers
+/// `None` for a body that is already the surface's own.
+pub async fn reshape_refusal(
+    response: Response,
+    reshape: impl FnOnce(StatusCode, &Value) -> Option<Response>,
+) -> Response {
+    let status = response.status();
+    if !status.is_client_error() && !status.is_server_error() {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return (parts, Body::empty()).into_response();
+    };
+    let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    // Not JSON, or not DE's shape: as it is.
+    let redrawn = match value["error"].is_object() {
+        true => reshape(status, &value),
+        false => None,
+    };
+    let Some(mut reshaped) = redrawn else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_LENGTH && name != header::CONTENT_TYPE {
+            reshaped.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    reshaped
 }
 
 /// The API router with its state, for the console's calls.

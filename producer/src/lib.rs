@@ -8,10 +8,11 @@ mod budgets;
 mod console;
 mod dispatch;
 mod error;
-mod finished;
 mod http_metrics;
 mod in_process;
 mod inserts;
+mod job_events;
+mod job_notices;
 mod openai;
 mod replicate;
 mod routes;
@@ -36,7 +37,7 @@ pub use routes::metrics::render as render_metrics;
 pub use state::AppState;
 
 /// Builds the application state: starts the publish-confirmation marker and the
-/// listener that wakes `Prefer: wait` requests.
+/// listener that wakes `Prefer: wait` requests and event streams.
 pub fn state(
     settings: &Settings,
     pool: PgPool,
@@ -46,6 +47,7 @@ pub fn state(
     shutdown: Shutdown,
 ) -> AppState {
     electrons_domain::prometheus::install(settings.metrics.enabled);
+    let (finished, progressed) = job_notices::start(pool.clone(), shutdown.clone());
     AppState {
         pool: pool.clone(),
         catalog,
@@ -53,7 +55,8 @@ pub fn state(
         announcer: Announcer::start(pool.clone(), publisher.clone()),
         webhook_guard: AddressGuard::new(settings.webhooks.allowed_networks.clone()),
         publisher,
-        finished: finished::FinishedJobs::start(pool.clone(), shutdown.clone()),
+        finished,
+        progressed,
         inserts: inserts::Inserts::start(pool.clone()),
         keys: auth::KeyCache::start(pool.clone(), shutdown.clone()),
         budgets: budgets::BudgetedProjects::start(pool.clone(), shutdown),

@@ -10,7 +10,7 @@ use electrons_domain::{
 use sqlx::PgPool;
 
 use crate::{
-    auth::KeyCache, budgets::BudgetedProjects, dispatch::Dispatcher, finished::FinishedJobs, inserts::Inserts,
+    auth::KeyCache, budgets::BudgetedProjects, dispatch::Dispatcher, inserts::Inserts, job_notices::JobNotices,
 };
 
 /// Everything a request handler may need; cheap to clone.
@@ -24,7 +24,10 @@ pub struct AppState {
     pub announcer: Announcer,
     /// Which webhook destinations submits may name.
     pub webhook_guard: AddressGuard,
-    pub finished: FinishedJobs,
+    /// Jobs some request waits for that finished.
+    pub finished: JobNotices,
+    /// Jobs some request follows or waits for that started, or have more text.
+    pub progressed: JobNotices,
     pub inserts: Inserts,
     pub keys: KeyCache,
     pub budgets: BudgetedProjects,

@@ -14,6 +14,7 @@
 //! - `[[sim:file_bytes=N]]`: the linked files are N bytes long (the real fixture's
 //!   start, then zero padding; streamed, never held in memory).
 //! - `[[sim:empty]]`: a search finds nothing.
+//! - `[[sim:token_ms=N]]`: a streamed answer sends its pieces N ms apart.
 //!
 //! For each name the first well-formed directive wins; unknown or badly written
 //! ones are ignored, as the real provider would not know about them at all.
@@ -64,6 +65,8 @@ pub struct Asks {
     pub file: FileAsk,
     /// A search returns no results.
     pub empty: bool,
+    /// How long a streamed answer waits between its pieces.
+    pub token_ms: Option<u64>,
 }
 
 /// How the files an answer links to behave.
@@ -98,6 +101,7 @@ impl Asks {
                 ("file_500", Some(v)) if file.is_none() => file = v.parse().ok().map(|n| FileAsk::Failing(Some(n))),
                 ("file_hang", Some(v)) if file.is_none() => file = v.parse().ok().map(FileAsk::Hanging),
                 ("empty", None) => asks.empty = true,
+                ("token_ms", Some(v)) if asks.token_ms.is_none() => asks.token_ms = v.parse().ok(),
                 _ => {}
             }
         }

@@ -4,7 +4,8 @@ prints one JSON line (the jobs the calls made) and exits non-zero with the
 failed check's message.
 
 Checks: the models list and one model; a chat completion on an OpenAI and on
-an Anthropic model (system turn, usage, finish reason); text content parts; a
+an Anthropic model (system turn, usage, finish reason), and the same streamed
+(chunks, the same text, usage in the last chunk); text content parts; a
 repeated Idempotency-Key answers the same job; images from OpenAI's and
 Ideogram's models as a link the client downloads and inline as base64; speech
 as audio bytes; an unknown model, a bad key, a parameter DE does not serve yet,
@@ -52,16 +53,17 @@ def main() -> int:
     model = client.models.retrieve(args.anthropic_model)
     assert model.object == "model" and model.owned_by, model
 
+    haiku = dict(
+        messages=[
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Write a haiku about electrons"},
+        ],
+        max_completion_tokens=64,
+        temperature=0.2,
+    )
+    answers = {}
     for name in (args.openai_model, args.anthropic_model):
-        completion = client.chat.completions.create(
-            model=name,
-            messages=[
-                {"role": "system", "content": "Be brief."},
-                {"role": "user", "content": "Write a haiku about electrons"},
-            ],
-            max_completion_tokens=64,
-            temperature=0.2,
-        )
+        completion = client.chat.completions.create(model=name, **haiku)
         assert completion.object == "chat.completion", completion
         assert completion.model == name, completion
         choice = completion.choices[0]
@@ -71,6 +73,7 @@ def main() -> int:
         usage = completion.usage
         assert usage.prompt_tokens > 0 and usage.completion_tokens > 0, usage
         assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens, usage
+        answers[name] = choice.message.content
         jobs.append(completion.id.removeprefix("chatcmpl-"))
 
     parts = client.chat.completions.create(
@@ -135,6 +138,42 @@ def main() -> int:
     refused(
         lambda: client.models.retrieve("no-such-model"),
         openai.NotFoundError, "model_not_found", "model",
+    )
+
+    # Streaming: chunks as OpenAI sends them, the same text as without, the
+    # usage in a last chunk without choices when asked for.
+    for name in (args.openai_model, args.anthropic_model):
+        stream = client.chat.completions.create(
+            model=name, **haiku, stream=True, stream_options={"include_usage": True}
+        )
+        chunks = list(stream)
+        assert all(chunk.object == "chat.completion.chunk" for chunk in chunks), chunks
+        assert len({chunk.id for chunk in chunks}) == 1, chunks
+        assert chunks[0].choices[0].delta.role == "assistant", chunks[0]
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert text == answers[name], (text, answers[name])
+        pieces = [c for c in chunks if c.choices and c.choices[0].delta.content]
+        assert len(pieces) > 1, f"the text came in one piece: {pieces}"
+        finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+        assert finishes in (["stop"], ["length"]), finishes
+        last = chunks[-1]
+        assert last.choices == [] and last.usage is not None, last
+        assert last.usage.completion_tokens > 0 and last.usage.prompt_tokens > 0, last.usage
+        assert all(c.usage is None for c in chunks[:-1]), chunks
+        jobs.append(last.id.removeprefix("chatcmpl-"))
+    plain = client.chat.completions.create(model=args.openai_model, messages=message, stream=True)
+    plain_chunks = list(plain)
+    assert all(c.usage is None for c in plain_chunks), plain_chunks
+    assert plain_chunks[-1].choices[0].finish_reason == "stop", plain_chunks[-1]
+    assert "hello" in "".join(c.choices[0].delta.content or "" for c in plain_chunks)
+    refused(
+        lambda: client.chat.completions.create(model=args.openai_model, messages=message, stream_options={"include_usage": True}),
+        openai.BadRequestError, "invalid_value", "stream_options",
+    )
+    # A refusal before the stream begins is an ordinary error answer.
+    refused(
+        lambda: client.chat.completions.create(model="no-such-model", messages=message, stream=True),
+        openai.BadRequestError, "unknown_model", "model",
     )
 
     print(json.dumps({"jobs": jobs}))

@@ -15,6 +15,7 @@ use reqwest::{header::HeaderMap, Client, RequestBuilder};
 use crate::{
     outputs::Outputs,
     provider_call::{self, ProviderResponse},
+    text::streaming::TextStream,
     ProviderError,
 };
 
@@ -47,6 +48,12 @@ pub trait Adapter: Send + Sync {
     /// What the response headers say about the account's rate limits.
     fn rate_limits(&self, _headers: &HeaderMap) -> Observation {
         Observation::default()
+    }
+
+    /// For a text API that streams: a decoder for one call's events. The
+    /// adapter's `request` asks for a stream when the input says `stream`.
+    fn text_stream(&self) -> Option<Box<dyn TextStream>> {
+        None
     }
 
     /// For an API whose call starts work the provider finishes later: how to

@@ -19,6 +19,7 @@ mod batches;
 mod budget;
 mod calls;
 mod copying;
+mod deltas;
 mod download;
 mod generic_http;
 mod image;

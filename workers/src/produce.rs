@@ -10,12 +10,23 @@ use electrons_domain::{
 use reqwest::Client;
 
 use crate::{
-    adapter::{mismatch, Call, Called, Progress, Reader},
-    provider_call, registry, ProviderError,
+    adapter::{mismatch, Call, Called, Produced, Progress, Reader},
+    deltas::DeltaSink,
+    provider_call, registry,
+    text::streaming,
+    ProviderError,
 };
 
-/// Calls the provider once. The caller holds a grant from its limits.
-pub async fn call(http: &Client, provider: &ProviderConfig, model: &ModelConfig, input: &JobInput) -> Called {
+/// Calls the provider once. The caller holds a grant from its limits. With a
+/// `sink` (a text job that streams) the text goes there as it arrives, or
+/// whole once it has when the model's API does not stream.
+pub async fn call(
+    http: &Client,
+    provider: &ProviderConfig,
+    model: &ModelConfig,
+    input: &JobInput,
+    sink: Option<&DeltaSink>,
+) -> Called {
     let call = match Call::new(http, provider, model, input) {
         Ok(call) => call,
         Err(error) => return Called::without_report(Err(error)),
@@ -26,7 +37,16 @@ pub async fn call(http: &Client, provider: &ProviderConfig, model: &ModelConfig,
         Err(error) => return Called::without_report(Err(error)),
     };
     let error_message = |body: &[u8]| adapter.call_error_message(&call, body);
-    match adapter.reader() {
+    if let (Some(sink), Some(decoder)) = (sink, adapter.text_stream()) {
+        return match provider_call::send_streaming(request, provider.timeout, call.key, &error_message).await {
+            Ok(response) => Called {
+                observation: adapter.rate_limits(response.headers()),
+                result: streaming::read(response, decoder, sink, call.key).await,
+            },
+            Err(error) => Called::without_report(Err(error)),
+        };
+    }
+    let called = match adapter.reader() {
         Reader::Whole(parse) => {
             let response = match provider_call::send(request, provider.timeout, call.key).await {
                 Ok(response) => response,
@@ -52,7 +72,11 @@ pub async fn call(http: &Client, provider: &ProviderConfig, model: &ModelConfig,
                 Err(error) => Called::without_report(Err(error)),
             }
         }
+    };
+    if let (Some(sink), Ok(Produced::Text(completion))) = (sink, &called.result) {
+        sink.push(&completion.text);
     }
+    called
 }
 
 /// Polls a long-running operation once. The caller holds a grant from the provider's limits.

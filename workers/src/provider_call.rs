@@ -281,7 +281,17 @@ pub(crate) fn without_url(error: &reqwest::Error) -> String {
     text
 }
 
-fn scrub_secret(text: String, key: &Secret) -> String {
+/// A streamed 2xx answer DE could not use (the stream is not the API's, or it
+/// broke off): billed, with the provider's request id.
+pub(crate) fn unusable_stream(reason: String, request_id: Option<String>, key: &Secret) -> ProviderError {
+    ProviderError::Unusable {
+        reason: scrub_secret(reason, key),
+        request_id,
+        body: None,
+    }
+}
+
+pub(crate) fn scrub_secret(text: String, key: &Secret) -> String {
     if key.expose().len() >= 4 && text.contains(key.expose()) {
         text.replace(key.expose(), "***")
     } else {

@@ -21,6 +21,7 @@ use crate::{
     adapter::Produced,
     budget, calls,
     copying::{self, CopyTarget},
+    deltas::DeltaSink,
     limits::{acquire, pause_fleet},
     outcome, produce,
     provider_call::CallOutcome,
@@ -91,11 +92,19 @@ pub(crate) async fn run(context: &WorkerContext, message: JobMessage) -> Disposi
     prometheus::provider::granted(&run.scope.provider, token_wait);
 
     let called = Instant::now();
-    let called_provider = produce::call(&context.http, run.provider, run.model, &run.input)
+    let sink = match &run.input {
+        JobInput::Text(input) if input.streams() => Some(DeltaSink::start(context.pool.clone(), job.id.0, job.attempt)),
+        _ => None,
+    };
+    let called_provider = produce::call(&context.http, run.provider, run.model, &run.input, sink.as_ref())
         .instrument(
             tracing::info_span!("provider_call", provider = %run.provider.id, model = %run.model.provider_model),
         )
         .await;
+    if let Some(sink) = sink {
+        // The last piece is written before the job's end is committed.
+        sink.finish().await;
+    }
     context.limiter.observe(&run.scope, called_provider.observation);
     let timing = outcome::Timing {
         claimed_at,

@@ -176,6 +176,16 @@ pub async fn get_any(pool: &PgPool, id: JobId) -> Result<Option<Job>, sqlx::Erro
         .await
 }
 
+/// Has the job's finish announced on `de_job_finished` (a client follows its
+/// events); a no-op when it is already.
+pub async fn announce_finish(pool: &PgPool, id: JobId) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE jobs SET notify_on_finish = true WHERE id = $1 AND NOT notify_on_finish")
+        .bind(id.0)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 pub struct ListFilter {
     pub status: Option<JobStatus>,
     pub model: Option<String>,

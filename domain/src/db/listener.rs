@@ -30,16 +30,30 @@ pub async fn follow(
     shutdown: Shutdown,
     mut heard: impl FnMut(Heard<'_>) + Send,
 ) {
+    follow_channels(pool, &[channel], what, shutdown, |_, news| heard(news)).await
+}
+
+/// The same for several channels on one connection (each listener holds
+/// one of the pool's connections for good); `heard` is told which channel
+/// a change came on (`""` for `Listening` and `Deaf`, which are all of them).
+pub async fn follow_channels(
+    pool: PgPool,
+    channels: &[&str],
+    what: &'static str,
+    shutdown: Shutdown,
+    mut heard: impl FnMut(&str, Heard<'_>) + Send,
+) {
+    let channel = channels.join(", ");
     loop {
         let result = async {
             let mut listener = PgListener::connect_with(&pool).await?;
-            listener.listen(channel).await?;
-            heard(Heard::Listening);
+            listener.listen_all(channels.iter().copied()).await?;
+            heard("", Heard::Listening);
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => return Ok::<_, sqlx::Error>(()),
                     notification = listener.try_recv() => match notification? {
-                        Some(notification) => heard(Heard::Changed(notification.payload())),
+                        Some(notification) => heard(notification.channel(), Heard::Changed(notification.payload())),
                         // The connection dropped; notifications sent meanwhile are lost.
                         None => return Err(sqlx::Error::PoolClosed),
                     },
@@ -47,11 +61,11 @@ pub async fn follow(
             }
         }
         .await;
-        heard(Heard::Deaf);
+        heard("", Heard::Deaf);
         match result {
             Ok(()) => return,
             Err(error) => {
-                tracing::warn!(%error, channel, "{what} listener lost its connection; not trusting the cache until it is back");
+                tracing::warn!(%error, channel = %channel, "{what} listener lost its connection; not trusting the cache until it is back");
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
                     _ = tokio::time::sleep(Duration::from_millis(500)) => {}

@@ -17,6 +17,7 @@ pub mod projects;
 pub mod providers;
 pub mod rate_limits;
 pub mod stats;
+pub mod stream_deltas;
 pub mod tenants;
 pub mod usage;
 pub mod users;

@@ -59,6 +59,10 @@ pub struct TextInput {
     pub top_p: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop: Option<Vec<String>>,
+    /// Stream the text as the provider writes it to `GET /v1/jobs/{id}/events`;
+    /// the whole text is still the job's output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
 }
 
 impl TextInput {
@@ -146,6 +150,11 @@ impl TextInput {
             }
         }
         Ok(())
+    }
+
+    /// Whether the text is to be streamed as it is written.
+    pub fn streams(&self) -> bool {
+        self.stream == Some(true)
     }
 
     /// The conversation to send: `messages`, then `prompt` as the last user turn.

@@ -11,7 +11,7 @@ use axum::{
     http::{header, request::Parts, HeaderMap, HeaderValue},
     response::{IntoResponse, Redirect, Response},
 };
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::percent_decode_str;
 use sha2::{Digest, Sha256};
 
 use crate::state::AppState;
@@ -134,14 +134,7 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .and_then(|(_, value)| percent_decode_str(value).decode_utf8().ok().map(|v| v.into_owned()))
 }
 
-/// What `encode` leaves as it is: RFC 3986's unreserved characters, safe in
-/// a path segment, a query value and a cookie alike.
-const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
-
-/// `text` percent-encoded, for a cookie value, a path segment or a query value.
-pub fn encode(text: &str) -> String {
-    utf8_percent_encode(text, ESCAPED).to_string()
-}
+pub use crate::in_process::encode;
 
 /// A change form's token (`Session::csrf`).
 #[derive(serde::Deserialize)]

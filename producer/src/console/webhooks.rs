@@ -10,7 +10,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     Extension, Form,
 };
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::{
     page::{render, Page},
@@ -114,22 +114,21 @@ pub async fn rotate(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !session.allows_change(&headers, form.get("csrf").map_or("", String::as_str)) {
-        return forbidden();
-    }
     let overlap = form
         .get("overlap_secs")
         .and_then(|secs| secs.parse::<u64>().ok())
         .unwrap_or(86_400);
     let body = json!({ "overlap_secs": overlap });
-    let answer = api
-        .send(&session, Method::POST, "/v1/webhook-secret/rotate", Some(&body))
-        .await;
-    if answer.ok() {
-        Redirect::to("/console/webhooks").into_response()
-    } else {
-        draw(&session, &api, None, Some(answer.message())).await
-    }
+    change(
+        &session,
+        &api,
+        &headers,
+        &form,
+        "/v1/webhook-secret/rotate",
+        &body,
+        |_| None,
+    )
+    .await
 }
 
 pub async fn enable(
@@ -138,24 +137,50 @@ pub async fn enable(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if !session.allows_change(&headers, form.get("csrf").map_or("", String::as_str)) {
-        return forbidden();
-    }
     let body = json!({
         "url": form.get("url").map_or("", String::as_str),
         "redeliver": form.contains_key("redeliver"),
     });
-    let answer = api
-        .send(&session, Method::POST, "/v1/webhook-endpoints/enable", Some(&body))
-        .await;
-    if answer.ok() {
-        let notice = format!(
+    let notice = |answer: &Value| {
+        Some(format!(
             "Enabled {}; {} deliveries sent again.",
-            text(&answer.body["url"]),
-            answer.body["redelivered"].as_u64().unwrap_or(0)
-        );
-        draw(&session, &api, Some(notice), None).await
-    } else {
-        draw(&session, &api, None, Some(answer.message())).await
+            text(&answer["url"]),
+            answer["redelivered"].as_u64().unwrap_or(0)
+        ))
+    };
+    change(
+        &session,
+        &api,
+        &headers,
+        &form,
+        "/v1/webhook-endpoints/enable",
+        &body,
+        notice,
+    )
+    .await
+}
+
+/// A change the page's form posted: the API's call with the session's
+/// credential, then the page again, with `notice` of what the API answered
+/// (none: back to the page as it now is) or the API's refusal.
+async fn change(
+    session: &Session,
+    api: &Api,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+    route: &str,
+    body: &Value,
+    notice: impl FnOnce(&Value) -> Option<String>,
+) -> Response {
+    if !session.allows_change(headers, form.get("csrf").map_or("", String::as_str)) {
+        return forbidden();
+    }
+    let answer = api.send(session, Method::POST, route, Some(body)).await;
+    if !answer.ok() {
+        return draw(session, api, None, Some(answer.message())).await;
+    }
+    match notice(&answer.body) {
+        Some(notice) => draw(session, api, Some(notice), None).await,
+        None => Redirect::to("/console/webhooks").into_response(),
     }
 }

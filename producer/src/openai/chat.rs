@@ -4,7 +4,7 @@
 //! submitted through the native API with the caller's key (and their
 //! `Idempotency-Key`), and the answer waits for it to finish and is drawn as
 //! `chat.completion`. What DE cannot do for a request yet (tools, images in
-//! messages, structured output, streaming, several choices, log
+//! messages, structured output, several choices, log
 //! probabilities…) is refused naming the parameter, never ignored.
 
 use axum::{
@@ -17,7 +17,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{error::OpenAiError, job, parameters::Parameters};
+use super::{error::OpenAiError, job, parameters::Parameters, stream};
 use crate::{in_process::Api, state::AppState};
 
 /// What a chat request may carry.
@@ -33,6 +33,8 @@ const PARAMETERS: Parameters = Parameters {
         "n",
         "user",
         "metadata",
+        "stream",
+        "stream_options",
     ],
     ignored: &["store", "service_tier"],
     not_yet: &[
@@ -42,8 +44,6 @@ const PARAMETERS: Parameters = Parameters {
         "functions",
         "function_call",
         "response_format",
-        "stream",
-        "stream_options",
         "logprobs",
         "top_logprobs",
         "logit_bias",
@@ -78,6 +78,16 @@ struct ChatRequest {
     user: Option<String>,
     #[serde(default)]
     metadata: Option<Map<String, Value>>,
+    #[serde(default)]
+    stream: Option<bool>,
+    #[serde(default)]
+    stream_options: Option<StreamOptions>,
+}
+
+#[derive(Deserialize)]
+struct StreamOptions {
+    #[serde(default)]
+    include_usage: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -109,10 +119,22 @@ pub async fn create(
 ) -> Result<Response, OpenAiError> {
     let request = parse(&body)?;
     let (submit, origins) = submit_body(&request)?;
-    let ran = job::run(&state, &api, &headers, &submit).await.map_err(|mut refused| {
+    let named_as_asked = |mut refused: OpenAiError| {
         refused.param = refused.param.map(|param| openai_param(&param, &origins));
         refused
-    })?;
+    };
+    if request.stream == Some(true) {
+        let chunks = stream::Chunks {
+            model: request.model.clone(),
+            include_usage: request.stream_options.and_then(|o| o.include_usage).unwrap_or(false),
+        };
+        return stream::chat(&state, &api, &headers, &submit, chunks)
+            .await
+            .map_err(named_as_asked);
+    }
+    let ran = job::run(&state, &api, &headers, &submit)
+        .await
+        .map_err(named_as_asked)?;
     let mut response = completion(&ran.job, &request.model)?;
     ran.tell(&mut response);
     Ok(response)
@@ -120,6 +142,13 @@ pub async fn create(
 
 fn parse(body: &[u8]) -> Result<ChatRequest, OpenAiError> {
     let request: ChatRequest = PARAMETERS.read(body)?;
+    if request.stream_options.is_some() && request.stream != Some(true) {
+        return Err(OpenAiError::invalid(
+            "stream_options",
+            "invalid_value",
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+        ));
+    }
     if request.n.is_some_and(|n| n != 1) {
         return Err(OpenAiError::invalid(
             "n",
@@ -202,6 +231,9 @@ fn submit_body(request: &ChatRequest) -> Result<(Value, Vec<usize>), OpenAiError
         }
         _ => {}
     }
+    if request.stream == Some(true) {
+        input.insert("stream".into(), Value::Bool(true));
+    }
     let mut metadata = request.metadata.clone().unwrap_or_default();
     if let Some(user) = &request.user {
         metadata.insert("openai_user".into(), Value::String(user.clone()));
@@ -246,7 +278,7 @@ fn text_of(message: &Message, i: usize) -> Result<String, OpenAiError> {
 }
 
 /// OpenAI's finish reasons, from the provider's.
-fn finish_reason(reason: Option<&str>) -> &'static str {
+pub(super) fn finish_reason(reason: Option<&str>) -> &'static str {
     match reason {
         Some("length" | "max_tokens") => "length",
         Some("tool_calls" | "tool_use") => "tool_calls",
@@ -337,7 +369,10 @@ mod tests {
             body
         };
         let unsupported = |param: &str| Some(("unsupported_parameter".to_owned(), Some(param.to_owned())));
-        assert_eq!(refused(base(json!({"stream": true}))), unsupported("stream"));
+        assert_eq!(
+            refused(base(json!({"stream_options": {"include_usage": true}}))).map(|(_, param)| param),
+            Some(Some("stream_options".to_owned()))
+        );
         assert_eq!(
             refused(base(json!({"response_format": {"type": "json_object"}}))),
             unsupported("response_format")

@@ -5,7 +5,6 @@
 //! OpenAI request names it.
 
 use axum::{
-    body::Body,
     extract::Request,
     http::{HeaderValue, StatusCode},
     middleware::Next,
@@ -13,6 +12,8 @@ use axum::{
     Json,
 };
 use serde_json::{json, Value};
+
+use crate::in_process;
 
 /// An error of the compatible API, drawn as OpenAI draws one.
 pub struct OpenAiError {
@@ -36,6 +37,30 @@ impl OpenAiError {
             final_answer: false,
         }
     }
+
+    /// DE could not answer for a job that was made: not to be sent again.
+    pub fn job_unavailable(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_GATEWAY,
+            code: code.to_owned(),
+            message: message.into(),
+            param: None,
+            final_answer: true,
+        }
+    }
+
+    /// `{"error": {message, type, param, code}}`, as a response carries it
+    /// (and a stream's last chunk, where the status can no longer be changed).
+    pub fn body(&self) -> Value {
+        json!({
+            "error": {
+                "message": self.message,
+                "type": kind(self.status),
+                "param": self.param,
+                "code": self.code,
+            }
+        })
+    }
 }
 
 /// OpenAI's `type` for a status.
@@ -52,15 +77,7 @@ fn kind(status: StatusCode) -> &'static str {
 
 impl IntoResponse for OpenAiError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "error": {
-                "message": self.message,
-                "type": kind(self.status),
-                "param": self.param,
-                "code": self.code,
-            }
-        });
-        let mut response = (self.status, Json(body)).into_response();
+        let mut response = (self.status, Json(self.body())).into_response();
         if self.final_answer {
             response
                 .headers_mut()
@@ -96,27 +113,11 @@ pub fn from_native(status: StatusCode, body: &Value) -> OpenAiError {
 /// Every refusal under `/openai/v1` leaves in OpenAI's shape, whoever made it
 /// (an extractor, the native API, a handler).
 pub async fn openai_shaped(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
-    let status = response.status();
-    if status.is_success() || status.is_informational() {
-        return response;
-    }
-    let (parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
-        return (parts, Body::empty()).into_response();
-    };
-    let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    // Already OpenAI's (it has a `type`), or not JSON at all: as it is.
-    if value["error"]["type"].is_string() || !value["error"].is_object() {
-        return Response::from_parts(parts, Body::from(bytes));
-    }
-    let mut reshaped = from_native(status, &value).into_response();
-    for (name, value) in &parts.headers {
-        if name != axum::http::header::CONTENT_LENGTH && name != axum::http::header::CONTENT_TYPE {
-            reshaped.headers_mut().insert(name.clone(), value.clone());
-        }
-    }
-    reshaped
+    in_process::reshape_refusal(next.run(request).await, |status, value| {
+        // Already OpenAI's: it has a `type`.
+        (!value["error"]["type"].is_string()).then(|| from_native(status, value).into_response())
+    })
+    .await
 }
 
 pub async fn unknown_route(request: Request) -> OpenAiError {

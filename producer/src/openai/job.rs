@@ -43,31 +43,9 @@ impl Ran {
 }
 
 pub async fn run(state: &AppState, api: &Api, headers: &HeaderMap, submit: &Value) -> Result<Ran, OpenAiError> {
-    let key = bearer(headers);
     let wait = state.settings.producer.max_wait.min(LONGEST_WAIT);
-    let mut passed = vec![(
-        HeaderName::from_static("prefer"),
-        HeaderValue::from_str(&format!("wait={}", wait.as_secs().max(1))).unwrap_or(HeaderValue::from_static("wait=1")),
-    )];
-    for name in ["idempotency-key", "x-request-id"] {
-        if let Some(value) = headers.get(name) {
-            passed.push((HeaderName::from_static(name), value.clone()));
-        }
-    }
-    let answer = api.call(key, Method::POST, "/v1/jobs", &passed, Some(submit)).await;
-    if !answer.ok() {
-        return Err(error::from_native(answer.status, &answer.body));
-    }
-    let carried = ["deprecation", "link", "idempotent-replayed"]
-        .into_iter()
-        .filter_map(|name| {
-            answer
-                .headers
-                .get(name)
-                .map(|v| (HeaderName::from_static(name), v.clone()))
-        })
-        .collect();
-    let mut job = answer.body;
+    let Ran { mut job, carried } = self::submit(api, headers, submit, Some(wait)).await?;
+    let key = bearer(headers);
     let id = job["id"].as_str().unwrap_or_default().to_owned();
     let uuid = id.parse::<JobId>().ok().map(|id| id.0);
     let deadline = tokio::time::Instant::now() + LONGEST_WAIT;
@@ -104,6 +82,47 @@ pub async fn run(state: &AppState, api: &Api, headers: &HeaderMap, submit: &Valu
         }
     }
     Ok(Ran { job, carried })
+}
+
+/// Submits the job through the native API with the caller's key, holding
+/// the submit open up to `wait` (`Prefer: wait`); the job as it then is.
+pub async fn submit(
+    api: &Api,
+    headers: &HeaderMap,
+    submit: &Value,
+    wait: Option<Duration>,
+) -> Result<Ran, OpenAiError> {
+    let key = bearer(headers);
+    let mut passed = Vec::new();
+    if let Some(wait) = wait {
+        let prefer = HeaderValue::from_str(&format!("wait={}", wait.as_secs().max(1)));
+        passed.push((
+            HeaderName::from_static("prefer"),
+            prefer.unwrap_or(HeaderValue::from_static("wait=1")),
+        ));
+    }
+    for name in ["idempotency-key", "x-request-id"] {
+        if let Some(value) = headers.get(name) {
+            passed.push((HeaderName::from_static(name), value.clone()));
+        }
+    }
+    let answer = api.call(key, Method::POST, "/v1/jobs", &passed, Some(submit)).await;
+    if !answer.ok() {
+        return Err(error::from_native(answer.status, &answer.body));
+    }
+    let carried = ["deprecation", "link", "idempotent-replayed"]
+        .into_iter()
+        .filter_map(|name| {
+            answer
+                .headers
+                .get(name)
+                .map(|v| (HeaderName::from_static(name), v.clone()))
+        })
+        .collect();
+    Ok(Ran {
+        job: answer.body,
+        carried,
+    })
 }
 
 fn terminal(job: &Value) -> bool {

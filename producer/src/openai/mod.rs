@@ -7,7 +7,7 @@
 //!
 //! `chat` ← `POST /chat/completions`, `images` ← `POST /images/generations`,
 //! `speech` ← `POST /audio/speech`, `models` ← `GET /models`; `job` runs one
-//! call as a job and waits for it; `error` gives every refusal OpenAI's shape
+//! call as a job and waits for it; `stream` streams a chat's text as chunks; `error` gives every refusal OpenAI's shape
 //! (`{"error": {message, type, param, code}}`).
 
 mod chat;
@@ -17,6 +17,7 @@ mod job;
 mod models;
 mod parameters;
 mod speech;
+mod stream;
 
 use axum::{
     routing::{any, get, post},

@@ -20,7 +20,7 @@ use serde_json::{json, Map, Value};
 
 use super::problem::Problem;
 use crate::{
-    in_process::{bearer, Api},
+    in_process::{bearer, encode, Api},
     state::AppState,
 };
 
@@ -268,10 +268,6 @@ fn model_in(models: &Value, job: &Value) -> Value {
         .find(|m| m["id"] == job["model"])
         .cloned()
         .unwrap_or_else(|| json!({ "id": job["model"], "provider": "de" }))
-}
-
-fn encode(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 fn self_url(state: &AppState, path: &str) -> String {

@@ -4,13 +4,14 @@
 //! reshaped on the way out; DE's stable `code` is kept as `code`.
 
 use axum::{
-    body::Body,
     extract::Request,
     http::{header, HeaderValue, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use serde_json::{json, Value};
+
+use crate::in_process;
 
 pub struct Problem {
     pub status: StatusCode,
@@ -60,26 +61,10 @@ impl IntoResponse for Problem {
 
 /// Every refusal under `/replicate/v1` leaves as problem details.
 pub async fn replicate_shaped(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
-    let status = response.status();
-    if !status.is_client_error() && !status.is_server_error() {
-        return response;
-    }
-    let (parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
-        return (parts, Body::empty()).into_response();
-    };
-    let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    if !value["error"].is_object() {
-        return Response::from_parts(parts, Body::from(bytes));
-    }
-    let mut reshaped = Problem::from_native(status, &value).into_response();
-    for (name, value) in &parts.headers {
-        if name != header::CONTENT_LENGTH && name != header::CONTENT_TYPE {
-            reshaped.headers_mut().insert(name.clone(), value.clone());
-        }
-    }
-    reshaped
+    in_process::reshape_refusal(next.run(request).await, |status, value| {
+        Some(Problem::from_native(status, value).into_response())
+    })
+    .await
 }
 
 pub async fn unknown_route(request: Request) -> Problem {

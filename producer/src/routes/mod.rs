@@ -14,7 +14,8 @@ mod deliveries;
 mod feedback;
 mod files;
 mod health;
-mod jobs;
+mod job_events;
+pub(crate) mod jobs;
 mod json_body;
 pub(crate) mod metrics;
 mod models;
@@ -42,6 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(submit::submit, jobs::list))
         .routes(routes!(jobs::get))
         .routes(routes!(jobs::cancel))
+        .routes(routes!(job_events::follow))
         .routes(routes!(deliveries::list))
         .routes(routes!(deliveries::redeliver))
         .routes(routes!(feedback::put, feedback::get))

@@ -89,6 +89,8 @@ pub async fn submit(
         let finished = wait.map(|_| state.finished.subscribe());
         // Inside the submit span: the worker's spans, and every later step's, join its trace.
         let traceparent = trace_context::current();
+        // A streaming job is followed (`GET /v1/jobs/{id}/events`) to its end.
+        let streams = submission.input["stream"] == true;
         let new = db::jobs::NewJob {
             id,
             project_id: caller.project_id,
@@ -103,7 +105,7 @@ pub async fn submit(
             max_attempts: state.settings.jobs.max_attempts,
             idempotency_key,
             request_hash: submission.request_hash,
-            notify_on_finish: wait.is_some(),
+            notify_on_finish: wait.is_some() || streams,
             relay_after: state.settings.scheduler.relay_grace,
             budget_reserve_usd,
             traceparent: traceparent.clone(),

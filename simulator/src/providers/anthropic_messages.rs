@@ -23,8 +23,11 @@ use self::{
     rate_limits::{default_headers, INPUT_TOKENS_PER_MINUTE, OUTPUT_TOKENS_PER_MINUTE, REQUESTS_PER_MINUTE},
     request::MessagesRequest,
 };
-use super::{call::Call, random_id, rejection::Rejection, text, Dialect, Endpoint, Served, Usage};
-use crate::account::{Limit, Standing};
+use super::{call::Call, random_id, rejection::Rejection, sse, text, Dialect, Endpoint, Served, Usage};
+use crate::{
+    account::{Limit, Standing},
+    directives::Asks,
+};
 
 /// Versions the real API accepts in `anthropic-version`.
 const VERSIONS: &[&str] = &["2023-06-01", "2023-01-01"];
@@ -158,11 +161,54 @@ fn answer(request: &MessagesRequest, prompt: &str) -> Served {
         Duration::from_secs(1),
     );
     let id = [(HeaderName::from_static("request-id"), random_id("req_011C", 20))];
+    let response = match request.stream {
+        true => {
+            let gap = Duration::from_millis(Asks::read(prompt).token_ms.unwrap_or(0));
+            (id, limits, sse::response(events(body), gap)).into_response()
+        }
+        false => (id, limits, Json(body)).into_response(),
+    };
     Served {
-        response: (id, limits, Json(body)).into_response(),
+        response,
         usage: Usage {
             input: request.input_tokens,
             output: reply.tokens,
         },
     }
+}
+
+/// A message as Anthropic streams it: `message_start` (the message without its
+/// content, one output token so far), the text block's start, a `ping`, a
+/// `text_delta` per piece, the block's stop, `message_delta` with the stop
+/// reason and the output tokens, `message_stop`.
+fn events(mut message: Value) -> Vec<sse::Event> {
+    let text = message["content"][0]["text"].as_str().unwrap_or_default().to_owned();
+    let stop_reason = message["stop_reason"].take();
+    let output_tokens = message["usage"]["output_tokens"].take();
+    message["content"] = json!([]);
+    message["stop_reason"] = Value::Null;
+    message["usage"]["output_tokens"] = json!(1);
+    let mut events = vec![
+        sse::Event::named("message_start", &json!({"type": "message_start", "message": message})),
+        sse::Event::named(
+            "content_block_start",
+            &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        ),
+        sse::Event::named("ping", &json!({"type": "ping"})),
+    ];
+    for piece in sse::pieces(&text) {
+        events.push(sse::Event::named(
+            "content_block_delta",
+            &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}),
+        ));
+    }
+    events.extend([
+        sse::Event::named("content_block_stop", &json!({"type": "content_block_stop", "index": 0})),
+        sse::Event::named(
+            "message_delta",
+            &json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": null}, "usage": {"output_tokens": output_tokens}}),
+        ),
+        sse::Event::named("message_stop", &json!({"type": "message_stop"})),
+    ]);
+    events
 }

@@ -19,6 +19,7 @@ mod openai_images;
 mod pexels;
 mod rejection;
 mod shotstack;
+mod sse;
 mod text;
 
 use std::time::{Duration, Instant};

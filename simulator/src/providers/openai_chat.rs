@@ -20,8 +20,9 @@ use super::{
     },
     random_id,
     rejection::Rejection,
-    text, Endpoint, Served, Usage,
+    sse, text, Endpoint, Served, Usage,
 };
+use crate::directives::Asks;
 
 pub struct OpenAiChat;
 
@@ -35,7 +36,10 @@ impl Endpoint for OpenAiChat {
         openai::authorize(call)?;
         let body = call.body.and_then(Value::as_object).ok_or_else(openai::not_json)?;
         let request = ChatRequest::parse(body)?;
-        Ok(answer(&request, prompt))
+        match request.stream {
+            true => Ok(streamed(&request, prompt)),
+            false => Ok(answer(&request, prompt)),
+        }
     }
 
     fn prompt(call: &Call) -> Option<String> {
@@ -82,6 +86,69 @@ fn answer(request: &ChatRequest, prompt: &str) -> Served {
     );
     Served {
         response: (openai::request_id(), limits, Json(body)).into_response(),
+        usage: Usage {
+            input: request.input_tokens,
+            output: completion_tokens,
+        },
+    }
+}
+
+/// The same answer as `chat.completion.chunk`s: each choice's role, its pieces,
+/// its finish reason; then the usage when `stream_options.include_usage` asks
+/// (every chunk then carries `"usage": null`); then `[DONE]`.
+fn streamed(request: &ChatRequest, prompt: &str) -> Served {
+    let reply = text::reply(request.model, prompt, request.max_tokens);
+    let id = random_id("chatcmpl-", 29);
+    let created = Utc::now().timestamp();
+    let chunk = |choices: Value, usage: Option<Value>| {
+        let mut chunk = json!({
+            "id": id, "object": "chat.completion.chunk", "created": created, "model": request.model,
+            "service_tier": "default", "system_fingerprint": null, "choices": choices,
+        });
+        if request.include_usage {
+            chunk["usage"] = usage.unwrap_or(Value::Null);
+        }
+        sse::Event::data(&chunk)
+    };
+    let choice = |index: u64, delta: Value, finish: Option<&str>| json!([{ "index": index, "delta": delta, "logprobs": null, "finish_reason": finish }]);
+    let mut events = Vec::new();
+    for index in 0..request.n {
+        events.push(chunk(
+            choice(
+                index,
+                json!({"role": "assistant", "content": "", "refusal": null}),
+                None,
+            ),
+            None,
+        ));
+        for piece in sse::pieces(&reply.text) {
+            events.push(chunk(choice(index, json!({ "content": piece }), None), None));
+        }
+        let finish = if reply.cut { "length" } else { "stop" };
+        events.push(chunk(choice(index, json!({}), Some(finish)), None));
+    }
+    let completion_tokens = reply.tokens * request.n;
+    let total_tokens = request.input_tokens + completion_tokens;
+    if request.include_usage {
+        let usage = json!({
+            "prompt_tokens": request.input_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": total_tokens,
+        });
+        events.push(chunk(json!([]), Some(usage)));
+    }
+    events.push(sse::Event {
+        name: None,
+        data: "[DONE]".into(),
+    });
+    let limits = default_headers(
+        REQUESTS_PER_MINUTE - 1,
+        TOKENS_PER_MINUTE.saturating_sub(total_tokens),
+        Duration::from_millis(6),
+    );
+    let gap = Duration::from_millis(Asks::read(prompt).token_ms.unwrap_or(0));
+    Served {
+        response: (openai::request_id(), limits, sse::response(events, gap)).into_response(),
         usage: Usage {
             input: request.input_tokens,
             output: completion_tokens,

@@ -30,6 +30,7 @@ mod schedulers;
 mod shutdown;
 mod stats;
 mod storage;
+mod streaming;
 mod tenancy;
 mod traces;
 mod usage;

@@ -24,7 +24,7 @@ async fn openais_client_runs_chat_as_de_jobs() {
         .flatten()
         .filter_map(Value::as_str)
         .collect();
-    assert_eq!(jobs.len(), 4, "{made}");
+    assert_eq!(jobs.len(), 6, "{made}");
     // Each call is a job of the key's project, in its list, finished.
     for id in &jobs {
         let (status, job) = app.get(&format!("/v1/jobs/{id}")).await;
@@ -34,6 +34,15 @@ async fn openais_client_runs_chat_as_de_jobs() {
     let (_, anthropic) = app.get(&format!("/v1/jobs/{}", jobs[1])).await;
     assert_eq!(anthropic["model"], "claude-3.5-haiku");
     assert_eq!(anthropic["input"]["system"], "Be brief.");
+    // The streamed chats were streaming jobs, their text committed as any job's is.
+    for id in &jobs[4..] {
+        let (_, streamed) = app.get(&format!("/v1/jobs/{id}")).await;
+        assert_eq!(streamed["input"]["stream"], true, "{streamed}");
+        assert!(
+            streamed["output"].as_str().is_some_and(|o| o.contains("electrons")),
+            "{streamed}"
+        );
+    }
     // The idempotent retry made no second job, and nothing refused made one:
     // the chats, two image requests and one speech request, each succeeded.
     let (_, listed) = app.get("/v1/jobs?limit=100").await;
@@ -54,7 +63,10 @@ async fn openais_client_runs_chat_as_de_jobs() {
         models,
         [
             ("claude-3.5-haiku", done),
+            ("claude-3.5-haiku", done),
             ("dall-e-3", done),
+            ("gpt-4o-mini", done),
+            ("gpt-4o-mini", done),
             ("gpt-4o-mini", done),
             ("gpt-4o-mini", done),
             ("gpt-4o-mini", done),

@@ -13,6 +13,7 @@ use crate::{
     adapter::{Adapter, Call, Produced, Reader, TextCompletion},
     provider_call::{ProviderError, ProviderResponse},
     rate_limit_headers::{number, text, window},
+    text::streaming::{StreamFailure, TextStream},
 };
 
 const API_VERSION: &str = "2023-06-01";
@@ -88,6 +89,9 @@ impl Adapter for AnthropicMessages {
         if let Some(stop) = &input.stop {
             body["stop_sequences"] = json!(stop);
         }
+        if input.streams() {
+            body["stream"] = json!(true);
+        }
         Ok(call
             .http
             .post(call.url("v1/messages"))
@@ -110,8 +114,142 @@ impl Adapter for AnthropicMessages {
             .map(|e| format!("{}: {}", e.error.kind, e.error.message))
     }
 
+    fn text_stream(&self) -> Option<Box<dyn TextStream>> {
+        Some(Box::<EventStream>::default())
+    }
+
     fn rate_limits(&self, headers: &HeaderMap) -> Observation {
         rate_limits_in(headers, Utc::now())
+    }
+}
+
+/// A streamed message: `message_start` (its id and input tokens),
+/// `content_block_delta`s of `text_delta`s (the text), `message_delta` (the
+/// stop reason and output tokens), `message_stop`; an `error` event in
+/// between is the status the API would have answered.
+#[derive(Default)]
+struct EventStream {
+    id: Option<String>,
+    text: String,
+    stop_reason: Option<String>,
+    input_tokens: u64,
+    output_tokens: u64,
+    done: bool,
+}
+
+#[derive(Deserialize)]
+struct StreamEvent {
+    #[serde(rename = "type")]
+    kind: String,
+    message: Option<StartedMessage>,
+    delta: Option<StreamDelta>,
+    usage: Option<PartialUsage>,
+    error: Option<ErrorDetail>,
+}
+
+#[derive(Deserialize)]
+struct StartedMessage {
+    id: Option<String>,
+    usage: Option<PartialUsage>,
+}
+
+#[derive(Deserialize)]
+struct StreamDelta {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    text: Option<String>,
+    stop_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PartialUsage {
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+}
+
+/// The HTTP status Anthropic answers for an error type.
+fn status_of(kind: &str) -> u16 {
+    match kind {
+        "overloaded_error" => 529,
+        "rate_limit_error" => 429,
+        "api_error" => 500,
+        "invalid_request_error" => 400,
+        "authentication_error" => 401,
+        "permission_error" => 403,
+        "not_found_error" => 404,
+        "request_too_large" => 413,
+        _ => 500,
+    }
+}
+
+impl TextStream for EventStream {
+    fn event(&mut self, _name: &str, data: &str) -> Result<Option<String>, StreamFailure> {
+        let event: StreamEvent =
+            serde_json::from_str(data).map_err(|e| StreamFailure::Unusable(format!("not a message event: {e}")))?;
+        match event.kind.as_str() {
+            "message_start" => {
+                let message = event
+                    .message
+                    .ok_or_else(|| StreamFailure::Unusable("message_start without a message".into()))?;
+                self.id = message.id;
+                if let Some(usage) = message.usage {
+                    self.input_tokens = usage.input_tokens.unwrap_or(0);
+                    self.output_tokens = usage.output_tokens.unwrap_or(0);
+                }
+            }
+            "content_block_delta" => {
+                if let Some(StreamDelta {
+                    kind: Some(kind),
+                    text: Some(text),
+                    ..
+                }) = event.delta
+                {
+                    if kind == "text_delta" && !text.is_empty() {
+                        self.text.push_str(&text);
+                        return Ok(Some(text));
+                    }
+                }
+            }
+            "message_delta" => {
+                if let Some(stop_reason) = event.delta.and_then(|d| d.stop_reason) {
+                    self.stop_reason = Some(stop_reason);
+                }
+                // Cumulative: the message's output tokens so far.
+                if let Some(output) = event.usage.and_then(|u| u.output_tokens) {
+                    self.output_tokens = output;
+                }
+            }
+            "message_stop" => self.done = true,
+            "error" => {
+                let error = event
+                    .error
+                    .ok_or_else(|| StreamFailure::Unusable("an error event without its error".into()))?;
+                return Err(StreamFailure::Provider {
+                    status: status_of(&error.kind),
+                    message: format!("{}: {}", error.kind, error.message),
+                });
+            }
+            // ping, content_block_start/stop, and types added later.
+            _ => {}
+        }
+        Ok(None)
+    }
+
+    fn done(&self) -> bool {
+        self.done
+    }
+
+    fn finish(self: Box<Self>) -> Result<TextCompletion, StreamFailure> {
+        if !self.done {
+            return Err(StreamFailure::Unusable("the stream ended before message_stop".into()));
+        }
+        Ok(TextCompletion {
+            text: self.text,
+            finish_reason: self.stop_reason,
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            provider_request_id: self.id,
+        })
     }
 }
 
@@ -200,5 +338,42 @@ mod tests {
         );
         assert_eq!(seen.output_tokens.and_then(|w| w.remaining), None);
         assert_eq!(seen.output_tokens.and_then(|w| w.limit), Some(8000.0));
+    }
+
+    #[test]
+    fn reads_a_streamed_message() {
+        let mut stream: Box<dyn TextStream> = Box::<EventStream>::default();
+        let events = [
+            r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"usage":{"input_tokens":12,"output_tokens":1}}}"#,
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+            r#"{"type":"ping"}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi "}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"there"}}"#,
+            r#"{"type":"content_block_stop","index":0}"#,
+            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":4}}"#,
+            r#"{"type":"message_stop"}"#,
+        ];
+        let added: Vec<Option<String>> = events.iter().map(|e| stream.event("x", e).expect("an event")).collect();
+        let text: String = added.into_iter().flatten().collect();
+        assert_eq!(text, "Hi there");
+        assert!(stream.done());
+        let message = stream.finish().expect("complete");
+        assert_eq!((message.input_tokens, message.output_tokens), (12, 4));
+        assert_eq!(message.finish_reason.as_deref(), Some("end_turn"));
+        assert_eq!(message.provider_request_id.as_deref(), Some("msg_1"));
+    }
+
+    #[test]
+    fn an_error_event_is_the_status_it_names() {
+        let mut stream: Box<dyn TextStream> = Box::<EventStream>::default();
+        let error = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+        assert_eq!(
+            stream.event("error", error),
+            Err(StreamFailure::Provider {
+                status: 529,
+                message: "overloaded_error: Overloaded".into()
+            })
+        );
+        assert!(matches!(stream.finish(), Err(StreamFailure::Unusable(_))));
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod anthropic;
 pub mod openai;
+pub mod streaming;
 
 /// `max_tokens` of the request, and what a call is estimated to use against
 /// token limits, are the domain's: the producer's budget reservation and the

@@ -11,6 +11,7 @@ use crate::{
     adapter::{Adapter, Call, Produced, Reader, TextCompletion},
     provider_call::{ProviderError, ProviderResponse},
     rate_limit_headers::{go_duration, number, text, window},
+    text::streaming::{StreamFailure, TextStream},
 };
 
 pub struct OpenAiChat;
@@ -82,6 +83,11 @@ impl Adapter for OpenAiChat {
         if let Some(stop) = &input.stop {
             body["stop"] = json!(stop);
         }
+        if input.streams() {
+            // The usage arrives in a last chunk only when asked for; the call's bill needs it.
+            body["stream"] = json!(true);
+            body["stream_options"] = json!({ "include_usage": true });
+        }
         Ok(call
             .http
             .post(call.url("v1/chat/completions"))
@@ -99,6 +105,10 @@ impl Adapter for OpenAiChat {
 
     fn error_message(&self, body: &[u8]) -> Option<String> {
         serde_json::from_slice::<ErrorBody>(body).ok().map(|e| e.error.message)
+    }
+
+    fn text_stream(&self) -> Option<Box<dyn TextStream>> {
+        Some(Box::<ChunkStream>::default())
     }
 
     fn rate_limits(&self, headers: &HeaderMap) -> Observation {
@@ -130,6 +140,95 @@ fn completion(response: &ProviderResponse) -> Result<TextCompletion, String> {
         output_tokens: usage.completion_tokens,
         provider_request_id: parsed.id,
     })
+}
+
+/// A streamed chat completion: `chat.completion.chunk`s, the first choice's
+/// `delta.content` the text, a last chunk with the usage, then `[DONE]`.
+#[derive(Default)]
+struct ChunkStream {
+    id: Option<String>,
+    text: String,
+    finish_reason: Option<String>,
+    usage: Option<Usage>,
+    done: bool,
+}
+
+#[derive(Deserialize)]
+struct Chunk {
+    id: Option<String>,
+    #[serde(default)]
+    choices: Vec<ChunkChoice>,
+    usage: Option<Usage>,
+    error: Option<ErrorDetail>,
+}
+
+#[derive(Deserialize)]
+struct ChunkChoice {
+    #[serde(default)]
+    index: u32,
+    #[serde(default)]
+    delta: Option<Delta>,
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Delta {
+    content: Option<String>,
+    refusal: Option<String>,
+}
+
+impl TextStream for ChunkStream {
+    fn event(&mut self, _name: &str, data: &str) -> Result<Option<String>, StreamFailure> {
+        if data.trim() == "[DONE]" {
+            self.done = true;
+            return Ok(None);
+        }
+        let chunk: Chunk = serde_json::from_str(data)
+            .map_err(|e| StreamFailure::Unusable(format!("not a chat.completion.chunk: {e}")))?;
+        if let Some(error) = chunk.error {
+            // OpenAI ends a stream it cannot finish with an error object (a server error).
+            return Err(StreamFailure::Provider {
+                status: 500,
+                message: error.message,
+            });
+        }
+        self.id = self.id.take().or(chunk.id);
+        if chunk.usage.is_some() {
+            self.usage = chunk.usage;
+        }
+        let mut added = String::new();
+        for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
+            if let Some(delta) = choice.delta {
+                added.extend(delta.content.or(delta.refusal));
+            }
+            if choice.finish_reason.is_some() {
+                self.finish_reason = choice.finish_reason;
+            }
+        }
+        self.text.push_str(&added);
+        Ok((!added.is_empty()).then_some(added))
+    }
+
+    fn done(&self) -> bool {
+        self.done
+    }
+
+    fn finish(self: Box<Self>) -> Result<TextCompletion, StreamFailure> {
+        if !self.done {
+            return Err(StreamFailure::Unusable("the stream ended before [DONE]".into()));
+        }
+        let usage = self.usage.unwrap_or(Usage {
+            prompt_tokens: 0,
+            completion_tokens: 0,
+        });
+        Ok(TextCompletion {
+            text: self.text,
+            finish_reason: self.finish_reason,
+            input_tokens: usage.prompt_tokens,
+            output_tokens: usage.completion_tokens,
+            provider_request_id: self.id,
+        })
+    }
 }
 
 /// OpenAI's `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`, resets as
@@ -182,6 +281,49 @@ mod tests {
         // The reader turns this into ProviderError::Unusable: billed, not retried.
         let reason = completion(&response).expect_err("no text to give");
         assert!(reason.contains("without content"), "{reason}");
+    }
+
+    #[test]
+    fn reads_a_streamed_completion() {
+        let mut stream: Box<dyn TextStream> = Box::<ChunkStream>::default();
+        let events = [
+            r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}],"usage":null}"#,
+            r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}],"usage":null}"#,
+            r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":null}],"usage":null}"#,
+            r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}"#,
+            r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#,
+        ];
+        let added: Vec<Option<String>> = events
+            .iter()
+            .map(|e| stream.event("message", e).expect("a chunk"))
+            .collect();
+        assert_eq!(added, [None, Some("Hel".into()), Some("lo".into()), None, None]);
+        assert!(!stream.done());
+        assert_eq!(stream.event("message", "[DONE]"), Ok(None));
+        assert!(stream.done());
+        let completion = stream.finish().expect("complete");
+        assert_eq!(completion.text, "Hello");
+        assert_eq!(completion.finish_reason.as_deref(), Some("stop"));
+        assert_eq!((completion.input_tokens, completion.output_tokens), (3, 2));
+        assert_eq!(completion.provider_request_id.as_deref(), Some("chatcmpl-1"));
+    }
+
+    #[test]
+    fn a_stream_without_done_or_with_an_error_is_not_a_completion() {
+        let mut cut: Box<dyn TextStream> = Box::<ChunkStream>::default();
+        let piece = r#"{"id":"c","choices":[{"index":0,"delta":{"content":"Hel"}}]}"#;
+        assert_eq!(cut.event("message", piece), Ok(Some("Hel".into())));
+        assert!(matches!(cut.finish(), Err(StreamFailure::Unusable(_))));
+        let mut failing: Box<dyn TextStream> = Box::<ChunkStream>::default();
+        let error = r#"{"error":{"message":"The server had an error","type":"server_error"}}"#;
+        assert!(matches!(
+            failing.event("message", error),
+            Err(StreamFailure::Provider { status: 500, .. })
+        ));
+        assert!(matches!(
+            failing.event("message", "<html>"),
+            Err(StreamFailure::Unusable(_))
+        ));
     }
 
     #[test]

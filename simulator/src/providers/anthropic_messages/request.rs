@@ -48,6 +48,8 @@ pub struct MessagesRequest<'a> {
     pub model: &'a str,
     pub max_tokens: u64,
     pub input_tokens: u64,
+    /// Answer as server-sent events.
+    pub stream: bool,
 }
 
 impl<'a> MessagesRequest<'a> {
@@ -80,11 +82,12 @@ impl<'a> MessagesRequest<'a> {
         if let Some(stops) = body.get("stop_sequences") {
             stop_sequences(stops)?;
         }
-        options(body, max_tokens)?;
+        let stream = options(body, max_tokens)?;
         Ok(Self {
             model,
             max_tokens,
             input_tokens,
+            stream,
         })
     }
 }
@@ -188,12 +191,13 @@ fn system(system: Option<&Value>) -> Result<u64, Rejection> {
 }
 
 /// `stream`, `metadata`, `tools`, `tool_choice`, `thinking`, `service_tier`.
-fn options(body: &Map<String, Value>, max_tokens: u64) -> Result<(), Rejection> {
-    match body.get("stream") {
-        None | Some(Value::Bool(false)) => {}
-        Some(Value::Bool(true)) => return Err(bad("stream", "the provider simulator does not support streaming")),
+/// Returns whether the answer streams.
+fn options(body: &Map<String, Value>, max_tokens: u64) -> Result<bool, Rejection> {
+    let stream = match body.get("stream") {
+        None | Some(Value::Bool(false)) => false,
+        Some(Value::Bool(true)) => true,
         Some(_) => return Err(bad("stream", "Input should be a valid boolean")),
-    }
+    };
     if let Some(metadata) = body.get("metadata") {
         let Value::Object(metadata) = metadata else {
             return Err(bad("metadata", "Input should be a valid dictionary"));
@@ -212,7 +216,7 @@ fn options(body: &Map<String, Value>, max_tokens: u64) -> Result<(), Rejection> 
         thinking_budget(thinking, max_tokens)?;
     }
     match body.get("service_tier").map(Value::as_str) {
-        None | Some(Some("auto" | "standard_only")) => Ok(()),
+        None | Some(Some("auto" | "standard_only")) => Ok(stream),
         Some(_) => Err(bad("service_tier", "Input should be 'auto' or 'standard_only'")),
     }
 }
@@ -347,7 +351,7 @@ mod tests {
         assert!(error(json!({ "messages": [{ "role": "system", "content": "x" }] })).contains("top-level `system`"));
         assert!(error(json!({ "messages": [] })).contains("at least one message"));
         assert!(error(json!({ "messages": [{ "role": "user", "content": "" }] })).contains("non-empty content"));
-        assert!(error(json!({ "stream": true })).starts_with("stream:"));
+        assert!(error(json!({ "stream": "yes" })).starts_with("stream:"));
         assert!(error(json!({ "metadata": { "user": "x" } })).starts_with("metadata.user:"));
         assert!(error(json!({ "thinking": { "type": "enabled", "budget_tokens": 2048 } })).contains("max_tokens"));
         assert_eq!(

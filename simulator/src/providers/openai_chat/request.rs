@@ -52,6 +52,10 @@ pub struct ChatRequest<'a> {
     pub input_tokens: u64,
     pub max_tokens: Option<u64>,
     pub n: u64,
+    /// Answer as server-sent `chat.completion.chunk`s.
+    pub stream: bool,
+    /// `stream_options.include_usage`: a last chunk with the usage.
+    pub include_usage: bool,
 }
 
 impl<'a> ChatRequest<'a> {
@@ -70,23 +74,41 @@ impl<'a> ChatRequest<'a> {
         decimal(body, "presence_penalty", -2.0, 2.0)?;
         decimal(body, "frequency_penalty", -2.0, 2.0)?;
         stop(body)?;
-        match present(body, "stream") {
-            None | Some(Value::Bool(false)) => {}
-            Some(Value::Bool(true)) => {
-                return Err(
-                    Rejection::bad_request("The provider simulator does not support stream=true.")
-                        .param("stream")
-                        .code("unsupported_value"),
-                )
-            }
+        let stream = match present(body, "stream") {
+            None | Some(Value::Bool(false)) => false,
+            Some(Value::Bool(true)) => true,
             Some(other) => return Err(invalid_type("stream", "a boolean", other)),
-        }
+        };
+        let include_usage = stream_usage(body, stream)?;
         Ok(Self {
             model,
             input_tokens,
             max_tokens,
             n,
+            stream,
+            include_usage,
         })
+    }
+}
+
+/// `stream_options`, which OpenAI takes only with `stream: true`; whether it
+/// asks for the usage chunk.
+fn stream_usage(body: &Map<String, Value>, stream: bool) -> Result<bool, Rejection> {
+    let options = match present(body, "stream_options") {
+        None => return Ok(false),
+        Some(Value::Object(options)) => options,
+        Some(other) => return Err(invalid_type("stream_options", "an object", other)),
+    };
+    if !stream {
+        return Err(
+            Rejection::bad_request("The 'stream_options' parameter is only allowed when 'stream' is enabled.")
+                .param("stream_options"),
+        );
+    }
+    match options.get("include_usage") {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(include)) => Ok(*include),
+        Some(other) => Err(invalid_type("stream_options.include_usage", "a boolean", other)),
     }
 }
 
@@ -288,7 +310,7 @@ mod tests {
         assert!(base(json!({ "max_tokens": -3 })).contains("integer below minimum value"));
         assert!(base(json!({ "stop": ["a", "b", "c", "d", "e"] })).contains("array too long"));
         assert!(base(json!({ "stop": [] })).starts_with("Invalid 'stop': empty array."));
-        assert!(base(json!({ "stream": true })).contains("stream=true"));
+        assert!(base(json!({ "stream_options": { "include_usage": true } })).contains("only allowed when 'stream'"));
         assert!(base(json!({ "messages": [] })).contains("empty array"));
         assert!(base(json!({ "messages": [{ "role": "bot", "content": "x" }] })).starts_with("Invalid value: 'bot'"));
         assert!(
