@@ -1,6 +1,8 @@
 -- The text of a streaming job as its provider writes it, in the order it came
 -- (`seq` orders one job's pieces; it is the event id `GET /v1/jobs/{id}/events`
--- resumes after). `attempt` tells a retried call's text from the one before.
+-- resumes after). `attempt` tells a retried call's text from the one before;
+-- an empty piece says the text starts again within the attempt (a JSON answer
+-- asked for again).
 CREATE TABLE job_stream_deltas (
     seq     BIGSERIAL PRIMARY KEY,
     job_id  UUID NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,

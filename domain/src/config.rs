@@ -132,6 +132,11 @@ pub struct JobSettings {
     pub retry_min_delay: Duration,
     /// `DE_RETRY_MAX_DELAY_MS`, default 300000: backoff ceiling.
     pub retry_max_delay: Duration,
+    /// `DE_JSON_OUTPUT_RETRIES`, default 2: how many times a text job that
+    /// wants JSON asks again, with the reason, when the answer is not what its
+    /// `response_format` asks for (each ask a billed call); then it fails
+    /// `invalid_json_output`.
+    pub json_output_retries: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -314,6 +319,7 @@ impl Settings {
                 max_attempts: var("DE_MAX_ATTEMPTS", 5)?,
                 retry_min_delay: Duration::from_millis(var("DE_RETRY_MIN_DELAY_MS", 1000)?),
                 retry_max_delay: Duration::from_millis(var("DE_RETRY_MAX_DELAY_MS", 300_000)?),
+                json_output_retries: var("DE_JSON_OUTPUT_RETRIES", 2)?,
             },
             webhooks: WebhookSettings {
                 concurrency: var("DE_WEBHOOK_CONCURRENCY", 256)?,

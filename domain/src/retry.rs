@@ -73,6 +73,7 @@ mod tests {
             max_attempts: 4,
             retry_min_delay: Duration::from_millis(100),
             retry_max_delay: Duration::from_secs(1),
+            json_output_retries: 2,
         })
     }
 

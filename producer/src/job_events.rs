@@ -28,8 +28,9 @@ pub enum JobEvent {
     Status { status: JobStatus, attempt: i32 },
     /// A piece of its text.
     Delta(Delta),
-    /// A new attempt writes the text again from its start: the provider's
-    /// stream broke off and the model's retry policy sends the call again.
+    /// The text starts again: a new attempt (the provider's stream broke off
+    /// and the model's retry policy sends the call again) or a structured
+    /// answer asked for again.
     Restarted { attempt: i32 },
     /// It ended; the job as `GET /v1/jobs/{id}` reads it.
     Finished(Box<JobView>),
@@ -162,12 +163,17 @@ impl Follower {
             }
         };
         for delta in deltas {
-            if self.attempt.is_some_and(|attempt| attempt != delta.attempt) {
-                self.send(JobEvent::Restarted { attempt: delta.attempt }).await?;
-            }
+            // A new attempt's text, or an empty piece (a call made again
+            // within the attempt), starts the text again.
+            let again = delta.text.is_empty() || self.attempt.is_some_and(|attempt| attempt != delta.attempt);
             self.attempt = Some(delta.attempt);
             self.after = Some(delta.seq);
-            self.send(JobEvent::Delta(delta)).await?;
+            if again {
+                self.send(JobEvent::Restarted { attempt: delta.attempt }).await?;
+            }
+            if !delta.text.is_empty() {
+                self.send(JobEvent::Delta(delta)).await?;
+            }
         }
         Ok(())
     }

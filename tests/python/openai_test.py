@@ -5,7 +5,8 @@ failed check's message.
 
 Checks: the models list and one model; a chat completion on an OpenAI and on
 an Anthropic model (system turn, usage, finish reason), and the same streamed
-(chunks, the same text, usage in the last chunk); text content parts; a
+(chunks, the same text, usage in the last chunk), and parsed into a pydantic
+model (response_format json_schema); text content parts; a
 repeated Idempotency-Key answers the same job; images from OpenAI's and
 Ideogram's models as a link the client downloads and inline as base64; speech
 as audio bytes; an unknown model, a bad key, a parameter DE does not serve yet,
@@ -21,6 +22,7 @@ import sys
 import urllib.request
 
 import openai
+import pydantic
 from openai import OpenAI
 
 
@@ -174,6 +176,30 @@ def main() -> int:
     refused(
         lambda: client.chat.completions.create(model="no-such-model", messages=message, stream=True),
         openai.BadRequestError, "unknown_model", "model",
+    )
+
+    # Structured output: the client's own parse() with a pydantic model (a
+    # strict json_schema), on both models; a bad schema is refused by field.
+    class City(pydantic.BaseModel):
+        name: str
+        population: int
+
+    for name in (args.openai_model, args.anthropic_model):
+        parsed = client.chat.completions.parse(
+            model=name,
+            messages=[{"role": "user", "content": "Name a city"}],
+            response_format=City,
+        )
+        city = parsed.choices[0].message.parsed
+        assert isinstance(city, City) and city.name, parsed
+        jobs.append(parsed.id.removeprefix("chatcmpl-"))
+    refused(
+        lambda: client.chat.completions.create(
+            model=args.openai_model,
+            messages=message,
+            response_format={"type": "json_schema", "json_schema": {"name": "a city", "schema": {"type": "object"}}},
+        ),
+        openai.BadRequestError, "invalid_field", "response_format.json_schema.name",
     )
 
     print(json.dumps({"jobs": jobs}))

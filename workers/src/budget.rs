@@ -2,7 +2,8 @@
 //! A job that was billed before and calls again (a retried unusable answer, an
 //! output generated again) reserves another worst case first, or fails
 //! `budget_exceeded` without calling: no call is made that the budget has not
-//! covered. Jobs never billed yet cost no query here.
+//! covered. Jobs never billed yet cost no query here. A structured answer
+//! asked for again within the run covers each ask the same way.
 
 use electrons_domain::{
     db::budgets::{self, Extension},
@@ -18,6 +19,16 @@ pub(crate) async fn cover_next_call(context: &WorkerContext, job: &Job, run: &Ru
     if billed_before == 0 {
         return Ok(());
     }
+    cover_another_call(context, job, run).await
+}
+
+/// Reserves another call's worst case, whatever the job was billed before (a
+/// structured answer asked for again within the run).
+pub(crate) async fn cover_another_call(
+    context: &WorkerContext,
+    job: &Job,
+    run: &Runnable<'_>,
+) -> Result<(), Disposition> {
     let worst_case = Usage::worst_case(run.model, &run.input, run.default_video_seconds);
     let usd = run.model.pricing.cost_usd(&worst_case);
     match budgets::extend(&context.pool, job.id.0, usd).await {

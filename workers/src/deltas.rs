@@ -23,6 +23,8 @@ const LAST_TRIES: u32 = 5;
 #[derive(Default)]
 struct Pending {
     text: String,
+    /// The empty piece that says the text starts again is still to be written.
+    restart: bool,
     closed: bool,
 }
 
@@ -39,6 +41,15 @@ impl DeltaSink {
         let wake = Arc::new(Notify::new());
         let writer = tokio::spawn(write(pool, job_id, attempt, pending.clone(), wake.clone()));
         Self { pending, wake, writer }
+    }
+
+    /// Marks that the text starts again from its beginning (an empty piece):
+    /// a call made again within the attempt (structured output asked anew).
+    pub fn start_again(&self) {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.restart = true;
+        }
+        self.wake.notify_one();
     }
 
     /// Queues `text` behind what came before. Returns at once.
@@ -66,10 +77,19 @@ impl DeltaSink {
 async fn write(pool: PgPool, job_id: Uuid, attempt: i32, pending: Arc<Mutex<Pending>>, wake: Arc<Notify>) {
     let mut failures_since_close = 0;
     loop {
-        let (text, closed) = match pending.lock() {
-            Ok(mut pending) => (std::mem::take(&mut pending.text), pending.closed),
+        let (restart, text, closed) = match pending.lock() {
+            Ok(mut pending) => (
+                std::mem::take(&mut pending.restart),
+                std::mem::take(&mut pending.text),
+                pending.closed,
+            ),
             Err(_) => return,
         };
+        if restart {
+            if let Err(error) = db::stream_deltas::append(&pool, job_id, attempt, "").await {
+                tracing::debug!(%error, "could not mark the job's stream as starting again");
+            }
+        }
         if text.is_empty() {
             if closed {
                 return;

@@ -34,6 +34,7 @@ mod rate_limit_headers;
 mod registry;
 mod runnable;
 mod runner;
+mod structured;
 mod text;
 mod video;
 

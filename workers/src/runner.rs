@@ -9,7 +9,7 @@ use electrons_domain::{
     db,
     input::JobInput,
     job::Job,
-    limiter::{Reservation, Scope},
+    limiter::{Grant, Reservation, Scope},
     operation::Operation,
     prometheus,
     queue::{Disposition, JobMessage},
@@ -18,15 +18,15 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use crate::{
-    adapter::Produced,
+    adapter::{Produced, TextCompletion},
     budget, calls,
     copying::{self, CopyTarget},
     deltas::DeltaSink,
     limits::{acquire, pause_fleet},
     outcome, produce,
     provider_call::CallOutcome,
-    runnable::{lease_for, runnable},
-    text, ProviderError, WorkerContext,
+    runnable::{lease_for, runnable, Runnable},
+    structured, text, ProviderError, WorkerContext,
 };
 
 pub(crate) async fn run(context: &WorkerContext, message: JobMessage) -> Disposition {
@@ -67,73 +67,35 @@ pub(crate) async fn run(context: &WorkerContext, message: JobMessage) -> Disposi
         return disposition;
     }
 
-    // Invariant 4: no call without a grant from every applicable limit. A long
-    // wait goes back to the scheduler rather than holding this slot, so jobs of
-    // other providers keep moving.
-    let (input_tokens, output_tokens) = match &run.input {
-        JobInput::Text(input) => text::estimated_tokens(run.model, input),
-        _ => (0, 0),
+    let made = match call_provider(context, &job, &run, &run.input, false).await {
+        Ok(made) => made,
+        Err(disposition) => return disposition,
     };
-    let reservation = Reservation {
-        holder: job.id.0,
-        priority: job.priority,
-        input_tokens,
-        output_tokens,
-    };
-    let waited = Instant::now();
-    let grant = match acquire(context, &run.scope, reservation).await {
-        Ok(grant) => grant,
-        Err(retry_in) => {
-            prometheus::provider::deferred(&run.scope.provider);
-            return outcome::defer(context, &job, retry_in, None).await;
-        }
-    };
-    let token_wait = waited.elapsed();
-    prometheus::provider::granted(&run.scope.provider, token_wait);
-
-    let called = Instant::now();
-    let sink = match &run.input {
-        JobInput::Text(input) if input.streams() => Some(DeltaSink::start(context.pool.clone(), job.id.0, job.attempt)),
-        _ => None,
-    };
-    let called_provider = produce::call(&context.http, run.provider, run.model, &run.input, sink.as_ref())
-        .instrument(
-            tracing::info_span!("provider_call", provider = %run.provider.id, model = %run.model.provider_model),
-        )
-        .await;
-    if let Some(sink) = sink {
-        // The last piece is written before the job's end is committed.
-        sink.finish().await;
-    }
-    context.limiter.observe(&run.scope, called_provider.observation);
     let timing = outcome::Timing {
         claimed_at,
-        token_wait,
-        provider_time: called.elapsed(),
+        token_wait: made.token_wait,
+        provider_time: made.provider_time,
         store_time: None,
     };
-    let call = calls::record(&job, &run, &called_provider.result, timing.provider_time);
-    let produced = match called_provider.result {
+    let (grant, call) = (made.grant, made.record);
+    let produced = match made.result {
         Ok(produced) => produced,
-        Err(error) => {
-            match error {
-                ProviderError::Status { .. } => grant.settle_unanswered(),
-                // A timeout or a broken connection may still have been served.
-                _ => drop(grant),
-            }
-            if error.outcome() == CallOutcome::RateLimited {
-                return rate_limited(context, &job, &run.scope, &error, call).await;
-            }
-            return outcome::provider_failed(context, &job, run.model, error, timing, call).await;
-        }
+        Err(error) => return call_failed(context, &job, &run, grant, error, timing, call).await,
     };
     match produced {
         Produced::Text(completion) => {
-            // Usage the provider did not report stays reserved in full.
-            if completion.input_tokens + completion.output_tokens > 0 {
-                grant.settle(completion.input_tokens, completion.output_tokens);
+            settle(grant, &completion);
+            match &run.input {
+                JobInput::Text(input) if input.json_format().is_some() => {
+                    let first = structured::Answered {
+                        completion,
+                        timing,
+                        call,
+                    };
+                    Box::pin(structured::until_valid(context, &job, &run, input, first)).await
+                }
+                _ => outcome::succeed_text(context, &job, run.model, completion, timing, call).await,
             }
-            outcome::succeed_text(context, &job, run.model, completion, timing, call).await
         }
         Produced::Files(outputs) => {
             // An answer still streaming in (speech) is a call in progress: it
@@ -164,6 +126,112 @@ pub(crate) async fn run(context: &WorkerContext, message: JobMessage) -> Disposi
                 Err(error) => outcome::committed_nothing(error),
             }
         }
+    }
+}
+
+/// One call made under a grant from every limit, and what came of it.
+pub(crate) struct MadeCall {
+    pub result: Result<Produced, ProviderError>,
+    pub grant: Grant,
+    /// The call's record for the job's `metrics.calls`.
+    pub record: Option<Value>,
+    pub token_wait: Duration,
+    pub provider_time: Duration,
+}
+
+/// Calls the provider once with `input` (the job's, or the job's asked
+/// again), under a grant from every limit; `Err` is the job's disposition when
+/// the wait for a grant sent it back to the queue. A streaming job's text goes
+/// to its stream as it comes; `starts_again` first marks that the text begins anew.
+pub(crate) async fn call_provider(
+    context: &WorkerContext,
+    job: &Job,
+    run: &Runnable<'_>,
+    input: &JobInput,
+    starts_again: bool,
+) -> Result<MadeCall, Disposition> {
+    // Invariant 4: no call without a grant from every applicable limit. A long
+    // wait goes back to the scheduler rather than holding this slot, so jobs of
+    // other providers keep moving.
+    let (input_tokens, output_tokens) = match input {
+        JobInput::Text(input) => text::estimated_tokens(run.model, input),
+        _ => (0, 0),
+    };
+    let reservation = Reservation {
+        holder: job.id.0,
+        priority: job.priority,
+        input_tokens,
+        output_tokens,
+    };
+    let waited = Instant::now();
+    let grant = match acquire(context, &run.scope, reservation).await {
+        Ok(grant) => grant,
+        Err(retry_in) => {
+            prometheus::provider::deferred(&run.scope.provider);
+            return Err(outcome::defer(context, job, retry_in, None).await);
+        }
+    };
+    let token_wait = waited.elapsed();
+    prometheus::provider::granted(&run.scope.provider, token_wait);
+
+    let called = Instant::now();
+    let sink = match input {
+        JobInput::Text(text) if text.streams() => {
+            let sink = DeltaSink::start(context.pool.clone(), job.id.0, job.attempt);
+            if starts_again {
+                sink.start_again();
+            }
+            Some(sink)
+        }
+        _ => None,
+    };
+    let called_provider = produce::call(&context.http, run.provider, run.model, input, sink.as_ref())
+        .instrument(
+            tracing::info_span!("provider_call", provider = %run.provider.id, model = %run.model.provider_model),
+        )
+        .await;
+    if let Some(sink) = sink {
+        // The last piece is written before the job's end is committed.
+        sink.finish().await;
+    }
+    context.limiter.observe(&run.scope, called_provider.observation);
+    let provider_time = called.elapsed();
+    let record = calls::record(job, run, &called_provider.result, provider_time);
+    Ok(MadeCall {
+        result: called_provider.result,
+        grant,
+        record,
+        token_wait,
+        provider_time,
+    })
+}
+
+/// A call that failed: its grant settled, the job retried later or failed.
+pub(crate) async fn call_failed(
+    context: &WorkerContext,
+    job: &Job,
+    run: &Runnable<'_>,
+    grant: Grant,
+    error: ProviderError,
+    timing: outcome::Timing,
+    call: Option<Value>,
+) -> Disposition {
+    match error {
+        ProviderError::Status { .. } => grant.settle_unanswered(),
+        // A timeout or a broken connection may still have been served.
+        _ => drop(grant),
+    }
+    if error.outcome() == CallOutcome::RateLimited {
+        return rate_limited(context, job, &run.scope, &error, call).await;
+    }
+    outcome::provider_failed(context, job, run.model, error, timing, call).await
+}
+
+/// What a text call used, taken from its grant's reservation. Usage the
+/// provider did not report stays reserved in full.
+pub(crate) fn settle(grant: Grant, completion: &TextCompletion) {
+    if completion.input_tokens + completion.output_tokens > 0 {
+        grant.settle(completion.input_tokens, completion.output_tokens);
     }
 }
 

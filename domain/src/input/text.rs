@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{deserialize, FieldError};
+use super::{deserialize, FieldError, ResponseFormat};
 
 /// OpenAI's `stop` takes 1 to 4 sequences (`StopConfiguration`, `minItems: 1,
 /// maxItems: 4`); Anthropic documents no maximum, so 4 suits both.
@@ -63,6 +63,10 @@ pub struct TextInput {
     /// the whole text is still the job's output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
+    /// Structured output: the answer must be JSON (matching a schema); it is
+    /// checked, and asked for again with the reason when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_format: Option<ResponseFormat>,
 }
 
 impl TextInput {
@@ -107,6 +111,9 @@ impl TextInput {
         }
         if let Some(stop) = &self.stop {
             check_stop(stop, &limits)?;
+        }
+        if let Some(format) = &self.response_format {
+            format.validate()?;
         }
         Ok(())
     }
@@ -155,6 +162,38 @@ impl TextInput {
     /// Whether the text is to be streamed as it is written.
     pub fn streams(&self) -> bool {
         self.stream == Some(true)
+    }
+
+    /// The format the answer must have, when it must be JSON.
+    pub fn json_format(&self) -> Option<&ResponseFormat> {
+        self.response_format.as_ref().filter(|format| format.wants_json())
+    }
+
+    /// The same input asking again after `answer`, which was not what it asked
+    /// for (`why`): the conversation so far, the answer, and the reason.
+    pub fn with_feedback(&self, answer: &str, why: &str) -> Self {
+        let mut turns = self.conversation();
+        // Both APIs refuse an empty turn; the answer may have been nothing.
+        let answer = answer.trim_end();
+        turns.push(ChatMessage {
+            role: ChatRole::Assistant,
+            content: if answer.trim().is_empty() {
+                "(no answer)".into()
+            } else {
+                answer.into()
+            },
+        });
+        turns.push(ChatMessage {
+            role: ChatRole::User,
+            content: format!(
+                "That reply cannot be used: {why}. Reply again with only the JSON, nothing before or after it."
+            ),
+        });
+        Self {
+            prompt: None,
+            messages: Some(turns),
+            ..self.clone()
+        }
     }
 
     /// The conversation to send: `messages`, then `prompt` as the last user turn.

@@ -4,7 +4,7 @@
 //! submitted through the native API with the caller's key (and their
 //! `Idempotency-Key`), and the answer waits for it to finish and is drawn as
 //! `chat.completion`. What DE cannot do for a request yet (tools, images in
-//! messages, structured output, several choices, log
+//! messages, several choices, log
 //! probabilities…) is refused naming the parameter, never ignored.
 
 use axum::{
@@ -35,6 +35,7 @@ const PARAMETERS: Parameters = Parameters {
         "metadata",
         "stream",
         "stream_options",
+        "response_format",
     ],
     ignored: &["store", "service_tier"],
     not_yet: &[
@@ -43,7 +44,6 @@ const PARAMETERS: Parameters = Parameters {
         "parallel_tool_calls",
         "functions",
         "function_call",
-        "response_format",
         "logprobs",
         "top_logprobs",
         "logit_bias",
@@ -82,6 +82,10 @@ struct ChatRequest {
     stream: Option<bool>,
     #[serde(default)]
     stream_options: Option<StreamOptions>,
+    /// Passed on as the job's own `response_format` (the same words), which
+    /// checks it.
+    #[serde(default)]
+    response_format: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -234,6 +238,9 @@ fn submit_body(request: &ChatRequest) -> Result<(Value, Vec<usize>), OpenAiError
     if request.stream == Some(true) {
         input.insert("stream".into(), Value::Bool(true));
     }
+    if let Some(format) = request.response_format.clone().filter(|f| !f.is_null()) {
+        input.insert("response_format".into(), format);
+    }
     let mut metadata = request.metadata.clone().unwrap_or_default();
     if let Some(user) = &request.user {
         metadata.insert("openai_user".into(), Value::String(user.clone()));
@@ -373,10 +380,7 @@ mod tests {
             refused(base(json!({"stream_options": {"include_usage": true}}))).map(|(_, param)| param),
             Some(Some("stream_options".to_owned()))
         );
-        assert_eq!(
-            refused(base(json!({"response_format": {"type": "json_object"}}))),
-            unsupported("response_format")
-        );
+        assert!(refused(base(json!({"response_format": {"type": "json_object"}}))).is_none());
         assert_eq!(refused(base(json!({"n": 2}))), unsupported("n"));
         assert_eq!(
             refused(base(json!({"frobnicate": 1}))),

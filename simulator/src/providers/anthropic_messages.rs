@@ -23,7 +23,7 @@ use self::{
     rate_limits::{default_headers, INPUT_TOKENS_PER_MINUTE, OUTPUT_TOKENS_PER_MINUTE, REQUESTS_PER_MINUTE},
     request::MessagesRequest,
 };
-use super::{call::Call, random_id, rejection::Rejection, sse, text, Dialect, Endpoint, Served, Usage};
+use super::{call::Call, json_reply, random_id, rejection::Rejection, sse, text, Dialect, Endpoint, Served, Usage};
 use crate::{
     account::{Limit, Standing},
     directives::Asks,
@@ -47,7 +47,8 @@ impl Endpoint for AnthropicMessages {
             .and_then(Value::as_object)
             .ok_or_else(|| Rejection::bad_request("Request body must be a valid JSON object."))?;
         let request = MessagesRequest::parse(body)?;
-        Ok(answer(&request, prompt))
+        let misses = json_reply::asked_to_miss(prompt, text::system_text(call.body).as_deref());
+        Ok(answer(&request, prompt, misses))
     }
 
     /// The last user message, text blocks included: a directive may sit in any block.
@@ -136,15 +137,32 @@ fn check_headers(headers: &HeaderMap) -> Result<(), Rejection> {
     }
 }
 
-fn answer(request: &MessagesRequest, prompt: &str) -> Served {
-    let reply = text::reply(request.model, prompt, Some(request.max_tokens));
+/// `misses`: a forced tool is called with an empty input (`[[sim:json_invalid]]`).
+fn answer(request: &MessagesRequest, prompt: &str, misses: bool) -> Served {
+    let mut reply = text::reply(request.model, prompt, Some(request.max_tokens));
+    let (content, stop_reason) = match request.forced_tool {
+        Some((name, schema)) => {
+            let input = if misses {
+                json!({})
+            } else {
+                json_reply::instance(schema, &reply.text)
+            };
+            reply.tokens = text::tokens(&input.to_string());
+            let block = json!({ "type": "tool_use", "id": random_id("toolu_01", 22), "name": name, "input": input });
+            (block, "tool_use")
+        }
+        None => (
+            json!({ "type": "text", "text": reply.text }),
+            if reply.cut { "max_tokens" } else { "end_turn" },
+        ),
+    };
     let body = json!({
         "id": random_id("msg_01", 22),
         "type": "message",
         "role": "assistant",
         "model": request.model,
-        "content": [{ "type": "text", "text": reply.text }],
-        "stop_reason": if reply.cut { "max_tokens" } else { "end_turn" },
+        "content": [content],
+        "stop_reason": stop_reason,
         "stop_sequence": null,
         "usage": {
             "input_tokens": request.input_tokens,
@@ -182,7 +200,22 @@ fn answer(request: &MessagesRequest, prompt: &str) -> Served {
 /// `text_delta` per piece, the block's stop, `message_delta` with the stop
 /// reason and the output tokens, `message_stop`.
 fn events(mut message: Value) -> Vec<sse::Event> {
-    let text = message["content"][0]["text"].as_str().unwrap_or_default().to_owned();
+    let block = message["content"][0].take();
+    let (start, text, delta_kind, delta_field) = match block["type"].as_str() {
+        // A tool call's input streams as pieces of its JSON.
+        Some("tool_use") => (
+            json!({"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}),
+            block["input"].to_string(),
+            "input_json_delta",
+            "partial_json",
+        ),
+        _ => (
+            json!({"type": "text", "text": ""}),
+            block["text"].as_str().unwrap_or_default().to_owned(),
+            "text_delta",
+            "text",
+        ),
+    };
     let stop_reason = message["stop_reason"].take();
     let output_tokens = message["usage"]["output_tokens"].take();
     message["content"] = json!([]);
@@ -192,14 +225,14 @@ fn events(mut message: Value) -> Vec<sse::Event> {
         sse::Event::named("message_start", &json!({"type": "message_start", "message": message})),
         sse::Event::named(
             "content_block_start",
-            &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            &json!({"type": "content_block_start", "index": 0, "content_block": start}),
         ),
         sse::Event::named("ping", &json!({"type": "ping"})),
     ];
     for piece in sse::pieces(&text) {
         events.push(sse::Event::named(
             "content_block_delta",
-            &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}),
+            &json!({"type": "content_block_delta", "index": 0, "delta": {"type": delta_kind, delta_field: piece}}),
         ));
     }
     events.extend([

@@ -13,6 +13,7 @@ mod elevenlabs;
 mod forge;
 mod google;
 mod ideogram;
+mod json_reply;
 mod openai;
 mod openai_chat;
 mod openai_images;

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use self::request::ChatRequest;
 use super::{
     call::Call,
+    json_reply,
     openai::{
         self,
         rate_limits::{default_headers, REQUESTS_PER_MINUTE, TOKENS_PER_MINUTE},
@@ -36,9 +37,10 @@ impl Endpoint for OpenAiChat {
         openai::authorize(call)?;
         let body = call.body.and_then(Value::as_object).ok_or_else(openai::not_json)?;
         let request = ChatRequest::parse(body)?;
+        let reply = reply(&request, prompt, text::system_text(call.body).as_deref());
         match request.stream {
-            true => Ok(streamed(&request, prompt)),
-            false => Ok(answer(&request, prompt)),
+            true => Ok(streamed(&request, reply, prompt)),
+            false => Ok(answer(&request, reply)),
         }
     }
 
@@ -51,8 +53,21 @@ impl Endpoint for OpenAiChat {
     }
 }
 
-fn answer(request: &ChatRequest, prompt: &str) -> Served {
-    let reply = text::reply(request.model, prompt, request.max_tokens);
+/// The reply, as JSON when the request asks for it.
+fn reply(request: &ChatRequest, prompt: &str, system: Option<&str>) -> text::Reply {
+    let mut reply = text::reply(request.model, prompt, request.max_tokens);
+    if let Some(schema) = &request.json_schema {
+        reply.text = match json_reply::asked_to_miss(prompt, system) {
+            true => json_reply::NOT_JSON.to_owned(),
+            false => json_reply::instance(schema, &reply.text).to_string(),
+        };
+        reply.tokens = text::tokens(&reply.text);
+        reply.cut = false;
+    }
+    reply
+}
+
+fn answer(request: &ChatRequest, reply: text::Reply) -> Served {
     let choices: Vec<Value> = (0..request.n)
         .map(|index| {
             json!({
@@ -96,8 +111,7 @@ fn answer(request: &ChatRequest, prompt: &str) -> Served {
 /// The same answer as `chat.completion.chunk`s: each choice's role, its pieces,
 /// its finish reason; then the usage when `stream_options.include_usage` asks
 /// (every chunk then carries `"usage": null`); then `[DONE]`.
-fn streamed(request: &ChatRequest, prompt: &str) -> Served {
-    let reply = text::reply(request.model, prompt, request.max_tokens);
+fn streamed(request: &ChatRequest, reply: text::Reply, prompt: &str) -> Served {
     let id = random_id("chatcmpl-", 29);
     let created = Utc::now().timestamp();
     let chunk = |choices: Value, usage: Option<Value>| {

@@ -31,6 +31,7 @@ mod shutdown;
 mod stats;
 mod storage;
 mod streaming;
+mod structured_output;
 mod tenancy;
 mod traces;
 mod usage;

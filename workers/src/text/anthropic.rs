@@ -34,6 +34,9 @@ struct Block {
     kind: String,
     #[serde(default)]
     text: Option<String>,
+    /// A `tool_use` block's input: the JSON answer when one was asked for.
+    #[serde(default)]
+    input: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -88,6 +91,16 @@ impl Adapter for AnthropicMessages {
         }
         if let Some(stop) = &input.stop {
             body["stop_sequences"] = json!(stop);
+        }
+        if let Some(format) = input.json_format() {
+            // Anthropic's way to a JSON answer: one tool whose input is the
+            // schema, and the model made to call it; the call's input is the answer.
+            body["tools"] = json!([{
+                "name": format.name(),
+                "description": "Give the answer as this tool's input.",
+                "input_schema": format.schema(),
+            }]);
+            body["tool_choice"] = json!({ "type": "tool", "name": format.name() });
         }
         if input.streams() {
             body["stream"] = json!(true);
@@ -158,6 +171,8 @@ struct StreamDelta {
     #[serde(rename = "type")]
     kind: Option<String>,
     text: Option<String>,
+    /// A `tool_use` block's input, in pieces (the JSON answer).
+    partial_json: Option<String>,
     stop_reason: Option<String>,
 }
 
@@ -198,16 +213,14 @@ impl TextStream for EventStream {
                 }
             }
             "content_block_delta" => {
-                if let Some(StreamDelta {
-                    kind: Some(kind),
-                    text: Some(text),
-                    ..
-                }) = event.delta
-                {
-                    if kind == "text_delta" && !text.is_empty() {
-                        self.text.push_str(&text);
-                        return Ok(Some(text));
-                    }
+                let piece = event.delta.and_then(|delta| match delta.kind.as_deref() {
+                    Some("text_delta") => delta.text,
+                    Some("input_json_delta") => delta.partial_json,
+                    _ => None,
+                });
+                if let Some(piece) = piece.filter(|p| !p.is_empty()) {
+                    self.text.push_str(&piece);
+                    return Ok(Some(piece));
                 }
             }
             "message_delta" => {
@@ -256,13 +269,22 @@ impl TextStream for EventStream {
 /// The message in a successful answer, or why there is none.
 fn message(response: &ProviderResponse) -> Result<TextCompletion, String> {
     let parsed: Response = serde_json::from_slice(&response.body).map_err(|e| format!("message: {e}"))?;
-    let text: String = parsed
+    let tool_input = parsed
         .content
         .iter()
-        .filter(|b| b.kind == "text")
-        .filter_map(|b| b.text.as_deref())
-        .collect::<Vec<_>>()
-        .join("");
+        .find(|b| b.kind == "tool_use")
+        .and_then(|b| b.input.as_ref());
+    let text: String = match tool_input {
+        // Only asked for when the job wants JSON (the one tool DE offers).
+        Some(input) => input.to_string(),
+        None => parsed
+            .content
+            .iter()
+            .filter(|b| b.kind == "text")
+            .filter_map(|b| b.text.as_deref())
+            .collect::<Vec<_>>()
+            .join(""),
+    };
     let usage = parsed.usage.unwrap_or(Usage {
         input_tokens: 0,
         output_tokens: 0,

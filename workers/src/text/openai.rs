@@ -83,6 +83,10 @@ impl Adapter for OpenAiChat {
         if let Some(stop) = &input.stop {
             body["stop"] = json!(stop);
         }
+        if let Some(format) = &input.response_format {
+            // OpenAI's own words, as the job has them.
+            body["response_format"] = json!(format);
+        }
         if input.streams() {
             // The usage arrives in a last chunk only when asked for; the call's bill needs it.
             body["stream"] = json!(true);

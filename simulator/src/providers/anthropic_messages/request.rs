@@ -50,6 +50,8 @@ pub struct MessagesRequest<'a> {
     pub input_tokens: u64,
     /// Answer as server-sent events.
     pub stream: bool,
+    /// The tool `tool_choice` makes the model call: its name and input schema.
+    pub forced_tool: Option<(&'a str, &'a Value)>,
 }
 
 impl<'a> MessagesRequest<'a> {
@@ -88,6 +90,7 @@ impl<'a> MessagesRequest<'a> {
             max_tokens,
             input_tokens,
             stream,
+            forced_tool: forced_tool(body)?,
         })
     }
 }
@@ -187,6 +190,29 @@ fn system(system: Option<&Value>) -> Result<u64, Rejection> {
         Some(Value::String(text)) => Ok(text::tokens(text)),
         Some(Value::Array(blocks)) => self::blocks("system", blocks, &["text"]),
         Some(_) => Err(bad("system", "Input should be a valid string")),
+    }
+}
+
+/// The tool a `{"type": "tool", "name"}` choice forces, from `tools`.
+fn forced_tool(body: &Map<String, Value>) -> Result<Option<(&str, &Value)>, Rejection> {
+    let choice = body.get("tool_choice");
+    if choice.and_then(|c| c.get("type")).and_then(Value::as_str) != Some("tool") {
+        return Ok(None);
+    }
+    let Some(name) = choice.and_then(|c| c.get("name")).and_then(Value::as_str) else {
+        return Err(bad("tool_choice.tool.name", "Field required"));
+    };
+    let tool = body
+        .get("tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|tool| tool.get("name").and_then(Value::as_str) == Some(name));
+    match tool.and_then(|tool| tool.get("input_schema")) {
+        Some(schema) => Ok(Some((name, schema))),
+        None => Err(Rejection::bad_request(format!(
+            "Tool '{name}' not found in provided tools"
+        ))),
     }
 }
 

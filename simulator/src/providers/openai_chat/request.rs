@@ -56,6 +56,8 @@ pub struct ChatRequest<'a> {
     pub stream: bool,
     /// `stream_options.include_usage`: a last chunk with the usage.
     pub include_usage: bool,
+    /// The schema the answer follows when `response_format` asks for JSON.
+    pub json_schema: Option<Value>,
 }
 
 impl<'a> ChatRequest<'a> {
@@ -80,6 +82,7 @@ impl<'a> ChatRequest<'a> {
             Some(other) => return Err(invalid_type("stream", "a boolean", other)),
         };
         let include_usage = stream_usage(body, stream)?;
+        let json_schema = response_format(body)?;
         Ok(Self {
             model,
             input_tokens,
@@ -87,6 +90,7 @@ impl<'a> ChatRequest<'a> {
             n,
             stream,
             include_usage,
+            json_schema,
         })
     }
 }
@@ -109,6 +113,58 @@ fn stream_usage(body: &Map<String, Value>, stream: bool) -> Result<bool, Rejecti
         None | Some(Value::Null) => Ok(false),
         Some(Value::Bool(include)) => Ok(*include),
         Some(other) => Err(invalid_type("stream_options.include_usage", "a boolean", other)),
+    }
+}
+
+/// `response_format`: `text`, `json_object` (the messages must say "json"
+/// somewhere, as OpenAI requires) or `json_schema` with a `name` and a
+/// `schema`; the schema the answer is to follow.
+fn response_format(body: &Map<String, Value>) -> Result<Option<Value>, Rejection> {
+    let Some(format) = present(body, "response_format") else {
+        return Ok(None);
+    };
+    let Some(format) = format.as_object() else {
+        return Err(invalid_type("response_format", "an object", format));
+    };
+    match format.get("type").and_then(Value::as_str) {
+        Some("text") => Ok(None),
+        Some("json_object") => {
+            let says_json = body
+                .get("messages")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m.get("content").and_then(text::plain_text))
+                .any(|text| text.to_lowercase().contains("json"));
+            if !says_json {
+                return Err(Rejection::bad_request(
+                    "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
+                )
+                .param("messages"));
+            }
+            Ok(Some(
+                serde_json::json!({"type": "object", "properties": {"reply": {"type": "string"}}}),
+            ))
+        }
+        Some("json_schema") => {
+            let spec = format.get("json_schema").and_then(Value::as_object);
+            let Some(spec) = spec else {
+                return Err(missing("response_format.json_schema"));
+            };
+            if !spec.get("name").is_some_and(Value::is_string) {
+                return Err(missing("response_format.json_schema.name"));
+            }
+            match spec.get("schema") {
+                Some(schema @ Value::Object(_)) => Ok(Some(schema.clone())),
+                Some(other) => Err(invalid_type("response_format.json_schema.schema", "an object", other)),
+                // OpenAI takes a missing schema as any JSON.
+                None => Ok(Some(serde_json::json!({"type": "object"}))),
+            }
+        }
+        _ => Err(Rejection::bad_request(
+            "Invalid value for 'response_format.type': expected one of 'text', 'json_object' or 'json_schema'.",
+        )
+        .param("response_format.type")),
     }
 }
 
