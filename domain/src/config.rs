@@ -137,6 +137,10 @@ pub struct JobSettings {
     /// `response_format` asks for (each ask a billed call); then it fails
     /// `invalid_json_output`.
     pub json_output_retries: u32,
+    /// `DE_FALLBACK_AFTER_MS`, default 30000: a job with fallbacks moves to the
+    /// next when its provider would keep it waiting longer than this (a 429's
+    /// Retry-After, or the fleet's limits having no room for as long).
+    pub fallback_after: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -320,6 +324,7 @@ impl Settings {
                 retry_min_delay: Duration::from_millis(var("DE_RETRY_MIN_DELAY_MS", 1000)?),
                 retry_max_delay: Duration::from_millis(var("DE_RETRY_MAX_DELAY_MS", 300_000)?),
                 json_output_retries: var("DE_JSON_OUTPUT_RETRIES", 2)?,
+                fallback_after: Duration::from_millis(var("DE_FALLBACK_AFTER_MS", 30_000)?),
             },
             webhooks: WebhookSettings {
                 concurrency: var("DE_WEBHOOK_CONCURRENCY", 256)?,

@@ -166,6 +166,9 @@ pub struct Job {
     /// retries, polls and webhook deliveries join that trace.
     #[sqlx(default)]
     pub traceparent: Option<String>,
+    /// The models it moves to, in order, when its model's provider is exhausted.
+    #[sqlx(default)]
+    pub fallbacks: Vec<String>,
 }
 
 impl Job {

@@ -47,6 +47,10 @@ pub struct JobView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub operation: Option<Value>,
+    /// The models it still moves to, in order, if its model's provider is
+    /// exhausted (`metrics.fallbacks` records each move: from, to, why).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<String>,
     pub urls: Urls,
 }
 
@@ -97,6 +101,7 @@ impl JobView {
             completed_at: job.completed_at,
             run_at,
             operation,
+            fallbacks: job.fallbacks,
             urls: Urls {
                 cancel: format!("{base}/cancel"),
                 get: base,

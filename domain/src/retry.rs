@@ -74,6 +74,7 @@ mod tests {
             retry_min_delay: Duration::from_millis(100),
             retry_max_delay: Duration::from_secs(1),
             json_output_retries: 2,
+            fallback_after: Duration::from_secs(30),
         })
     }
 

@@ -21,6 +21,7 @@ mod calls;
 mod copying;
 mod deltas;
 mod download;
+mod fallbacks;
 mod generic_http;
 mod image;
 mod limits;

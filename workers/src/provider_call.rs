@@ -335,6 +335,7 @@ mod tests {
             regenerate_unavailable_outputs: false,
             prompt_template: None,
             http_mapping: None,
+            fallbacks: Vec::new(),
         }
     }
 

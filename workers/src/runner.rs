@@ -22,6 +22,7 @@ use crate::{
     budget, calls,
     copying::{self, CopyTarget},
     deltas::DeltaSink,
+    fallbacks,
     limits::{acquire, pause_fleet},
     outcome, produce,
     provider_call::CallOutcome,
@@ -167,6 +168,9 @@ pub(crate) async fn call_provider(
     let grant = match acquire(context, &run.scope, reservation).await {
         Ok(grant) => grant,
         Err(retry_in) => {
+            if let Some(reason) = fallbacks::limits_exhausted(context, job, retry_in) {
+                return Err(fallbacks::move_on(context, job, run, reason, None).await);
+            }
             prometheus::provider::deferred(&run.scope.provider);
             return Err(outcome::defer(context, job, retry_in, None).await);
         }
@@ -220,6 +224,13 @@ pub(crate) async fn call_failed(
         ProviderError::Status { .. } => grant.settle_unanswered(),
         // A timeout or a broken connection may still have been served.
         _ => drop(grant),
+    }
+    if let Some(reason) = fallbacks::exhausted_by(context, job, &error) {
+        if error.outcome() == CallOutcome::RateLimited {
+            // The others still wait for it.
+            pause_fleet(context, &run.scope, &error).await;
+        }
+        return fallbacks::move_on(context, job, run, reason, call).await;
     }
     if error.outcome() == CallOutcome::RateLimited {
         return rate_limited(context, job, &run.scope, &error, call).await;

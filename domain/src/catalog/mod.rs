@@ -88,6 +88,9 @@ pub struct ModelConfig {
     pub prompt_template: Option<PromptTemplate>,
     /// How a model of an `http` provider is called (every such model has one).
     pub http_mapping: Option<HttpMapping>,
+    /// The models a job of this one moves to, in order, when its provider is
+    /// exhausted (unless the job names its own).
+    pub fallbacks: Vec<String>,
 }
 
 impl ModelConfig {
@@ -169,6 +172,7 @@ struct ModelRow {
     regenerate_unavailable_outputs: bool,
     prompt_template: Option<sqlx::types::Json<serde_json::Value>>,
     http_mapping: Option<sqlx::types::Json<serde_json::Value>>,
+    fallbacks: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -223,7 +227,8 @@ impl Catalog {
 
         let rows: Vec<ModelRow> = sqlx::query_as(
             "SELECT id, modality, provider_id, provider_model, default_max_tokens, max_output_tokens,
-                    pricing, status, deprecated_at, retry_unusable_answers, regenerate_unavailable_outputs, prompt_template, http_mapping
+                    pricing, status, deprecated_at, retry_unusable_answers, regenerate_unavailable_outputs, prompt_template, http_mapping,
+                    fallbacks
              FROM models WHERE enabled AND status <> 'disabled'",
         )
         .fetch_all(pool)
@@ -260,6 +265,7 @@ impl Catalog {
                     regenerate_unavailable_outputs: row.regenerate_unavailable_outputs,
                     prompt_template: row.prompt_template.and_then(|stored| template_of(&row.id, stored.0)),
                     http_mapping,
+                    fallbacks: row.fallbacks,
                 };
                 Some((row.id, model))
             })
@@ -525,6 +531,7 @@ mod tests {
             regenerate_unavailable_outputs: false,
             prompt_template: None,
             http_mapping: None,
+            fallbacks: Vec::new(),
         }
     }
 

@@ -16,7 +16,7 @@ use crate::{
 
 pub(super) const COLUMNS: &str = "id, project_id, model, modality, provider, status, priority, input, output, error,
     metrics, metadata, webhook, webhook_events_filter, attempt, deferrals, max_attempts, lease_until, run_at,
-    created_at, started_at, completed_at, operation, poll_seq, traceparent";
+    created_at, started_at, completed_at, operation, poll_seq, traceparent, fallbacks";
 
 /// Which run of a job a statement speaks for: its claim (`attempt`) and which
 /// poll message it took up (`poll_seq`, moved on whenever the scheduler hands
@@ -64,6 +64,8 @@ pub struct NewJob {
     pub budget_reserve_usd: Option<f64>,
     /// The submit's W3C trace context, when traces are exported (`trace_context`).
     pub traceparent: Option<String>,
+    /// The models to move to, in order, when the model's provider is exhausted.
+    pub fallbacks: Vec<String>,
 }
 
 pub enum Inserted {
@@ -95,19 +97,20 @@ pub async fn insert_many(pool: &PgPool, jobs: &[NewJob]) -> Result<Vec<Inserted>
     let created: Vec<Job> = sqlx::query_as(&format!(
         "INSERT INTO jobs (id, project_id, model, modality, provider, priority, input, metadata, webhook,
             webhook_events_filter, max_attempts, idempotency_key, request_hash, notify_on_finish, publish_at,
-            budget_reserved_usd, budget_month, traceparent)
+            budget_reserved_usd, budget_month, traceparent, fallbacks)
          SELECT n_id, n_project, n_model, n_modality, n_provider, n_priority, n_input, n_metadata, n_webhook,
                 -- Events are validated words without commas; unnest cannot carry text[] per row.
                 string_to_array(n_events, ','), n_max_attempts, n_key, n_hash, n_notify,
                 now() + n_relay_ms * interval '1 millisecond',
                 n_reserve::numeric,
                 CASE WHEN n_reserve IS NOT NULL THEN date_trunc('month', now() AT TIME ZONE 'UTC')::date END,
-                n_traceparent
+                n_traceparent, string_to_array(n_fallbacks, ',')
          FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
                      $8::jsonb[], $9::text[], $10::text[], $11::int[], $12::text[], $13::text[], $14::bool[],
-                     $15::float8[], $16::float8[], $17::text[])
+                     $15::float8[], $16::float8[], $17::text[], $18::text[])
               AS n(n_id, n_project, n_model, n_modality, n_provider, n_priority, n_input, n_metadata, n_webhook,
-                   n_events, n_max_attempts, n_key, n_hash, n_notify, n_relay_ms, n_reserve, n_traceparent)
+                   n_events, n_max_attempts, n_key, n_hash, n_notify, n_relay_ms, n_reserve, n_traceparent,
+                   n_fallbacks)
          ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING {COLUMNS}"
     ))
@@ -128,6 +131,8 @@ pub async fn insert_many(pool: &PgPool, jobs: &[NewJob]) -> Result<Vec<Inserted>
     .bind(&relay_ms)
     .bind(&reserve)
     .bind(&traceparents)
+    // Model ids hold no commas (admin ids are letters, digits and `-_.:/`).
+    .bind(column(|j| j.fallbacks.join(",")))
     .fetch_all(pool)
     .await?;
     let mut created: std::collections::HashMap<JobId, Job> = created.into_iter().map(|job| (job.id, job)).collect();
@@ -184,6 +189,38 @@ pub async fn announce_finish(pool: &PgPool, id: JobId) -> Result<(), sqlx::Error
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// Moves a running job to its next fallback model: queued again at once on
+/// `model` (of `provider`), without using up an attempt, the move recorded
+/// in `metrics.fallbacks` (and the call that made it in `metrics.calls`).
+/// `false` if the run no longer holds the job.
+pub async fn move_to_fallback(
+    pool: &PgPool,
+    run: Fence,
+    model: &str,
+    provider: &str,
+    moved: &Value,
+    call: Option<&Value>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE jobs SET status = 'queued', deferrals = deferrals + 1, lease_until = NULL,
+                model = $3, provider = $4, fallbacks = fallbacks[2:], error = NULL,
+                metrics = jsonb_set(job_metrics_with_call(metrics, $6), '{fallbacks}',
+                                    COALESCE(metrics->'fallbacks', '[]'::jsonb) || jsonb_build_array($5::jsonb)),
+                run_at = now(), publish_at = now(), updated_at = now()
+         WHERE id = $1 AND attempt = $2 AND poll_seq = $7 AND status = 'running' AND fallbacks[1] = $3",
+    )
+    .bind(run.id.0)
+    .bind(run.attempt)
+    .bind(model)
+    .bind(provider)
+    .bind(moved)
+    .bind(call)
+    .bind(run.poll_seq)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub struct ListFilter {

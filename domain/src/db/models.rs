@@ -31,6 +31,8 @@ pub struct ModelRecord {
     pub prompt_template: Option<Json<Value>>,
     #[schema(value_type = Option<HttpMapping>)]
     pub http_mapping: Option<Json<Value>>,
+    /// The models a job of this one moves to, in order, when its provider is exhausted.
+    pub fallbacks: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -60,6 +62,10 @@ pub struct ModelWrite {
     /// Models of `http` providers only, and required there.
     #[serde(default)]
     pub http_mapping: Option<HttpMapping>,
+    /// Models of the same modality a job moves to, in order, when this one's
+    /// provider is exhausted (a job may name its own instead).
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
 }
 
 fn default_max_tokens() -> i32 {
@@ -75,7 +81,7 @@ fn active() -> ModelStatus {
 }
 
 const COLUMNS: &str = "id, modality, provider_id, provider_model, default_max_tokens, max_output_tokens, pricing,
-    status, deprecated_at, retry_unusable_answers, regenerate_unavailable_outputs, prompt_template, http_mapping, created_at, updated_at";
+    status, deprecated_at, retry_unusable_answers, regenerate_unavailable_outputs, prompt_template, http_mapping, fallbacks, created_at, updated_at";
 
 pub async fn list(pool: &PgPool) -> Result<Vec<ModelRecord>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM models ORDER BY id"))
@@ -96,8 +102,8 @@ pub async fn put(db: impl PgExecutor<'_>, id: &str, model: &ModelWrite) -> Resul
     sqlx::query(
         "INSERT INTO models (id, modality, provider_id, provider_model, default_max_tokens, max_output_tokens,
                              pricing, status, enabled, retry_unusable_answers, regenerate_unavailable_outputs,
-                             prompt_template, http_mapping)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8 <> 'disabled', $9, $10, $11, $12)
+                             prompt_template, http_mapping, fallbacks)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8 <> 'disabled', $9, $10, $11, $12, $13)
          ON CONFLICT (id) DO UPDATE SET modality = EXCLUDED.modality, provider_id = EXCLUDED.provider_id,
              provider_model = EXCLUDED.provider_model, default_max_tokens = EXCLUDED.default_max_tokens,
              max_output_tokens = EXCLUDED.max_output_tokens, pricing = EXCLUDED.pricing,
@@ -105,7 +111,7 @@ pub async fn put(db: impl PgExecutor<'_>, id: &str, model: &ModelWrite) -> Resul
              retry_unusable_answers = EXCLUDED.retry_unusable_answers,
              regenerate_unavailable_outputs = EXCLUDED.regenerate_unavailable_outputs,
              prompt_template = EXCLUDED.prompt_template, http_mapping = EXCLUDED.http_mapping,
-             updated_at = now()",
+             fallbacks = EXCLUDED.fallbacks, updated_at = now()",
     )
     .bind(id)
     .bind(model.modality.as_str())
@@ -119,6 +125,7 @@ pub async fn put(db: impl PgExecutor<'_>, id: &str, model: &ModelWrite) -> Resul
     .bind(model.regenerate_unavailable_outputs)
     .bind(model.prompt_template.as_ref().map(Json))
     .bind(model.http_mapping.as_ref().map(Json))
+    .bind(&model.fallbacks)
     .execute(db)
     .await?;
     Ok(())

@@ -133,6 +133,7 @@ fn new_job(project: Uuid, hook: &str) -> NewJob {
         idempotency_key: None,
         request_hash: String::new(),
         notify_on_finish: false,
+        fallbacks: Vec::new(),
         relay_after: OUT_OF_THE_WAY,
         budget_reserve_usd: None,
         traceparent: None,

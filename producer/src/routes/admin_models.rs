@@ -14,7 +14,7 @@ use axum::{
     Json,
 };
 use electrons_domain::{
-    catalog::{Api, ModelConfig, ProviderKind},
+    catalog::{Api, Catalog, ModelConfig, ProviderKind},
     db::models::{self, ModelWrite},
     input::{InputRules, JobInput},
     job::Modality,
@@ -193,8 +193,10 @@ async fn validate(state: &AppState, id: &str, write: &ModelWrite) -> Result<(), 
         regenerate_unavailable_outputs: write.regenerate_unavailable_outputs,
         prompt_template: None,
         http_mapping: write.http_mapping.clone(),
+        fallbacks: write.fallbacks.clone(),
     };
     validate_mapping(&model, provider.kind)?;
+    validate_fallbacks(id, write, &catalog)?;
     let Some(rules) = catalog.input_rules(&model) else {
         return Err(ApiError::invalid(
             "provider_model",
@@ -213,6 +215,29 @@ async fn validate(state: &AppState, id: &str, write: &ModelWrite) -> Result<(), 
                     error.field = error.field.replacen("input.", "prompt_template.", 1);
                     error
                 })?;
+        }
+    }
+    Ok(())
+}
+
+/// Fallbacks are other models of the catalog, of the same modality, each once.
+fn validate_fallbacks(id: &str, write: &ModelWrite, catalog: &Catalog) -> Result<(), ApiError> {
+    for (i, fallback) in write.fallbacks.iter().enumerate() {
+        let field = format!("fallbacks[{i}]");
+        let Some(model) = catalog.models.get(fallback) else {
+            return Err(ApiError::invalid(&field, format!("there is no model {fallback:?}")));
+        };
+        if fallback == id || write.fallbacks[..i].contains(fallback) {
+            return Err(ApiError::invalid(
+                &field,
+                format!("{fallback:?} is already tried before"),
+            ));
+        }
+        if model.modality != write.modality {
+            return Err(ApiError::invalid(
+                &field,
+                format!("{fallback:?} is a {} model, not {}", model.modality, write.modality),
+            ));
         }
     }
     Ok(())

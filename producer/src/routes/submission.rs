@@ -4,7 +4,7 @@
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use electrons_domain::{
-    catalog::{Catalog, ModelStatus},
+    catalog::{Catalog, ModelConfig, ModelStatus},
     job::{Modality, Priority},
     usage::Usage,
     webhook::AddressGuard,
@@ -42,6 +42,13 @@ pub(super) struct SubmitRequest {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     metadata: Option<Value>,
+    /// Models of the same modality to move to, in order, when the model's
+    /// provider is exhausted (a 429 beyond the wait budget, repeated server
+    /// errors, a quota refusal); the input must suit each. Default: the
+    /// model's configured fallbacks; `[]` for none.
+    #[serde(default)]
+    #[schema(example = json!(["claude-3.5-haiku"]))]
+    fallbacks: Option<Vec<String>>,
 }
 
 /// A request that passed validation.
@@ -56,6 +63,8 @@ pub struct Submission {
     pub webhook: Option<String>,
     pub webhook_events_filter: Vec<String>,
     pub request_hash: String,
+    /// The models to move to, in order.
+    pub fallbacks: Vec<String>,
     /// The most the job can cost (one call's worst case under the model's
     /// pricing), what a budget reserves; `None`: the model is unpriced.
     pub worst_case_usd: Option<f64>,
@@ -111,10 +120,23 @@ pub fn parse(body: &[u8], catalog: &Catalog) -> Result<Submission, ApiError> {
     // The budget reserves for the request as sent, the prompt template's system
     // prompt and default max_tokens included.
     let (input, _) = model.prepared(model.parse_input(&rules, &request.input)?);
-    let worst_case_usd = model.pricing.is_priced().then(|| {
+    let mut worst_case_usd = model.pricing.is_priced().then(|| {
         let usage = Usage::worst_case(model, &input, catalog.default_video_seconds(model));
         model.pricing.cost_usd(&usage)
     });
+    let fallbacks = fallbacks(&request, model, catalog)?;
+    // The job may be served by any of them: it reserves the dearest.
+    for fallback in fallbacks.iter().filter_map(|id| catalog.models.get(id)) {
+        if let (Some(rules), true) = (catalog.input_rules(fallback), fallback.pricing.is_priced()) {
+            let Ok(input) = fallback.parse_input(&rules, &request.input) else {
+                continue;
+            };
+            let (input, _) = fallback.prepared(input);
+            let usage = Usage::worst_case(fallback, &input, catalog.default_video_seconds(fallback));
+            let usd = fallback.pricing.cost_usd(&usage);
+            worst_case_usd = Some(worst_case_usd.map_or(usd, |worst| worst.max(usd)));
+        }
+    }
 
     let metadata = match request.metadata {
         None | Some(Value::Null) => Value::Object(Default::default()),
@@ -152,9 +174,66 @@ pub fn parse(body: &[u8], catalog: &Catalog) -> Result<Submission, ApiError> {
         webhook,
         webhook_events_filter,
         request_hash,
+        fallbacks,
         worst_case_usd,
         deprecated_at: (model.status == ModelStatus::Deprecated).then(|| model.deprecated_at.unwrap_or_else(Utc::now)),
     })
+}
+
+/// At most this many fallbacks a job.
+const MAX_FALLBACKS: usize = 5;
+
+/// The job's fallbacks (its own, else its model's that still exist), each a
+/// model of the same modality taking the job's input, none twice.
+fn fallbacks(request: &SubmitRequest, model: &ModelConfig, catalog: &Catalog) -> Result<Vec<String>, ApiError> {
+    let Some(named) = &request.fallbacks else {
+        // A configured fallback removed since is skipped, not refused: the
+        // client did not name it.
+        let usable = |id: &&String| {
+            catalog.models.get(*id).is_some_and(|fallback| {
+                catalog
+                    .input_rules(fallback)
+                    .is_some_and(|rules| fallback.parse_input(&rules, &request.input).is_ok())
+            })
+        };
+        return Ok(model.fallbacks.iter().filter(usable).cloned().collect());
+    };
+    if named.len() > MAX_FALLBACKS {
+        return Err(ApiError::invalid(
+            "fallbacks",
+            format!("at most {MAX_FALLBACKS} fallback models"),
+        ));
+    }
+    for (i, id) in named.iter().enumerate() {
+        let field = format!("fallbacks[{i}]");
+        let Some(fallback) = catalog.models.get(id) else {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_model",
+                format!("model {id:?} does not exist; GET /v1/models lists them"),
+            )
+            .with_field(&field));
+        };
+        if *id == model.id || named[..i].contains(id) {
+            return Err(ApiError::invalid(&field, format!("{id:?} is already tried before it")));
+        }
+        if fallback.modality != model.modality {
+            return Err(ApiError::invalid(
+                &field,
+                format!("{id:?} is a {} model; the job is {}", fallback.modality, model.modality),
+            ));
+        }
+        let Some(rules) = catalog.input_rules(fallback) else {
+            return Err(ApiError::invalid(&field, format!("{id:?} cannot be called here")));
+        };
+        if let Err(error) = fallback.parse_input(&rules, &request.input) {
+            return Err(ApiError::invalid(
+                &field,
+                format!("{id:?} does not take this input: {}: {}", error.field, error.message),
+            ));
+        }
+    }
+    Ok(named.clone())
 }
 
 fn parse_webhook(raw: &str) -> Result<String, ApiError> {

@@ -109,6 +109,7 @@ pub async fn submit(
             relay_after: state.settings.scheduler.relay_grace,
             budget_reserve_usd,
             traceparent: traceparent.clone(),
+            fallbacks: submission.fallbacks,
         };
         let job = match insert(&state, new).await? {
             Inserted::Created(job) => job,

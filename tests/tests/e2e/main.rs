@@ -12,6 +12,7 @@ mod cli;
 mod console;
 mod crash;
 mod duplicates;
+mod fallbacks;
 mod feedback;
 mod http_provider;
 mod idempotency;
