@@ -166,12 +166,22 @@ pub struct Job {
     /// retries, polls and webhook deliveries join that trace.
     #[sqlx(default)]
     pub traceparent: Option<String>,
-    /// The models it moves to, in order, when its model's provider is exhausted.
+    /// The models it moves to, in order, when its model's provider is
+    /// exhausted (`None` in a webhook snapshot from before fallbacks).
     #[sqlx(default)]
-    pub fallbacks: Vec<String>,
+    pub fallbacks: Option<Vec<String>>,
+    /// How its webhooks draw it: `prediction` (Replicate's shape) or the job
+    /// itself (`None`).
+    #[sqlx(default)]
+    pub webhook_format: Option<String>,
 }
 
 impl Job {
+    /// The models it still moves to, in order.
+    pub fn fallbacks(&self) -> &[String] {
+        self.fallbacks.as_deref().unwrap_or_default()
+    }
+
     /// Provider attempts used: claims minus deferrals.
     pub fn attempts_used(&self) -> i32 {
         self.attempt - self.deferrals

@@ -101,7 +101,7 @@ impl JobView {
             completed_at: job.completed_at,
             run_at,
             operation,
-            fallbacks: job.fallbacks,
+            fallbacks: job.fallbacks.unwrap_or_default(),
             urls: Urls {
                 cancel: format!("{base}/cancel"),
                 get: base,

@@ -18,6 +18,7 @@ pub mod job_view;
 pub mod keyring;
 pub mod limiter;
 pub mod operation;
+pub mod prediction;
 pub mod pricing;
 pub mod prometheus;
 pub mod prompt_template;

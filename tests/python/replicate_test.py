@@ -8,16 +8,23 @@ Checks: `run` for a text model (the output text) and an image model (the
 output links, downloaded); `run` whose wait runs out comes back `starting` and
 the client follows it to the end; a created prediction read, waited for, with
 metrics; a slow one canceled; the list across pages with absolute `next`
-links; the default webhook secret; an unknown model as the client's error.
+links; the default webhook secret; a prediction with a webhook (start and
+completed, each verified with the client's own check against that secret, a
+changed body failing it); an unknown webhook event and an unknown model as the
+client's errors.
 """
 
 import argparse
+import http.server
 import json
 import sys
+import threading
+import time
 import urllib.request
 
 import replicate
 from replicate.exceptions import ReplicateError
+from replicate.webhook import InvalidSignatureError
 
 
 def main() -> int:
@@ -71,6 +78,51 @@ def main() -> int:
     secret = client.webhooks.default.secret()
     assert secret.key.startswith("whsec_"), secret
 
+    # A webhook: the prediction as it starts and as it ends, each signed with
+    # the default secret and verified with the client's own check.
+    received = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["content-length"])).decode()
+            received.append(({k: v for k, v in self.headers.items()}, body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hooked = client.predictions.create(
+        version="openai/gpt-4o-mini",
+        input={"prompt": "tell the electrons [[sim:latency=300]]"},
+        webhook=f"http://127.0.0.1:{server.server_address[1]}/hook",
+        webhook_events_filter=["start", "completed"],
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline and not any('"succeeded"' in body for _, body in received):
+        time.sleep(0.1)
+    server.shutdown()
+    told = [json.loads(body) for _, body in received]
+    assert [p["status"] for p in told] == ["processing", "succeeded"], told
+    assert all(p["id"] == hooked.id for p in told), told
+    assert "electrons" in told[-1]["output"] and told[-1]["urls"]["get"].startswith(args.url), told[-1]
+    for headers, body in received:
+        client.webhooks.validate(headers=headers, body=body, secret=secret)
+    try:
+        client.webhooks.validate(headers=received[-1][0], body=received[-1][1].replace("electrons", "protons"), secret=secret)
+    except InvalidSignatureError:
+        pass
+    else:
+        raise AssertionError("a changed body fails the signature")
+    try:
+        client.predictions.create(version="openai/gpt-4o-mini", input={"prompt": "x"}, webhook="http://127.0.0.1:9/", webhook_events_filter=["sometimes"])
+    except ReplicateError as error:
+        assert error.status == 422 and "sometimes" in (error.detail or ""), error
+    else:
+        raise AssertionError("an unknown webhook event is refused")
+
     try:
         client.run("openai/no-such-model", input={"prompt": "x"})
     except ReplicateError as error:
@@ -78,7 +130,7 @@ def main() -> int:
     else:
         raise AssertionError("an unknown model is refused")
 
-    print(json.dumps({"canceled": stuck.id, "waited": prediction.id}))
+    print(json.dumps({"canceled": stuck.id, "waited": prediction.id, "hooked": hooked.id}))
     return 0
 
 

@@ -129,7 +129,13 @@ async fn attempt_once(context: &WebhookContext, delivery: &ClaimedDelivery) -> A
     let view = JobView::new(delivery.job.clone(), &context.settings.producer.public_url)
         .with_links(&context.store, context.settings.storage.url_ttl)
         .await;
-    let body = match serde_json::to_vec(&view) {
+    // Jobs of the Replicate-compatible API are told as predictions.
+    let rendered = match delivery.job.webhook_format.as_deref() {
+        Some("prediction") => serde_json::to_value(&view)
+            .map(|job| electrons_domain::prediction::of(&job, &context.settings.producer.public_url)),
+        _ => serde_json::to_value(&view),
+    };
+    let body = match rendered.and_then(|body| serde_json::to_vec(&body)) {
         Ok(body) => body,
         Err(error) => return Answer::refused(format!("could not render the job: {error}")),
     };

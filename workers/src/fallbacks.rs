@@ -20,7 +20,7 @@ use crate::{
 
 /// Why a failed call means the provider is exhausted for this job, if it does.
 pub(crate) fn exhausted_by(context: &WorkerContext, job: &Job, error: &ProviderError) -> Option<String> {
-    if job.fallbacks.is_empty() {
+    if job.fallbacks().is_empty() {
         return None;
     }
     if let Some(quota) = quota_refusal(error) {
@@ -41,7 +41,7 @@ pub(crate) fn exhausted_by(context: &WorkerContext, job: &Job, error: &ProviderE
 
 /// Why waiting `retry_in` for the limits' room means moving on, if it does.
 pub(crate) fn limits_exhausted(context: &WorkerContext, job: &Job, retry_in: Duration) -> Option<String> {
-    (!job.fallbacks.is_empty() && retry_in > context.settings.jobs.fallback_after).then(|| {
+    (!job.fallbacks().is_empty() && retry_in > context.settings.jobs.fallback_after).then(|| {
         format!(
             "the fleet's limits for the provider have no room for {}",
             seconds(retry_in)
@@ -57,7 +57,7 @@ pub(crate) async fn move_on(
     reason: String,
     call: Option<Value>,
 ) -> Disposition {
-    let Some(next) = job.fallbacks.first() else {
+    let Some(next) = job.fallbacks().first() else {
         return Disposition::Ack;
     };
     let catalog = context.catalog.get().await;

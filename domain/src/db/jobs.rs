@@ -16,7 +16,7 @@ use crate::{
 
 pub(super) const COLUMNS: &str = "id, project_id, model, modality, provider, status, priority, input, output, error,
     metrics, metadata, webhook, webhook_events_filter, attempt, deferrals, max_attempts, lease_until, run_at,
-    created_at, started_at, completed_at, operation, poll_seq, traceparent, fallbacks";
+    created_at, started_at, completed_at, operation, poll_seq, traceparent, fallbacks, webhook_format";
 
 /// Which run of a job a statement speaks for: its claim (`attempt`) and which
 /// poll message it took up (`poll_seq`, moved on whenever the scheduler hands
@@ -66,6 +66,8 @@ pub struct NewJob {
     pub traceparent: Option<String>,
     /// The models to move to, in order, when the model's provider is exhausted.
     pub fallbacks: Vec<String>,
+    /// `prediction` for webhooks in Replicate's shape; `None`: the job.
+    pub webhook_format: Option<String>,
 }
 
 pub enum Inserted {
@@ -94,23 +96,24 @@ pub async fn insert_many(pool: &PgPool, jobs: &[NewJob]) -> Result<Vec<Inserted>
     let notify: Vec<bool> = jobs.iter().map(|j| j.notify_on_finish).collect();
     let relay_ms: Vec<f64> = jobs.iter().map(|j| j.relay_after.as_millis() as f64).collect();
     let reserve: Vec<Option<f64>> = jobs.iter().map(|j| j.budget_reserve_usd).collect();
+    let webhook_formats: Vec<Option<&str>> = jobs.iter().map(|j| j.webhook_format.as_deref()).collect();
     let created: Vec<Job> = sqlx::query_as(&format!(
         "INSERT INTO jobs (id, project_id, model, modality, provider, priority, input, metadata, webhook,
             webhook_events_filter, max_attempts, idempotency_key, request_hash, notify_on_finish, publish_at,
-            budget_reserved_usd, budget_month, traceparent, fallbacks)
+            budget_reserved_usd, budget_month, traceparent, fallbacks, webhook_format)
          SELECT n_id, n_project, n_model, n_modality, n_provider, n_priority, n_input, n_metadata, n_webhook,
                 -- Events are validated words without commas; unnest cannot carry text[] per row.
                 string_to_array(n_events, ','), n_max_attempts, n_key, n_hash, n_notify,
                 now() + n_relay_ms * interval '1 millisecond',
                 n_reserve::numeric,
                 CASE WHEN n_reserve IS NOT NULL THEN date_trunc('month', now() AT TIME ZONE 'UTC')::date END,
-                n_traceparent, string_to_array(n_fallbacks, ',')
+                n_traceparent, string_to_array(n_fallbacks, ','), n_webhook_format
          FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
                      $8::jsonb[], $9::text[], $10::text[], $11::int[], $12::text[], $13::text[], $14::bool[],
-                     $15::float8[], $16::float8[], $17::text[], $18::text[])
+                     $15::float8[], $16::float8[], $17::text[], $18::text[], $19::text[])
               AS n(n_id, n_project, n_model, n_modality, n_provider, n_priority, n_input, n_metadata, n_webhook,
                    n_events, n_max_attempts, n_key, n_hash, n_notify, n_relay_ms, n_reserve, n_traceparent,
-                   n_fallbacks)
+                   n_fallbacks, n_webhook_format)
          ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
          RETURNING {COLUMNS}"
     ))
@@ -133,6 +136,7 @@ pub async fn insert_many(pool: &PgPool, jobs: &[NewJob]) -> Result<Vec<Inserted>
     .bind(&traceparents)
     // Model ids hold no commas (admin ids are letters, digits and `-_.:/`).
     .bind(column(|j| j.fallbacks.join(",")))
+    .bind(&webhook_formats)
     .fetch_all(pool)
     .await?;
     let mut created: std::collections::HashMap<JobId, Job> = created.into_iter().map(|job| (job.id, job)).collect();

@@ -134,6 +134,7 @@ fn new_job(project: Uuid, hook: &str) -> NewJob {
         request_hash: String::new(),
         notify_on_finish: false,
         fallbacks: Vec::new(),
+        webhook_format: None,
         relay_after: OUT_OF_THE_WAY,
         budget_reserve_usd: None,
         traceparent: None,

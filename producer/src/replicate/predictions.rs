@@ -6,7 +6,9 @@
 //! blocking create whose wait ran out answers `starting` whatever the job is
 //! doing (the official clients take any other status as finished); the output
 //! is the text, or the files' links; `metrics` has `predict_time` and
-//! `total_time` in seconds.
+//! `total_time` in seconds (`electrons_domain::prediction`). A `webhook` is
+//! the job's, told as predictions, signed with the project's secret
+//! (`GET /webhooks/default/secret`).
 
 use axum::{
     body::Bytes,
@@ -25,8 +27,17 @@ use crate::{
 };
 
 /// What a create may carry; the rest is refused by name.
-const SERVED: &[&str] = &["version", "input"];
-const NOT_YET: &[&str] = &["webhook", "webhook_events_filter", "stream"];
+const SERVED: &[&str] = &[
+    "version",
+    "input",
+    "webhook",
+    "webhook_events_filter",
+    "webhook_completed",
+];
+const NOT_YET: &[&str] = &["stream"];
+/// Replicate's webhook events. A DE job's output arrives whole when it
+/// finishes and it writes no logs, so `output` and `logs` are told with `completed`.
+const EVENTS: &[&str] = &["start", "output", "logs", "completed"];
 
 pub async fn create(
     State(state): State<AppState>,
@@ -150,17 +161,22 @@ async fn submit(
             passed.push((HeaderName::from_static(name), value.clone()));
         }
     }
-    let submit = json!({
+    let mut submit = json!({
         "model": model["id"],
         "input": request.get("input").cloned().unwrap_or_else(|| json!({})),
     });
+    if let Some((webhook, events)) = webhook(request)? {
+        submit["webhook"] = json!(webhook);
+        submit["webhook_events_filter"] = json!(events);
+        submit["webhook_format"] = json!("prediction");
+    }
     let answer = api
         .call(bearer(headers), Method::POST, "/v1/jobs", &passed, Some(&submit))
         .await;
     if !answer.ok() {
         return Err(Problem::from_native(answer.status, &answer.body));
     }
-    let mut prediction = prediction(state, &answer.body, &model);
+    let mut prediction = prediction(state, &answer.body);
     // The clients take anything but `starting` after a blocking create as finished.
     if blocking && !finished(&answer.body) {
         prediction["status"] = json!("starting");
@@ -171,6 +187,45 @@ async fn submit(
         StatusCode::ACCEPTED
     };
     Ok((status, Json(prediction)).into_response())
+}
+
+/// The webhook a create asks for and the native events it maps to: `webhook`
+/// with `webhook_events_filter` (default every event), or the older
+/// `webhook_completed` (completion only).
+fn webhook(request: &Map<String, Value>) -> Result<Option<(String, Vec<&'static str>)>, Problem> {
+    let invalid = |detail: String| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", detail);
+    let text = |name: &str| match request.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(url)) => Ok(Some(url.clone())),
+        Some(_) => Err(invalid(format!("{name} must be a URL"))),
+    };
+    let (url, asked) = match (text("webhook")?, text("webhook_completed")?) {
+        (Some(url), _) => (url, request.get("webhook_events_filter")),
+        (None, Some(url)) => return Ok(Some((url, vec!["completed"]))),
+        (None, None) if request.contains_key("webhook_events_filter") => {
+            return Err(invalid("webhook_events_filter needs a webhook".into()))
+        }
+        (None, None) => return Ok(None),
+    };
+    let asked: Vec<&str> = match asked {
+        None | Some(Value::Null) => EVENTS.to_vec(),
+        Some(Value::Array(events)) => events.iter().map(|e| e.as_str().unwrap_or_default()).collect(),
+        Some(_) => return Err(invalid("webhook_events_filter must be a list of events".into())),
+    };
+    if let Some(unknown) = asked.iter().find(|event| !EVENTS.contains(event)) {
+        return Err(invalid(format!(
+            "unknown webhook event {unknown:?}; use any of {}",
+            EVENTS.join(", ")
+        )));
+    }
+    let mut events = Vec::new();
+    if asked.contains(&"start") {
+        events.push("start");
+    }
+    if asked.iter().any(|event| *event != "start") {
+        events.push("completed");
+    }
+    Ok(Some((url, events)))
 }
 
 fn prefers_bare_wait(headers: &HeaderMap) -> bool {
@@ -196,8 +251,7 @@ pub async fn get(
     if !answer.ok() {
         return Err(Problem::from_native(answer.status, &answer.body));
     }
-    let model = model_of(&api, &headers, &answer.body).await;
-    Ok(Json(prediction(&state, &answer.body, &model)).into_response())
+    Ok(Json(prediction(&state, &answer.body)).into_response())
 }
 
 pub async fn cancel(
@@ -211,8 +265,7 @@ pub async fn cancel(
     if !answer.ok() {
         return Err(Problem::from_native(answer.status, &answer.body));
     }
-    let model = model_of(&api, &headers, &answer.body).await;
-    Ok(Json(prediction(&state, &answer.body, &model)).into_response())
+    Ok(Json(prediction(&state, &answer.body)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -237,12 +290,11 @@ pub async fn list(
     if !answer.ok() {
         return Err(Problem::from_native(answer.status, &answer.body));
     }
-    let models = api.get(bearer(&headers), "/v1/models").await.body;
     let results: Vec<Value> = answer.body["data"]
         .as_array()
         .into_iter()
         .flatten()
-        .map(|job| prediction(&state, job, &model_in(&models, job)))
+        .map(|job| prediction(&state, job))
         .collect();
     let next = answer.body["next_cursor"].as_str().map(|cursor| {
         let mut next = format!("{}?cursor={}", self_url(&state, "predictions"), encode(cursor));
@@ -254,22 +306,6 @@ pub async fn list(
     Ok(Json(json!({ "previous": null, "next": next, "results": results })).into_response())
 }
 
-/// The catalog entry of the job's model (for its provider, the `owner`).
-async fn model_of(api: &Api, headers: &HeaderMap, job: &Value) -> Value {
-    let models = api.get(bearer(headers), "/v1/models").await.body;
-    model_in(&models, job)
-}
-
-fn model_in(models: &Value, job: &Value) -> Value {
-    models["data"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|m| m["id"] == job["model"])
-        .cloned()
-        .unwrap_or_else(|| json!({ "id": job["model"], "provider": "de" }))
-}
-
 fn self_url(state: &AppState, path: &str) -> String {
     format!(
         "{}/replicate/v1/{path}",
@@ -278,71 +314,6 @@ fn self_url(state: &AppState, path: &str) -> String {
 }
 
 /// A DE job as a Replicate prediction.
-fn prediction(state: &AppState, job: &Value, model: &Value) -> Value {
-    let id = job["id"].as_str().unwrap_or_default();
-    let status = match job["status"].as_str() {
-        Some("queued") | None => "starting",
-        Some("running") => "processing",
-        Some(other) => other,
-    };
-    let output = match &job["output"] {
-        Value::Object(output) => {
-            let links: Vec<Value> = output
-                .get("files")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|file| file["url"].clone())
-                .collect();
-            // One recording or video is one file; images are a list.
-            match (job["modality"].as_str(), links.len()) {
-                (Some("audio" | "video"), 1) => links.into_iter().next().unwrap_or(Value::Null),
-                _ => Value::Array(links),
-            }
-        }
-        other => other.clone(),
-    };
-    let seconds = |ms: &Value| ms.as_f64().map(|ms| ms / 1000.0);
-    let total_time = match (moment(&job["created_at"]), moment(&job["completed_at"])) {
-        (Some(created), Some(completed)) => Some((completed - created).num_milliseconds() as f64 / 1000.0),
-        _ => None,
-    };
-    let mut metrics = Map::new();
-    if let Some(predict) = seconds(&job["metrics"]["run_ms"]) {
-        metrics.insert("predict_time".into(), json!(predict));
-    }
-    if let Some(total) = total_time {
-        metrics.insert("total_time".into(), json!(total));
-    }
-    for name in ["input_tokens", "output_tokens"] {
-        if let Some(tokens) = job["metrics"][name].as_u64() {
-            metrics.insert(name.into(), json!(tokens));
-        }
-    }
-    let prediction_url = format!("{}/{}", self_url(state, "predictions"), encode(id));
-    json!({
-        "id": id,
-        "model": format!("{}/{}", model["provider"].as_str().unwrap_or("de"), job["model"].as_str().unwrap_or_default()),
-        "version": "",
-        "status": status,
-        "input": job["input"],
-        "output": output,
-        "logs": "",
-        "error": job["error"]["message"],
-        "metrics": metrics,
-        "created_at": job["created_at"],
-        "started_at": job["started_at"],
-        "completed_at": job["completed_at"],
-        "data_removed": false,
-        "urls": {
-            "get": prediction_url,
-            "cancel": format!("{prediction_url}/cancel"),
-        },
-    })
-}
-
-fn moment(value: &Value) -> Option<chrono::DateTime<chrono::FixedOffset>> {
-    value
-        .as_str()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+fn prediction(state: &AppState, job: &Value) -> Value {
+    electrons_domain::prediction::of(job, &state.settings.producer.public_url)
 }

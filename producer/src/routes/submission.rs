@@ -49,6 +49,17 @@ pub(super) struct SubmitRequest {
     #[serde(default)]
     #[schema(example = json!(["claude-3.5-haiku"]))]
     fallbacks: Option<Vec<String>>,
+    /// How the webhook's body draws the job: `job` (the default, as `GET
+    /// /v1/jobs/{id}` does) or `prediction` (a Replicate prediction).
+    #[serde(default)]
+    webhook_format: Option<WebhookFormat>,
+}
+
+#[derive(Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum WebhookFormat {
+    Job,
+    Prediction,
 }
 
 /// A request that passed validation.
@@ -65,6 +76,8 @@ pub struct Submission {
     pub request_hash: String,
     /// The models to move to, in order.
     pub fallbacks: Vec<String>,
+    /// `prediction`, or `None` for the job itself.
+    pub webhook_format: Option<String>,
     /// The most the job can cost (one call's worst case under the model's
     /// pricing), what a budget reserves; `None`: the model is unpriced.
     pub worst_case_usd: Option<f64>,
@@ -175,6 +188,10 @@ pub fn parse(body: &[u8], catalog: &Catalog) -> Result<Submission, ApiError> {
         webhook_events_filter,
         request_hash,
         fallbacks,
+        webhook_format: match request.webhook_format {
+            Some(WebhookFormat::Prediction) => Some("prediction".to_owned()),
+            Some(WebhookFormat::Job) | None => None,
+        },
         worst_case_usd,
         deprecated_at: (model.status == ModelStatus::Deprecated).then(|| model.deprecated_at.unwrap_or_else(Utc::now)),
     })

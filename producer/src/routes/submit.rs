@@ -110,6 +110,7 @@ pub async fn submit(
             budget_reserve_usd,
             traceparent: traceparent.clone(),
             fallbacks: submission.fallbacks,
+            webhook_format: submission.webhook_format,
         };
         let job = match insert(&state, new).await? {
             Inserted::Created(job) => job,

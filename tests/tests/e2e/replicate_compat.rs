@@ -34,7 +34,23 @@ async fn replicates_client_runs_predictions_as_de_jobs() {
     let waited = app.job(made["waited"].as_str().expect("id")).await;
     assert_eq!(waited["model"], "claude-3.5-haiku", "{waited}");
     assert_eq!(waited["status"], "succeeded", "{waited}");
-    // The refused run made no job: the listed ones and the client's six.
-    assert_eq!(app.job_rows().await, LISTED as i64 + 6);
+    // The prediction with a webhook: its deliveries, both delivered.
+    let hooked = made["hooked"].as_str().expect("id");
+    let (_, deliveries) = app.get(&format!("/v1/jobs/{hooked}/deliveries")).await;
+    let events: Vec<(&str, &str)> = deliveries["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            (
+                d["event"].as_str().unwrap_or_default(),
+                d["status"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(events.contains(&("start", "delivered")), "{deliveries}");
+    assert!(events.contains(&("completed", "delivered")), "{deliveries}");
+    // The refused ones made no job: the listed ones and the client's seven.
+    assert_eq!(app.job_rows().await, LISTED as i64 + 7);
     app.stop().await;
 }
