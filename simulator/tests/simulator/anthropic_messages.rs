@@ -95,7 +95,7 @@ async fn bad_values_are_refused() {
         json!({ "model": "m", "max_tokens": 5, "messages": user, "temperature": 1.5 }),
         json!({ "model": "m", "max_tokens": 5, "messages": user, "system": 5 }),
         json!({ "model": "m", "max_tokens": 5, "messages": user, "stop_sequences": "x" }),
-        json!({ "model": "m", "max_tokens": 5, "messages": user, "stream": true }),
+        json!({ "model": "m", "max_tokens": 5, "messages": user, "stream": "yes" }),
         json!({ "model": "m", "max_tokens": -1, "messages": user }),
     ];
     for body in &cases {

@@ -106,7 +106,8 @@ async fn bad_values_are_refused() {
         json!({ "model": "m", "messages": [{ "role": "user", "content": "x" }], "max_tokens": 0 }),
         json!({ "model": "m", "messages": [{ "role": "user", "content": "x" }], "n": 0 }),
         json!({ "model": "m", "messages": [{ "role": "user", "content": "x" }], "stop": 5 }),
-        json!({ "model": "m", "messages": [{ "role": "user", "content": "x" }], "stream": true }),
+        json!({ "model": "m", "messages": [{ "role": "user", "content": "x" }], "stream": "yes" }),
+        json!({ "model": "m", "messages": [{ "role": "user", "content": "x" }], "stream_options": { "include_usage": true } }),
         json!(["not", "an", "object"]),
     ];
     for body in &cases {

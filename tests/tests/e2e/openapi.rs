@@ -17,6 +17,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/jobs"),
     ("get", "/v1/jobs/{id}"),
     ("post", "/v1/jobs/{id}/cancel"),
+    ("get", "/v1/jobs/{id}/events"),
     ("get", "/v1/jobs/{id}/deliveries"),
     ("post", "/v1/jobs/{id}/deliveries/{delivery}/redeliver"),
     ("post", "/v1/jobs/{id}/feedback"),
