@@ -87,8 +87,11 @@ impl Follower {
                 Ok(None) => return,
                 Err(error) => {
                     tracing::debug!(%error, "could not read a followed job; trying again");
-                    tokio::time::sleep(POLL).await;
-                    continue;
+                    tokio::select! {
+                        _ = tokio::time::sleep(POLL) => continue,
+                        // Nobody follows any more.
+                        _ = self.tx.closed() => return,
+                    }
                 }
             };
             if !announced && !job.status.is_terminal() {

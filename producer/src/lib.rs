@@ -20,7 +20,7 @@ mod state;
 
 use std::sync::Arc;
 
-use axum::{extract::DefaultBodyLimit, Router};
+use axum::{extract::DefaultBodyLimit, serve::ListenerExt, Router};
 use electrons_domain::{
     catalog::CatalogHandle,
     config::Settings,
@@ -91,6 +91,13 @@ pub fn router(state: AppState) -> Router {
 pub async fn serve(state: AppState, listener: TcpListener, shutdown: Shutdown) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "producer listening");
+    // A streamed answer's pieces are small writes: without TCP_NODELAY the
+    // first after the headers waits for the client's delayed ACK (40 ms).
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY on a connection");
+        }
+    });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await

@@ -4,6 +4,7 @@
 //! never hold up the scheduler's other work, and holds no rows while it talks
 //! to the store: a job is claimed by pushing its expiry on (it comes due again
 //! then if its deletion fails), its objects deleted, then it is marked.
+//! The pieces of finished jobs' streams go too, an hour after the job ends.
 
 use std::time::Duration;
 
@@ -24,8 +25,13 @@ const RETRY_AFTER: Duration = Duration::from_secs(600);
 const DELETE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Deletes in flight at once.
 const PARALLEL: usize = 16;
+/// How long a finished job's stream can still be resumed (`Last-Event-ID`).
+const STREAM_KEPT_FOR: Duration = Duration::from_secs(3600);
+/// How often streams are pruned (each pass reads the pieces table).
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 pub async fn run(pool: PgPool, store: ObjectStore, every: Duration, batch: i64, shutdown: Shutdown) {
+    let mut pruned_at = std::time::Instant::now();
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -51,6 +57,23 @@ pub async fn run(pool: PgPool, store: ObjectStore, every: Duration, batch: i64, 
                     tracing::error!(%error, "output retention failed");
                     break;
                 }
+            }
+        }
+        if pruned_at.elapsed() >= PRUNE_EVERY {
+            prune_streams(&pool, batch).await;
+            pruned_at = std::time::Instant::now();
+        }
+    }
+}
+
+async fn prune_streams(pool: &PgPool, batch: i64) {
+    loop {
+        match db::stream_deltas::prune(pool, STREAM_KEPT_FOR, batch).await {
+            Ok(pruned) if (pruned as i64) < batch => return,
+            Ok(_) => {}
+            Err(error) => {
+                tracing::error!(%error, "pruning finished jobs' streams failed");
+                return;
             }
         }
     }

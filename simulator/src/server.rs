@@ -6,7 +6,7 @@
 
 use std::net::SocketAddr;
 
-use axum::{extract::DefaultBodyLimit, Router};
+use axum::{extract::DefaultBodyLimit, serve::ListenerExt, Router};
 use tokio_util::sync::CancellationToken;
 
 use crate::controls::Controls;
@@ -32,6 +32,10 @@ impl Simulator {
             .with_state(controls.clone());
         let finished = CancellationToken::new();
         let (until, done) = (controls.clone(), finished.clone());
+        // Streamed answers are small writes, sent as the real APIs send them: at once.
+        let listener = listener.tap_io(|stream| {
+            let _ = stream.set_nodelay(true);
+        });
         tokio::spawn(async move {
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move { until.stopping().await })

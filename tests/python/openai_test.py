@@ -5,8 +5,9 @@ failed check's message.
 
 Checks: the models list and one model; a chat completion on an OpenAI and on
 an Anthropic model (system turn, usage, finish reason), and the same streamed
-(chunks, the same text, usage in the last chunk), and parsed into a pydantic
-model (response_format json_schema); text content parts; a
+(chunks, the same text, usage in the last chunk), parsed into a pydantic
+model (response_format json_schema), and calling a tool whose answer goes back
+(plain, streamed, forced); text content parts; a
 repeated Idempotency-Key answers the same job; images from OpenAI's and
 Ideogram's models as a link the client downloads and inline as base64; speech
 as audio bytes; an unknown model, a bad key, a parameter DE does not serve yet,
@@ -125,9 +126,9 @@ def main() -> int:
         lambda: client.chat.completions.create(
             model=args.openai_model,
             messages=message,
-            tools=[{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+            tools=[{"type": "function", "function": {"name": "a tool", "parameters": {"type": "object"}}}],
         ),
-        openai.BadRequestError, "unsupported_parameter", "tools",
+        openai.BadRequestError, "invalid_field", "tools[0].function.name",
     )
     refused(
         lambda: client.chat.completions.create(model=args.openai_model, messages=message, extra_body={"frobnicate": 1}),
@@ -176,6 +177,48 @@ def main() -> int:
     refused(
         lambda: client.chat.completions.create(model="no-such-model", messages=message, stream=True),
         openai.BadRequestError, "unknown_model", "model",
+    )
+
+    # Tools: the model calls one, the tool's answer goes back, the model speaks
+    # of it; streamed, the call comes as chunks the client puts together.
+    weather = [{
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Today's weather in a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        },
+    }]
+    asked = {"role": "user", "content": "What is the weather in Paris?"}
+    for name in (args.openai_model, args.anthropic_model):
+        first = client.chat.completions.create(model=name, messages=[asked], tools=weather)
+        choice = first.choices[0]
+        assert choice.finish_reason == "tool_calls", choice
+        call = choice.message.tool_calls[0]
+        assert call.type == "function" and call.function.name == "get_weather" and call.id, call
+        assert "city" in json.loads(call.function.arguments), call.function.arguments
+        answered = [asked, choice.message.model_dump(exclude_none=True), {"role": "tool", "tool_call_id": call.id, "content": "18 C and sunny"}]
+        second = client.chat.completions.create(model=name, messages=answered, tools=weather)
+        assert second.choices[0].finish_reason == "stop", second
+        assert "18 C and sunny" in second.choices[0].message.content, second
+        streamed = list(client.chat.completions.create(model=name, messages=[asked], tools=weather, stream=True))
+        pieces = [tc for c in streamed if c.choices for tc in (c.choices[0].delta.tool_calls or [])]
+        assert pieces and pieces[0].function.name == "get_weather" and pieces[0].id, streamed
+        assert [c.choices[0].finish_reason for c in streamed if c.choices and c.choices[0].finish_reason] == ["tool_calls"], streamed
+        jobs.extend(c.id.removeprefix("chatcmpl-") for c in (first, second))
+    forced = client.chat.completions.create(
+        model=args.openai_model,
+        messages=[{"role": "user", "content": "Hello"}],
+        tools=weather,
+        tool_choice={"type": "function", "function": {"name": "get_weather"}},
+    )
+    assert forced.choices[0].message.tool_calls[0].function.name == "get_weather", forced
+    refused(
+        lambda: client.chat.completions.create(
+            model=args.openai_model, messages=[asked], tools=weather,
+            tool_choice={"type": "function", "function": {"name": "no_such_tool"}},
+        ),
+        openai.BadRequestError, "invalid_field", "tool_choice.function.name",
     )
 
     # Structured output: the client's own parse() with a pydantic model (a

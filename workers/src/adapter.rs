@@ -6,7 +6,7 @@
 
 use electrons_domain::{
     catalog::{Api, ModelConfig, ProviderConfig},
-    input::{ImageInput, JobInput, RenderInput, SpeechInput, StockInput, TextInput, VideoInput},
+    input::{ImageInput, JobInput, RenderInput, SpeechInput, StockInput, TextInput, ToolCall, VideoInput},
     limiter::Observation,
     secret::Secret,
 };
@@ -50,9 +50,9 @@ pub trait Adapter: Send + Sync {
         Observation::default()
     }
 
-    /// For a text API that streams: a decoder for one call's events. The
-    /// adapter's `request` asks for a stream when the input says `stream`.
-    fn text_stream(&self) -> Option<Box<dyn TextStream>> {
+    /// For a text API that streams: a decoder for one call's events (of
+    /// `input`). The adapter's `request` asks for a stream when the input says `stream`.
+    fn text_stream(&self, _input: &TextInput) -> Option<Box<dyn TextStream>> {
         None
     }
 
@@ -171,6 +171,8 @@ impl<'a> Call<'a> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TextCompletion {
     pub text: String,
+    /// The tools the answer calls (none for a plain answer).
+    pub tool_calls: Vec<ToolCall>,
     pub finish_reason: Option<String>,
     pub input_tokens: u64,
     pub output_tokens: u64,

@@ -7,6 +7,7 @@
 
 use electrons_domain::{
     db::budgets::{self, Extension},
+    input::JobInput,
     job::Job,
     queue::Disposition,
     usage::Usage,
@@ -19,17 +20,18 @@ pub(crate) async fn cover_next_call(context: &WorkerContext, job: &Job, run: &Ru
     if billed_before == 0 {
         return Ok(());
     }
-    cover_another_call(context, job, run).await
+    cover_another_call(context, job, run, &run.input).await
 }
 
-/// Reserves another call's worst case, whatever the job was billed before (a
-/// structured answer asked for again within the run).
+/// Reserves the worst case of another call asking `input`, whatever the job
+/// was billed before (a structured answer asked for again within the run).
 pub(crate) async fn cover_another_call(
     context: &WorkerContext,
     job: &Job,
     run: &Runnable<'_>,
+    input: &JobInput,
 ) -> Result<(), Disposition> {
-    let worst_case = Usage::worst_case(run.model, &run.input, run.default_video_seconds);
+    let worst_case = Usage::worst_case(run.model, input, run.default_video_seconds);
     let usd = run.model.pricing.cost_usd(&worst_case);
     match budgets::extend(&context.pool, job.id.0, usd).await {
         Ok(Extension::NotBudgeted | Extension::Extended) => Ok(()),

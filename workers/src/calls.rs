@@ -21,10 +21,12 @@ use crate::{
     runnable::Runnable,
 };
 
-/// `None` when no request went out (no key configured).
+/// `None` when no request went out (no key configured). `input` is what the
+/// call asked (the job's, or the job's asked again).
 pub(crate) fn record(
     job: &Job,
     run: &Runnable<'_>,
+    input: &JobInput,
     result: &Result<Produced, ProviderError>,
     provider_time: Duration,
 ) -> Option<Value> {
@@ -38,7 +40,7 @@ pub(crate) fn record(
         return None;
     }
     let billed = outcome.billed();
-    let usage = billed.then(|| usage(run, result));
+    let usage = billed.then(|| usage(run, input, result));
     let cost_usd = usage.as_ref().map(|usage| run.model.pricing.cost_usd(usage));
     prometheus::provider::called(&run.provider.id, &job.model, outcome, provider_time, cost_usd);
     let record = CallRecord {
@@ -58,12 +60,20 @@ pub(crate) fn record(
 
 /// What a billed call used: what its answer says (tokens, images returned,
 /// characters spoken), else what it asked for.
-fn usage(run: &Runnable<'_>, result: &Result<Produced, ProviderError>) -> Usage {
-    let mut usage = Usage::requested(run.model, &run.input, run.default_video_seconds);
+fn usage(run: &Runnable<'_>, input: &JobInput, result: &Result<Produced, ProviderError>) -> Usage {
+    let mut usage = Usage::requested(run.model, input, run.default_video_seconds);
     match result {
         Ok(Produced::Text(completion)) => {
-            usage.input_tokens = Some(completion.input_tokens);
-            usage.output_tokens = Some(completion.output_tokens);
+            // A server that reports no usage (an OpenAI-compatible one
+            // ignoring stream_options) is billed on the request's estimate
+            // and about four characters a token of what it wrote.
+            if completion.input_tokens + completion.output_tokens > 0 {
+                usage.input_tokens = Some(completion.input_tokens);
+                usage.output_tokens = Some(completion.output_tokens);
+            } else {
+                let written = completion.text.chars().count() as u64;
+                usage.output_tokens = Some(written.div_ceil(4));
+            }
         }
         Ok(Produced::Files(outputs)) => {
             let answer = &outputs.answer;
@@ -71,7 +81,7 @@ fn usage(run: &Runnable<'_>, result: &Result<Produced, ProviderError>) -> Usage 
                 usage.images = Some(answer.files.len() as u32);
             }
             if let (JobInput::Speech(_), Some(characters)) =
-                (&run.input, answer.details.get("characters").and_then(Value::as_u64))
+                (input, answer.details.get("characters").and_then(Value::as_u64))
             {
                 usage.characters = Some(characters);
             }

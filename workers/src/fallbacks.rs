@@ -93,10 +93,13 @@ fn quota_refusal(error: &ProviderError) -> Option<String> {
     let ProviderError::Status { status, message, .. } = error else {
         return None;
     };
+    // The providers' own words for an account out of money, not any mention
+    // of quotas: Azure's and Google's per-minute 429s speak of quota too.
     let lower = message.to_lowercase();
     let quota = *status == 402
-        || (*status == 429 && (lower.contains("quota") || lower.contains("billing")))
-        || (matches!(status, 400 | 403) && lower.contains("credit balance"));
+        || (*status == 429 && (lower.contains("exceeded your current quota") || lower.contains("insufficient_quota")))
+        || (matches!(status, 400 | 403) && lower.contains("credit balance"))
+        || lower.starts_with("billing_error");
     quota.then(|| format!("the provider refused for quota or credit ({status}): {message}"))
 }
 
@@ -144,6 +147,13 @@ mod tests {
         .is_some());
         assert!(quota_refusal(&status(402, "Payment required")).is_some());
         assert!(quota_refusal(&status(429, "Rate limit reached for requests")).is_none());
+        assert!(quota_refusal(&status(
+            429,
+            "Requests have exceeded the token rate limit; see https://aka.ms/oai/quotaincrease"
+        ))
+        .is_none());
+        assert!(quota_refusal(&status(429, "Resource has been exhausted (e.g. check quota).")).is_none());
+        assert!(quota_refusal(&status(402, "billing_error: Your account has no credit")).is_some());
         assert!(quota_refusal(&status(500, "quota service down")).is_none());
         assert!(quota_refusal(&ProviderError::Timeout(Duration::from_secs(1))).is_none());
     }

@@ -184,6 +184,7 @@ fn output(
                     .unwrap_or(0)
             };
             Ok(Produced::Text(TextCompletion {
+                tool_calls: Vec::new(),
                 text: text.to_string(),
                 finish_reason: read_string(body, spec.finish_reason.as_deref()),
                 input_tokens: tokens(&spec.input_tokens),

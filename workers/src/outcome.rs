@@ -63,7 +63,14 @@ pub async fn succeed_text(
     metrics["provider_request_id"] = json!(completion.provider_request_id);
     let run = db::jobs::Success {
         run: job.fence(),
-        output: json!(completion.text),
+        // An answer that calls tools says so beside its text.
+        output: match completion.tool_calls.is_empty() {
+            true => json!(completion.text),
+            false => json!({
+                "text": (!completion.text.is_empty()).then_some(&completion.text),
+                "tool_calls": completion.tool_calls,
+            }),
+        },
         metrics,
         keep_files_for: None,
         call,

@@ -37,11 +37,15 @@ pub async fn call(
         Err(error) => return Called::without_report(Err(error)),
     };
     let error_message = |body: &[u8]| adapter.call_error_message(&call, body);
-    if let (Some(sink), Some(decoder)) = (sink, adapter.text_stream()) {
+    let decoder = match input {
+        JobInput::Text(text) => adapter.text_stream(text),
+        _ => None,
+    };
+    if let (Some(sink), Some(decoder)) = (sink, decoder) {
         return match provider_call::send_streaming(request, provider.timeout, call.key, &error_message).await {
             Ok(response) => Called {
                 observation: adapter.rate_limits(response.headers()),
-                result: streaming::read(response, decoder, sink, call.key).await,
+                result: streaming::read(response, decoder, sink, call.key, provider.timeout).await,
             },
             Err(error) => Called::without_report(Err(error)),
         };

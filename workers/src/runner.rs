@@ -200,7 +200,7 @@ pub(crate) async fn call_provider(
     }
     context.limiter.observe(&run.scope, called_provider.observation);
     let provider_time = called.elapsed();
-    let record = calls::record(job, run, &called_provider.result, provider_time);
+    let record = calls::record(job, run, input, &called_provider.result, provider_time);
     Ok(MadeCall {
         result: called_provider.result,
         grant,

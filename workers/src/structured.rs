@@ -107,12 +107,13 @@ pub(crate) async fn until_valid(
             }
             Err(error) => return outcome::committed_nothing(error),
         }
-        if let Err(disposition) = budget::cover_another_call(context, job, run).await {
+        asked = asked.with_feedback(&completion.text, &why);
+        let asking = JobInput::Text(asked.clone());
+        if let Err(disposition) = budget::cover_another_call(context, job, run, &asking).await {
             return disposition;
         }
-        asked = asked.with_feedback(&completion.text, &why);
         asks_again += 1;
-        let made = match call_provider(context, job, run, &JobInput::Text(asked.clone()), true).await {
+        let made = match call_provider(context, job, run, &asking, true).await {
             Ok(made) => made,
             Err(disposition) => return disposition,
         };

@@ -41,3 +41,19 @@ pub async fn attempt_of(pool: &PgPool, job_id: Uuid, seq: i64) -> Result<Option<
         .fetch_optional(pool)
         .await
 }
+
+/// Deletes up to `batch` pieces of jobs that finished more than `kept_for`
+/// ago (their text is the job's output; a stream is resumed only while it
+/// matters). How many went.
+pub async fn prune(pool: &PgPool, kept_for: std::time::Duration, batch: i64) -> Result<u64, sqlx::Error> {
+    let pruned = sqlx::query(
+        "DELETE FROM job_stream_deltas WHERE seq IN (
+             SELECT d.seq FROM job_stream_deltas d JOIN jobs j ON j.id = d.job_id
+             WHERE j.completed_at < now() - $1 * interval '1 second' LIMIT $2)",
+    )
+    .bind(kept_for.as_secs_f64())
+    .bind(batch)
+    .execute(pool)
+    .await?;
+    Ok(pruned.rows_affected())
+}

@@ -15,6 +15,7 @@ mod response_format;
 mod speech;
 mod stock;
 mod text;
+mod tools;
 mod video;
 
 pub use fields::{Field, FieldKind};
@@ -24,6 +25,7 @@ pub use response_format::{JsonSchemaFormat, ResponseFormat};
 pub use speech::{speech_format_media, SpeechInput, DEFAULT_SPEECH_FORMAT};
 pub use stock::StockInput;
 pub use text::{ChatMessage, ChatRole, TextInput, TextLimits};
+pub use tools::{CalledFunction, FunctionKind, FunctionSpec, NamedFunction, Tool, ToolCall, ToolChoice, ToolMode};
 pub use video::{VideoInput, VideoRules};
 
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]

@@ -7,7 +7,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{deserialize, FieldError, ResponseFormat};
+use super::{
+    deserialize,
+    tools::{self, Tool, ToolCall, ToolChoice},
+    FieldError, ResponseFormat,
+};
 
 /// OpenAI's `stop` takes 1 to 4 sequences (`StopConfiguration`, `minItems: 1,
 /// maxItems: 4`); Anthropic documents no maximum, so 4 suits both.
@@ -18,13 +22,67 @@ const MAX_STOP_SEQUENCES: usize = 4;
 pub enum ChatRole {
     User,
     Assistant,
+    /// The answer to one of the assistant's tool calls (`tool_call_id`).
+    Tool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "GivenMessage")]
 pub struct ChatMessage {
     pub role: ChatRole,
+    /// May be empty only for an assistant turn that calls tools.
     pub content: String,
+    /// The tools an assistant turn called.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Vec<ToolCall>>,
+    /// Which call a tool turn answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// The turn came without `content` (told apart from an empty one).
+    #[serde(skip)]
+    content_missing: bool,
+}
+
+/// A turn as given, `content` optional (an assistant turn that calls tools has none).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GivenMessage {
+    role: ChatRole,
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    tool_calls: Option<Vec<ToolCall>>,
+    #[serde(default)]
+    tool_call_id: Option<String>,
+}
+
+impl From<GivenMessage> for ChatMessage {
+    fn from(given: GivenMessage) -> Self {
+        Self {
+            role: given.role,
+            content_missing: given.content.is_none(),
+            content: given.content.unwrap_or_default(),
+            tool_calls: given.tool_calls,
+            tool_call_id: given.tool_call_id,
+        }
+    }
+}
+
+impl ChatMessage {
+    pub fn new(role: ChatRole, content: impl Into<String>) -> Self {
+        Self {
+            role,
+            content: content.into(),
+            tool_calls: None,
+            tool_call_id: None,
+            content_missing: false,
+        }
+    }
+
+    /// The calls an assistant turn made (none for any other turn).
+    pub fn calls(&self) -> &[ToolCall] {
+        self.tool_calls.as_deref().unwrap_or_default()
+    }
 }
 
 /// What the model allows, from its catalog entry and provider.
@@ -67,6 +125,12 @@ pub struct TextInput {
     /// checked, and asked for again with the reason when it is not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_format: Option<ResponseFormat>,
+    /// Functions the model may call; an answer that calls them is the output
+    /// as `{"text", "tool_calls"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<Tool>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<ToolChoice>,
 }
 
 impl TextInput {
@@ -115,6 +179,7 @@ impl TextInput {
         if let Some(format) = &self.response_format {
             format.validate()?;
         }
+        tools::validate(self.tools.as_deref(), self.tool_choice.as_ref())?;
         Ok(())
     }
 
@@ -139,11 +204,8 @@ impl TextInput {
             _ => {}
         }
         let messages = self.messages.as_deref().unwrap_or_default();
-        if let Some(i) = messages.iter().position(|m| m.content.trim().is_empty()) {
-            return Err(FieldError::invalid(
-                &format!("input.messages[{i}].content"),
-                "must contain non-whitespace text",
-            ));
+        for (i, message) in messages.iter().enumerate() {
+            check_turn(i, message)?;
         }
         // Without a prompt the last message is the last turn sent. Anthropic
         // continues a final assistant turn (prefill) and refuses one that ends in
@@ -175,20 +237,16 @@ impl TextInput {
         let mut turns = self.conversation();
         // Both APIs refuse an empty turn; the answer may have been nothing.
         let answer = answer.trim_end();
-        turns.push(ChatMessage {
-            role: ChatRole::Assistant,
-            content: if answer.trim().is_empty() {
-                "(no answer)".into()
-            } else {
-                answer.into()
-            },
-        });
-        turns.push(ChatMessage {
-            role: ChatRole::User,
-            content: format!(
-                "That reply cannot be used: {why}. Reply again with only the JSON, nothing before or after it."
-            ),
-        });
+        let answer = if answer.trim().is_empty() {
+            "(no answer)"
+        } else {
+            answer
+        };
+        turns.push(ChatMessage::new(ChatRole::Assistant, answer));
+        turns.push(ChatMessage::new(
+            ChatRole::User,
+            format!("That reply cannot be used: {why}. Reply again with only the JSON, nothing before or after it."),
+        ));
         Self {
             prompt: None,
             messages: Some(turns),
@@ -200,13 +258,55 @@ impl TextInput {
     pub fn conversation(&self) -> Vec<ChatMessage> {
         let mut turns = self.messages.clone().unwrap_or_default();
         if let Some(prompt) = &self.prompt {
-            turns.push(ChatMessage {
-                role: ChatRole::User,
-                content: prompt.clone(),
-            });
+            turns.push(ChatMessage::new(ChatRole::User, prompt.clone()));
         }
         turns
     }
+}
+
+/// A turn has visible text, except an assistant turn that calls tools; only
+/// an assistant turn calls tools, and only a tool turn, answering a call, has
+/// a `tool_call_id`.
+fn check_turn(i: usize, message: &ChatMessage) -> Result<(), FieldError> {
+    let field = |name: &str| format!("input.messages[{i}].{name}");
+    let calls = message.calls();
+    if !calls.is_empty() && message.role != ChatRole::Assistant {
+        return Err(FieldError::invalid(
+            &field("tool_calls"),
+            "only an assistant turn calls tools",
+        ));
+    }
+    if let Some(j) = calls.iter().position(|call| call.id.trim().is_empty()) {
+        return Err(FieldError::invalid(
+            &field(&format!("tool_calls[{j}].id")),
+            "must not be empty",
+        ));
+    }
+    match (message.role, &message.tool_call_id) {
+        (ChatRole::Tool, None) => {
+            return Err(FieldError::missing(
+                &field("tool_call_id"),
+                "a tool turn answers a call: give its id",
+            ))
+        }
+        (ChatRole::User | ChatRole::Assistant, Some(_)) => {
+            return Err(FieldError::invalid(
+                &field("tool_call_id"),
+                "only a tool turn answers a call",
+            ))
+        }
+        _ => {}
+    }
+    if message.content_missing && calls.is_empty() {
+        return Err(FieldError::missing(&field("content"), "give the turn's text"));
+    }
+    if message.content.trim().is_empty() && calls.is_empty() {
+        return Err(FieldError::invalid(
+            &field("content"),
+            "must contain non-whitespace text",
+        ));
+    }
+    Ok(())
 }
 
 /// `stop`: 1 to 4 sequences, none empty. An empty list is an OpenAI 400

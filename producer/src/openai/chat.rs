@@ -3,7 +3,8 @@
 //! system text, `user` and `assistant` turns its messages), the job is
 //! submitted through the native API with the caller's key (and their
 //! `Idempotency-Key`), and the answer waits for it to finish and is drawn as
-//! `chat.completion`. What DE cannot do for a request yet (tools, images in
+//! `chat.completion`. Tools, tool turns and tool calls pass through as the job's
+//! own. What DE cannot do for a request yet (images in
 //! messages, several choices, log
 //! probabilities…) is refused naming the parameter, never ignored.
 
@@ -36,12 +37,12 @@ const PARAMETERS: Parameters = Parameters {
         "stream",
         "stream_options",
         "response_format",
-    ],
-    ignored: &["store", "service_tier"],
-    not_yet: &[
         "tools",
         "tool_choice",
-        "parallel_tool_calls",
+    ],
+    // The model makes as many calls as it makes.
+    ignored: &["store", "service_tier", "parallel_tool_calls"],
+    not_yet: &[
         "functions",
         "function_call",
         "logprobs",
@@ -86,6 +87,11 @@ struct ChatRequest {
     /// checks it.
     #[serde(default)]
     response_format: Option<Value>,
+    /// Passed on as the job's own (the same words), which checks them.
+    #[serde(default)]
+    tools: Option<Value>,
+    #[serde(default)]
+    tool_choice: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -106,6 +112,12 @@ struct Message {
     role: String,
     #[serde(default)]
     content: Option<Content>,
+    /// An assistant turn's calls.
+    #[serde(default)]
+    tool_calls: Option<Vec<Value>>,
+    /// The call a tool turn answers.
+    #[serde(default)]
+    tool_call_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -128,9 +140,18 @@ pub async fn create(
         refused
     };
     if request.stream == Some(true) {
+        let json_answer = request
+            .response_format
+            .as_ref()
+            .is_some_and(|format| matches!(format["type"].as_str(), Some("json_object" | "json_schema")));
         let chunks = stream::Chunks {
             model: request.model.clone(),
-            include_usage: request.stream_options.and_then(|o| o.include_usage).unwrap_or(false),
+            include_usage: request
+                .stream_options
+                .as_ref()
+                .and_then(|o| o.include_usage)
+                .unwrap_or(false),
+            json_answer,
         };
         return stream::chat(&state, &api, &headers, &submit, chunks)
             .await
@@ -193,14 +214,22 @@ fn submit_body(request: &ChatRequest) -> Result<(Value, Vec<usize>), OpenAiError
         match message.role.as_str() {
             "system" | "developer" => system.push(text),
             "user" | "assistant" => {
-                messages.push(json!({ "role": message.role, "content": text }));
+                let mut turn = json!({ "role": message.role, "content": text });
+                if let Some(calls) = message.tool_calls.as_ref().filter(|calls| !calls.is_empty()) {
+                    turn["tool_calls"] = json!(calls);
+                }
+                messages.push(turn);
                 origins.push(i);
             }
-            "tool" | "function" => {
+            "tool" => {
+                messages.push(json!({ "role": "tool", "tool_call_id": message.tool_call_id, "content": text }));
+                origins.push(i);
+            }
+            "function" => {
                 return Err(OpenAiError::invalid(
                     &format!("messages[{i}].role"),
                     "unsupported_parameter",
-                    "DE's OpenAI-compatible API does not support tool messages yet",
+                    "DE's OpenAI-compatible API takes tool messages (role `tool`), not the older `function` ones",
                 ))
             }
             other => {
@@ -240,6 +269,15 @@ fn submit_body(request: &ChatRequest) -> Result<(Value, Vec<usize>), OpenAiError
     }
     if let Some(format) = request.response_format.clone().filter(|f| !f.is_null()) {
         input.insert("response_format".into(), format);
+    }
+    for (name, given) in [("tools", &request.tools), ("tool_choice", &request.tool_choice)] {
+        // `tools: []` asks for nothing (parameters.rs lets it through).
+        if let Some(value) = given
+            .clone()
+            .filter(|v| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()))
+        {
+            input.insert(name.into(), value);
+        }
     }
     let mut metadata = request.metadata.clone().unwrap_or_default();
     if let Some(user) = &request.user {
@@ -294,6 +332,19 @@ pub(super) fn finish_reason(reason: Option<&str>) -> &'static str {
     }
 }
 
+/// The assistant's message: the job's text, or its text and tool calls.
+fn message(output: &Value) -> Value {
+    match output {
+        Value::Object(answer) => json!({
+            "role": "assistant",
+            "content": answer.get("text").cloned().unwrap_or(Value::Null),
+            "refusal": null,
+            "tool_calls": answer.get("tool_calls").cloned().unwrap_or_else(|| json!([])),
+        }),
+        text => json!({ "role": "assistant", "content": text, "refusal": null }),
+    }
+}
+
 /// The finished job as `chat.completion`, or its failure as OpenAI's error.
 fn completion(job: &Value, model: &str) -> Result<Response, OpenAiError> {
     let id = job["id"].as_str().unwrap_or_default();
@@ -312,7 +363,7 @@ fn completion(job: &Value, model: &str) -> Result<Response, OpenAiError> {
         "model": model,
         "choices": [{
             "index": 0,
-            "message": {"role": "assistant", "content": job["output"], "refusal": null},
+            "message": message(&job["output"]),
             "logprobs": null,
             "finish_reason": finish_reason(metrics["finish_reason"].as_str()),
         }],
@@ -382,6 +433,10 @@ mod tests {
         );
         assert!(refused(base(json!({"response_format": {"type": "json_object"}}))).is_none());
         assert_eq!(refused(base(json!({"n": 2}))), unsupported("n"));
+        assert!(refused(base(
+            json!({"tools": [{"type": "function", "function": {"name": "f"}}]})
+        ))
+        .is_none());
         assert_eq!(
             refused(base(json!({"frobnicate": 1}))),
             Some(("unknown_parameter".to_owned(), Some("frobnicate".to_owned())))

@@ -27,7 +27,14 @@ use crate::{
 pub struct Chunks {
     pub model: String,
     pub include_usage: bool,
+    /// The request asks for JSON: the checked answer is sent whole at the end
+    /// (an answer that missed and was asked for again is never shown).
+    pub json_answer: bool,
 }
+
+/// How long the stream may go quiet (a job waiting in the queue) before a
+/// comment keeps proxies from closing it; the clients skip comments.
+const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(15);
 
 pub async fn chat(
     state: &AppState,
@@ -51,19 +58,21 @@ pub async fn chat(
         chunks,
         began: false,
         ended: false,
+        sent: String::new(),
     };
     let events = job_events::follow(state.clone(), id, None);
     let body = futures::stream::unfold((events, writer), |(mut events, mut writer)| async move {
         if writer.ended {
             return None;
         }
-        let lines = match events.recv().await {
-            Some(event) => writer.lines(event),
+        let lines = match tokio::time::timeout(KEEP_ALIVE, events.recv()).await {
+            Ok(Some(event)) => writer.lines(event),
             // The follower stopped without the job's end (it is gone).
-            None => writer.failed(&OpenAiError::job_unavailable(
+            Ok(None) => writer.failed(&OpenAiError::job_unavailable(
                 "job_unavailable",
                 "the job could not be followed to its end; GET /v1/jobs/{id} reads it",
             )),
+            Err(_) => ": keep-alive\n\n".to_owned(),
         };
         Some((Ok::<_, Infallible>(Bytes::from(lines)), (events, writer)))
     });
@@ -86,17 +95,21 @@ struct Writer {
     /// The role chunk went out.
     began: bool,
     ended: bool,
+    /// The text sent so far.
+    sent: String,
 }
 
 impl Writer {
     fn lines(&mut self, event: JobEvent) -> String {
         match event {
             JobEvent::Status { .. } => self.begin(),
+            JobEvent::Delta(_) if self.chunks.json_answer => self.begin(),
             JobEvent::Delta(delta) => {
                 let mut lines = self.begin();
-                lines.push_str(&self.choice(json!({ "content": delta.text }), None));
+                lines.push_str(&self.text(&delta.text));
                 lines
             }
+            JobEvent::Restarted { .. } if self.chunks.json_answer || self.sent.is_empty() => String::new(),
             // What was sent cannot be taken back: the stream ends in an error
             // rather than repeat the text, and the job goes on (it is in the job list).
             JobEvent::Restarted { .. } => self.failed(&OpenAiError::job_unavailable(
@@ -109,6 +122,40 @@ impl Writer {
                     return self.failed(&error);
                 }
                 let mut lines = self.begin();
+                // The output is what counts: what the stream did not carry
+                // (a JSON answer, pieces that could not be written) goes now.
+                let output = match &view["output"] {
+                    Value::String(text) => text.clone(),
+                    other => other["text"].as_str().unwrap_or_default().to_owned(),
+                };
+                match output.strip_prefix(self.sent.as_str()) {
+                    Some(rest) if !rest.is_empty() => {
+                        let rest = rest.to_owned();
+                        lines.push_str(&self.text(&rest));
+                    }
+                    Some(_) => {}
+                    None => {
+                        let error = OpenAiError::job_unavailable(
+                            "stream_mismatch",
+                            "the streamed text is not the job's output; GET /v1/jobs/{id} reads the output",
+                        );
+                        lines.push_str(&self.failed(&error));
+                        return lines;
+                    }
+                }
+                // Calls are told whole, after the text (the job streams text only).
+                let calls = view["output"]["tool_calls"].as_array().cloned().unwrap_or_default();
+                if !calls.is_empty() {
+                    let pieces: Vec<Value> = calls
+                        .into_iter()
+                        .enumerate()
+                        .map(|(index, mut call)| {
+                            call["index"] = json!(index);
+                            call
+                        })
+                        .collect();
+                    lines.push_str(&self.choice(json!({ "tool_calls": pieces }), None));
+                }
                 let metrics = &view["metrics"];
                 let reason = finish_reason(metrics["finish_reason"].as_str());
                 lines.push_str(&self.choice(json!({}), Some(reason)));
@@ -125,6 +172,12 @@ impl Writer {
                 self.end(lines)
             }
         }
+    }
+
+    /// A chunk of text, remembered as sent.
+    fn text(&mut self, text: &str) -> String {
+        self.sent.push_str(text);
+        self.choice(json!({ "content": text }), None)
     }
 
     /// The role chunk, once.

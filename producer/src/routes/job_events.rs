@@ -55,6 +55,12 @@ pub async fn follow(
         None => db::jobs::get_any(&state.pool, id).await?,
     };
     job.ok_or_else(|| ApiError::not_found("job"))?;
+    // Ids are counted across jobs: one of another job's would skip this one's text.
+    if let Some(seq) = after {
+        if db::stream_deltas::attempt_of(&state.pool, id.0, seq).await?.is_none() {
+            return Err(refused_last_event_id());
+        }
+    }
     let events = job_events::follow(state, id, after);
     let stream = futures::stream::unfold(events, |mut events| async move {
         let event = events.recv().await?;
@@ -67,19 +73,20 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     let Some(value) = headers.get("last-event-id") else {
         return Ok(None);
     };
-    let refused = || {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_header",
-            "Last-Event-ID must be the id of a delta event this stream sent",
-        )
-        .with_field("Last-Event-ID")
-    };
-    let text = value.to_str().map_err(|_| refused())?.trim();
+    let text = value.to_str().map_err(|_| refused_last_event_id())?.trim();
     if text.is_empty() {
         return Ok(None);
     }
-    text.parse::<i64>().map(Some).map_err(|_| refused())
+    text.parse::<i64>().map(Some).map_err(|_| refused_last_event_id())
+}
+
+fn refused_last_event_id() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_header",
+        "Last-Event-ID must be the id of a delta event this job's stream sent",
+    )
+    .with_field("Last-Event-ID")
 }
 
 fn sse(event: JobEvent) -> Event {

@@ -48,7 +48,9 @@ impl Endpoint for AnthropicMessages {
             .ok_or_else(|| Rejection::bad_request("Request body must be a valid JSON object."))?;
         let request = MessagesRequest::parse(body)?;
         let misses = json_reply::asked_to_miss(prompt, text::system_text(call.body).as_deref());
-        Ok(answer(&request, prompt, misses))
+        // After a tool's answer the model speaks of it.
+        let answered = request::tool_result_text(body);
+        Ok(answer(&request, answered.as_deref().unwrap_or(prompt), misses))
     }
 
     /// The last user message, text blocks included: a directive may sit in any block.
@@ -140,7 +142,7 @@ fn check_headers(headers: &HeaderMap) -> Result<(), Rejection> {
 /// `misses`: a forced tool is called with an empty input (`[[sim:json_invalid]]`).
 fn answer(request: &MessagesRequest, prompt: &str, misses: bool) -> Served {
     let mut reply = text::reply(request.model, prompt, Some(request.max_tokens));
-    let (content, stop_reason) = match request.forced_tool {
+    let (content, stop_reason) = match request.called_tool {
         Some((name, schema)) => {
             let input = if misses {
                 json!({})

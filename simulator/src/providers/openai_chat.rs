@@ -55,6 +55,8 @@ impl Endpoint for OpenAiChat {
 
 /// The reply, as JSON when the request asks for it.
 fn reply(request: &ChatRequest, prompt: &str, system: Option<&str>) -> text::Reply {
+    // After a tool's answer the model speaks of it.
+    let prompt = request.tool_answer.as_deref().unwrap_or(prompt);
     let mut reply = text::reply(request.model, prompt, request.max_tokens);
     if let Some(schema) = &request.json_schema {
         reply.text = match json_reply::asked_to_miss(prompt, system) {
@@ -67,15 +69,32 @@ fn reply(request: &ChatRequest, prompt: &str, system: Option<&str>) -> text::Rep
     reply
 }
 
+/// The tool call the model makes, if it makes one: id, name, arguments.
+fn tool_call(request: &ChatRequest, reply: &text::Reply) -> Option<(String, String, String)> {
+    let (name, schema) = request.called_function.as_ref()?;
+    let arguments = json_reply::instance(schema, &reply.text).to_string();
+    Some((random_id("call_", 24), name.clone(), arguments))
+}
+
 fn answer(request: &ChatRequest, reply: text::Reply) -> Served {
+    let call = tool_call(request, &reply);
     let choices: Vec<Value> = (0..request.n)
         .map(|index| {
-            json!({
-                "index": index,
-                "message": { "role": "assistant", "content": reply.text, "refusal": null, "annotations": [] },
-                "logprobs": null,
-                "finish_reason": if reply.cut { "length" } else { "stop" },
-            })
+            match &call {
+                Some((id, name, arguments)) => json!({
+                    "index": index,
+                    "message": { "role": "assistant", "content": null, "refusal": null, "annotations": [],
+                                 "tool_calls": [{"id": id, "type": "function", "function": {"name": name, "arguments": arguments}}] },
+                    "logprobs": null,
+                    "finish_reason": "tool_calls",
+                }),
+                None => json!({
+                    "index": index,
+                    "message": { "role": "assistant", "content": reply.text, "refusal": null, "annotations": [] },
+                    "logprobs": null,
+                    "finish_reason": if reply.cut { "length" } else { "stop" },
+                }),
+            }
         })
         .collect();
     let completion_tokens = reply.tokens * request.n;
@@ -125,20 +144,35 @@ fn streamed(request: &ChatRequest, reply: text::Reply, prompt: &str) -> Served {
         sse::Event::data(&chunk)
     };
     let choice = |index: u64, delta: Value, finish: Option<&str>| json!([{ "index": index, "delta": delta, "logprobs": null, "finish_reason": finish }]);
+    let call = tool_call(request, &reply);
     let mut events = Vec::new();
     for index in 0..request.n {
-        events.push(chunk(
-            choice(
-                index,
-                json!({"role": "assistant", "content": "", "refusal": null}),
-                None,
-            ),
-            None,
-        ));
-        for piece in sse::pieces(&reply.text) {
-            events.push(chunk(choice(index, json!({ "content": piece }), None), None));
-        }
-        let finish = if reply.cut { "length" } else { "stop" };
+        let role = json!({"role": "assistant", "content": "", "refusal": null});
+        events.push(chunk(choice(index, role, None), None));
+        let finish = match &call {
+            // The call's id and name first, then its arguments in pieces.
+            Some((id, name, arguments)) => {
+                let first = json!({"tool_calls": [{"index": 0, "id": id, "type": "function", "function": {"name": name, "arguments": ""}}]});
+                events.push(chunk(choice(index, first, None), None));
+                let characters: Vec<char> = arguments.chars().collect();
+                for piece in characters.chunks(8) {
+                    let piece: String = piece.iter().collect();
+                    let delta = json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]});
+                    events.push(chunk(choice(index, delta, None), None));
+                }
+                "tool_calls"
+            }
+            None => {
+                for piece in sse::pieces(&reply.text) {
+                    events.push(chunk(choice(index, json!({ "content": piece }), None), None));
+                }
+                if reply.cut {
+                    "length"
+                } else {
+                    "stop"
+                }
+            }
+        };
         events.push(chunk(choice(index, json!({}), Some(finish)), None));
     }
     let completion_tokens = reply.tokens * request.n;

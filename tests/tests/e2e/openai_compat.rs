@@ -24,7 +24,7 @@ async fn openais_client_runs_chat_as_de_jobs() {
         .flatten()
         .filter_map(Value::as_str)
         .collect();
-    assert_eq!(jobs.len(), 8, "{made}");
+    assert_eq!(jobs.len(), 12, "{made}");
     // Each call is a job of the key's project, in its list, finished.
     for id in &jobs {
         let (status, job) = app.get(&format!("/v1/jobs/{id}")).await;
@@ -65,7 +65,14 @@ async fn openais_client_runs_chat_as_de_jobs() {
             ("claude-3.5-haiku", done),
             ("claude-3.5-haiku", done),
             ("claude-3.5-haiku", done),
+            ("claude-3.5-haiku", done),
+            ("claude-3.5-haiku", done),
+            ("claude-3.5-haiku", done),
             ("dall-e-3", done),
+            ("gpt-4o-mini", done),
+            ("gpt-4o-mini", done),
+            ("gpt-4o-mini", done),
+            ("gpt-4o-mini", done),
             ("gpt-4o-mini", done),
             ("gpt-4o-mini", done),
             ("gpt-4o-mini", done),

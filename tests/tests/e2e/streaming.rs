@@ -118,6 +118,17 @@ async fn a_streamed_job_sends_its_text_in_order_and_resumes_after_the_last_event
         assert!(job["metrics"]["input_tokens"].as_u64().unwrap_or(0) > 0, "{job}");
         assert!(job["metrics"]["finish_reason"].is_string(), "{job}");
     }
+    // Once the finished jobs' streams are pruned (the scheduler does it an
+    // hour after they end), their events are the end alone, output and all.
+    let pruned = electrons_domain::db::stream_deltas::prune(&app.pool, Duration::ZERO, 10_000)
+        .await
+        .expect("prune");
+    assert!(pruned > 0);
+    let (_, listed) = app.get("/v1/jobs?limit=1").await;
+    let last = listed["data"][0]["id"].as_str().expect("a job").to_owned();
+    let after = follow(&app, &last, None, None).await;
+    assert!(after.iter().all(|s| s.event != "delta"), "{after:?}");
+    assert_eq!(after.last().map(|s| s.data["status"].clone()), Some(json!("succeeded")));
     app.stop().await;
 }
 
@@ -157,6 +168,16 @@ async fn any_jobs_events_say_its_status_and_its_end() {
     let body: Value = refused.json().await.unwrap_or_default();
     assert_eq!(body["error"]["code"], "invalid_header", "{body}");
     assert_eq!(body["error"]["field"], "Last-Event-ID", "{body}");
+    // An id no piece of this job has (ids are counted across jobs) is refused too.
+    let foreign = app
+        .http
+        .get(format!("{}/v1/jobs/{id}/events", app.base_url))
+        .bearer_auth(&app.api_key)
+        .header("last-event-id", "987654321")
+        .send()
+        .await
+        .expect("refused");
+    assert_eq!(foreign.status(), StatusCode::BAD_REQUEST);
     let other = app.project_key("elsewhere").await;
     let hidden = app
         .http

@@ -3,12 +3,16 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use electrons_domain::{catalog::Api, input::ChatRole, limiter::Observation};
+use electrons_domain::{
+    catalog::Api,
+    input::{TextInput, ToolCall},
+    limiter::Observation,
+};
 use reqwest::{header::HeaderMap, RequestBuilder};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::max_tokens;
+use super::{anthropic_tools, max_tokens};
 use crate::{
     adapter::{Adapter, Call, Produced, Reader, TextCompletion},
     provider_call::{ProviderError, ProviderResponse},
@@ -34,7 +38,11 @@ struct Block {
     kind: String,
     #[serde(default)]
     text: Option<String>,
-    /// A `tool_use` block's input: the JSON answer when one was asked for.
+    /// A `tool_use` block's: the JSON answer when one was asked for, else a tool call.
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
     #[serde(default)]
     input: Option<serde_json::Value>,
 }
@@ -64,17 +72,7 @@ impl Adapter for AnthropicMessages {
 
     fn request(&self, call: &Call) -> Result<RequestBuilder, ProviderError> {
         let (model, input) = (call.model, call.text()?);
-        let messages: Vec<_> = input
-            .conversation()
-            .into_iter()
-            .map(|turn| {
-                let role = match turn.role {
-                    ChatRole::User => "user",
-                    ChatRole::Assistant => "assistant",
-                };
-                json!({ "role": role, "content": turn.content })
-            })
-            .collect();
+        let messages = anthropic_tools::messages(input);
         let mut body = json!({
             "model": model.provider_model,
             "max_tokens": max_tokens(model, input),
@@ -92,9 +90,16 @@ impl Adapter for AnthropicMessages {
         if let Some(stop) = &input.stop {
             body["stop_sequences"] = json!(stop);
         }
+        if let Some((tools, choice)) = anthropic_tools::tools(input) {
+            body["tools"] = tools;
+            if let Some(choice) = choice {
+                body["tool_choice"] = choice;
+            }
+        }
         if let Some(format) = input.json_format() {
             // Anthropic's way to a JSON answer: one tool whose input is the
-            // schema, and the model made to call it; the call's input is the answer.
+            // schema, and the model made to call it; the call's input is the
+            // answer (the job's own tools are not offered with it).
             body["tools"] = json!([{
                 "name": format.name(),
                 "description": "Give the answer as this tool's input.",
@@ -115,7 +120,8 @@ impl Adapter for AnthropicMessages {
 
     fn reader(&self) -> Reader {
         Reader::Whole(|call, response| {
-            message(response)
+            let json_answer = call.text().is_ok_and(|input| input.json_format().is_some());
+            message(response, json_answer)
                 .map(Produced::Text)
                 .map_err(|reason| response.unusable(reason, call.key))
         })
@@ -127,8 +133,11 @@ impl Adapter for AnthropicMessages {
             .map(|e| format!("{}: {}", e.error.kind, e.error.message))
     }
 
-    fn text_stream(&self) -> Option<Box<dyn TextStream>> {
-        Some(Box::<EventStream>::default())
+    fn text_stream(&self, input: &TextInput) -> Option<Box<dyn TextStream>> {
+        Some(Box::new(EventStream {
+            json_answer: input.json_format().is_some(),
+            ..EventStream::default()
+        }))
     }
 
     fn rate_limits(&self, headers: &HeaderMap) -> Observation {
@@ -142,8 +151,12 @@ impl Adapter for AnthropicMessages {
 /// between is the status the API would have answered.
 #[derive(Default)]
 struct EventStream {
+    /// The job asked for JSON: a tool call's input is the answer's text.
+    json_answer: bool,
     id: Option<String>,
     text: String,
+    /// Tool calls by block index: id, name, arguments so far.
+    calls: Vec<(usize, String, String, String)>,
     stop_reason: Option<String>,
     input_tokens: u64,
     output_tokens: u64,
@@ -154,6 +167,9 @@ struct EventStream {
 struct StreamEvent {
     #[serde(rename = "type")]
     kind: String,
+    #[serde(default)]
+    index: usize,
+    content_block: Option<Block>,
     message: Option<StartedMessage>,
     delta: Option<StreamDelta>,
     usage: Option<PartialUsage>,
@@ -182,6 +198,15 @@ struct PartialUsage {
     output_tokens: Option<u64>,
 }
 
+/// The stop reason as the job records it: the forced tool call that carries
+/// a JSON answer is the answer's end, not a call of the job's tools.
+fn finish_reason(stop_reason: Option<String>, json_answer: bool) -> Option<String> {
+    match stop_reason.as_deref() {
+        Some("tool_use") if json_answer => Some("end_turn".into()),
+        _ => stop_reason,
+    }
+}
+
 /// The HTTP status Anthropic answers for an error type.
 fn status_of(kind: &str) -> u16 {
     match kind {
@@ -193,6 +218,8 @@ fn status_of(kind: &str) -> u16 {
         "permission_error" => 403,
         "not_found_error" => 404,
         "request_too_large" => 413,
+        "billing_error" => 402,
+        "timeout_error" => 504,
         _ => 500,
     }
 }
@@ -212,10 +239,28 @@ impl TextStream for EventStream {
                     self.output_tokens = usage.output_tokens.unwrap_or(0);
                 }
             }
+            "content_block_start" => {
+                if let Some(block) = event
+                    .content_block
+                    .filter(|b| b.kind == "tool_use" && !self.json_answer)
+                {
+                    let (id, name) = (block.id.unwrap_or_default(), block.name.unwrap_or_default());
+                    self.calls.push((event.index, id, name, String::new()));
+                }
+            }
             "content_block_delta" => {
+                let index = event.index;
                 let piece = event.delta.and_then(|delta| match delta.kind.as_deref() {
+                    // A JSON answer is the forced tool call's input, and only that.
+                    Some("text_delta") if self.json_answer => None,
                     Some("text_delta") => delta.text,
-                    Some("input_json_delta") => delta.partial_json,
+                    Some("input_json_delta") if self.json_answer => delta.partial_json,
+                    Some("input_json_delta") => {
+                        if let Some(call) = self.calls.iter_mut().find(|call| call.0 == index) {
+                            call.3.push_str(delta.partial_json.as_deref().unwrap_or_default());
+                        }
+                        None
+                    }
                     _ => None,
                 });
                 if let Some(piece) = piece.filter(|p| !p.is_empty()) {
@@ -256,9 +301,23 @@ impl TextStream for EventStream {
         if !self.done {
             return Err(StreamFailure::Unusable("the stream ended before message_stop".into()));
         }
+        let tool_calls = self
+            .calls
+            .into_iter()
+            .map(|(_, id, name, arguments)| {
+                // A call without arguments streams none; its input is {}.
+                let arguments = if arguments.trim().is_empty() {
+                    "{}".to_owned()
+                } else {
+                    arguments
+                };
+                ToolCall::new(id, name, arguments)
+            })
+            .collect();
         Ok(TextCompletion {
             text: self.text,
-            finish_reason: self.stop_reason,
+            tool_calls,
+            finish_reason: finish_reason(self.stop_reason, self.json_answer),
             input_tokens: self.input_tokens,
             output_tokens: self.output_tokens,
             provider_request_id: self.id,
@@ -266,16 +325,13 @@ impl TextStream for EventStream {
     }
 }
 
-/// The message in a successful answer, or why there is none.
-fn message(response: &ProviderResponse) -> Result<TextCompletion, String> {
+/// The message in a successful answer, or why there is none. `json_answer`:
+/// the job asked for JSON, which is the one tool call's input.
+fn message(response: &ProviderResponse, json_answer: bool) -> Result<TextCompletion, String> {
     let parsed: Response = serde_json::from_slice(&response.body).map_err(|e| format!("message: {e}"))?;
-    let tool_input = parsed
-        .content
-        .iter()
-        .find(|b| b.kind == "tool_use")
-        .and_then(|b| b.input.as_ref());
-    let text: String = match tool_input {
-        // Only asked for when the job wants JSON (the one tool DE offers).
+    let uses = || parsed.content.iter().filter(|b| b.kind == "tool_use");
+    let json_input = uses().find_map(|b| b.input.as_ref()).filter(|_| json_answer);
+    let text: String = match json_input {
         Some(input) => input.to_string(),
         None => parsed
             .content
@@ -285,13 +341,27 @@ fn message(response: &ProviderResponse) -> Result<TextCompletion, String> {
             .collect::<Vec<_>>()
             .join(""),
     };
+    let tool_calls = match json_answer {
+        true => Vec::new(),
+        false => uses()
+            .map(|b| {
+                let arguments = b.input.as_ref().map_or_else(|| "{}".to_owned(), ToString::to_string);
+                ToolCall::new(
+                    b.id.clone().unwrap_or_default(),
+                    b.name.clone().unwrap_or_default(),
+                    arguments,
+                )
+            })
+            .collect(),
+    };
     let usage = parsed.usage.unwrap_or(Usage {
         input_tokens: 0,
         output_tokens: 0,
     });
     Ok(TextCompletion {
         text,
-        finish_reason: parsed.stop_reason,
+        tool_calls,
+        finish_reason: finish_reason(parsed.stop_reason, json_answer),
         input_tokens: usage.input_tokens,
         output_tokens: usage.output_tokens,
         provider_request_id: parsed.id,

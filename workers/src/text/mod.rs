@@ -3,6 +3,7 @@
 //! implementing `Adapter`; every text API but Anthropic's is OpenAI-compatible.
 
 pub mod anthropic;
+mod anthropic_tools;
 pub mod openai;
 pub mod streaming;
 

@@ -1,7 +1,11 @@
 //! OpenAI Chat Completions (`POST /v1/chat/completions`), also spoken by any
 //! OpenAI-compatible server given its base URL.
 
-use electrons_domain::{catalog::Api, input::ChatRole, limiter::Observation};
+use electrons_domain::{
+    catalog::Api,
+    input::{ChatRole, TextInput, ToolCall},
+    limiter::Observation,
+};
 use reqwest::{header::HeaderMap, RequestBuilder};
 use serde::Deserialize;
 use serde_json::json;
@@ -33,6 +37,22 @@ struct Choice {
 struct Message {
     content: Option<String>,
     refusal: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<AnsweredCall>,
+}
+
+/// A tool call in an answer, read leniently (OpenAI may add fields).
+#[derive(Deserialize)]
+struct AnsweredCall {
+    id: String,
+    function: AnsweredFunction,
+}
+
+#[derive(Deserialize)]
+struct AnsweredFunction {
+    name: String,
+    #[serde(default)]
+    arguments: String,
 }
 
 #[derive(Deserialize)]
@@ -63,11 +83,16 @@ impl Adapter for OpenAiChat {
             messages.push(json!({ "role": "system", "content": system }));
         }
         for turn in input.conversation() {
-            let role = match turn.role {
-                ChatRole::User => "user",
-                ChatRole::Assistant => "assistant",
-            };
-            messages.push(json!({ "role": role, "content": turn.content }));
+            messages.push(match turn.role {
+                ChatRole::User => json!({ "role": "user", "content": turn.content }),
+                ChatRole::Assistant if !turn.calls().is_empty() => json!({
+                    "role": "assistant",
+                    "content": (!turn.content.is_empty()).then_some(&turn.content),
+                    "tool_calls": turn.calls(),
+                }),
+                ChatRole::Assistant => json!({ "role": "assistant", "content": turn.content }),
+                ChatRole::Tool => json!({ "role": "tool", "tool_call_id": turn.tool_call_id, "content": turn.content }),
+            });
         }
         let mut body = json!({
             "model": model.provider_model,
@@ -82,6 +107,12 @@ impl Adapter for OpenAiChat {
         }
         if let Some(stop) = &input.stop {
             body["stop"] = json!(stop);
+        }
+        if let Some(tools) = &input.tools {
+            body["tools"] = json!(tools);
+        }
+        if let Some(choice) = &input.tool_choice {
+            body["tool_choice"] = json!(choice);
         }
         if let Some(format) = &input.response_format {
             // OpenAI's own words, as the job has them.
@@ -111,7 +142,7 @@ impl Adapter for OpenAiChat {
         serde_json::from_slice::<ErrorBody>(body).ok().map(|e| e.error.message)
     }
 
-    fn text_stream(&self) -> Option<Box<dyn TextStream>> {
+    fn text_stream(&self, _input: &TextInput) -> Option<Box<dyn TextStream>> {
         Some(Box::<ChunkStream>::default())
     }
 
@@ -128,17 +159,24 @@ fn completion(response: &ProviderResponse) -> Result<TextCompletion, String> {
         .into_iter()
         .next()
         .ok_or("chat completion without choices")?;
-    let text = choice
+    let tool_calls: Vec<ToolCall> = choice
         .message
-        .content
-        .or(choice.message.refusal)
-        .ok_or("chat completion without content")?;
+        .tool_calls
+        .into_iter()
+        .map(|call| ToolCall::new(call.id, call.function.name, call.function.arguments))
+        .collect();
+    let text = match (choice.message.content.or(choice.message.refusal), tool_calls.is_empty()) {
+        (Some(text), _) => text,
+        (None, false) => String::new(),
+        (None, true) => return Err("chat completion without content".into()),
+    };
     let usage = parsed.usage.unwrap_or(Usage {
         prompt_tokens: 0,
         completion_tokens: 0,
     });
     Ok(TextCompletion {
         text,
+        tool_calls,
         finish_reason: choice.finish_reason,
         input_tokens: usage.prompt_tokens,
         output_tokens: usage.completion_tokens,
@@ -152,6 +190,8 @@ fn completion(response: &ProviderResponse) -> Result<TextCompletion, String> {
 struct ChunkStream {
     id: Option<String>,
     text: String,
+    /// Tool calls as their pieces arrive, by index: id, name, arguments so far.
+    calls: Vec<(String, String, String)>,
     finish_reason: Option<String>,
     usage: Option<Usage>,
     done: bool,
@@ -179,6 +219,24 @@ struct ChunkChoice {
 struct Delta {
     content: Option<String>,
     refusal: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<CallPiece>,
+}
+
+/// A piece of a streamed tool call: the first has its id and name, every one
+/// a piece of the arguments.
+#[derive(Deserialize)]
+struct CallPiece {
+    #[serde(default)]
+    index: usize,
+    id: Option<String>,
+    function: Option<PieceFunction>,
+}
+
+#[derive(Deserialize)]
+struct PieceFunction {
+    name: Option<String>,
+    arguments: Option<String>,
 }
 
 impl TextStream for ChunkStream {
@@ -204,6 +262,17 @@ impl TextStream for ChunkStream {
         for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
             if let Some(delta) = choice.delta {
                 added.extend(delta.content.or(delta.refusal));
+                for piece in delta.tool_calls {
+                    if self.calls.len() <= piece.index {
+                        self.calls.resize_with(piece.index + 1, Default::default);
+                    }
+                    let call = &mut self.calls[piece.index];
+                    call.0.extend(piece.id);
+                    if let Some(function) = piece.function {
+                        call.1.extend(function.name);
+                        call.2.extend(function.arguments);
+                    }
+                }
             }
             if choice.finish_reason.is_some() {
                 self.finish_reason = choice.finish_reason;
@@ -225,8 +294,14 @@ impl TextStream for ChunkStream {
             prompt_tokens: 0,
             completion_tokens: 0,
         });
+        let tool_calls = self
+            .calls
+            .into_iter()
+            .map(|(id, name, arguments)| ToolCall::new(id, name, arguments))
+            .collect();
         Ok(TextCompletion {
             text: self.text,
+            tool_calls,
             finish_reason: self.finish_reason,
             input_tokens: usage.prompt_tokens,
             output_tokens: usage.completion_tokens,
@@ -269,7 +344,7 @@ mod tests {
     }
 
     #[test]
-    fn a_completion_with_tool_calls_and_no_content_is_not_text() {
+    fn a_completion_with_tool_calls_and_no_content_is_its_calls() {
         let body = json!({
             "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
             "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
@@ -282,9 +357,10 @@ mod tests {
             headers: reqwest::header::HeaderMap::new(),
             body: serde_json::to_vec(&body).unwrap_or_default().into(),
         };
-        // The reader turns this into ProviderError::Unusable: billed, not retried.
-        let reason = completion(&response).expect_err("no text to give");
-        assert!(reason.contains("without content"), "{reason}");
+        let answered = completion(&response).expect("its calls");
+        assert_eq!(answered.text, "");
+        assert_eq!(answered.tool_calls, [ToolCall::new("call_1", "f", "{}")]);
+        assert_eq!(answered.finish_reason.as_deref(), Some("tool_calls"));
     }
 
     #[test]

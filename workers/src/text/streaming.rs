@@ -5,7 +5,9 @@
 //! recorded like any other answer.
 
 use electrons_domain::secret::Secret;
-use eventsource_stream::Eventsource;
+use std::time::Duration;
+
+use eventsource_stream::{EventStreamError, Eventsource};
 use futures::StreamExt;
 
 use crate::{
@@ -37,11 +39,15 @@ pub trait TextStream: Send {
 }
 
 /// Reads `response` through `decoder`, pushing each piece of text into `sink`.
+/// `timeout` is the call's: reqwest's covers the whole body, so a stream
+/// still being written when it runs out is a timeout (retried as one), not
+/// an answer that broke off.
 pub async fn read(
     response: reqwest::Response,
     mut decoder: Box<dyn TextStream>,
     sink: &DeltaSink,
     key: &Secret,
+    timeout: Duration,
 ) -> Result<Produced, ProviderError> {
     let request_id = provider_call::request_id(response.headers());
     let failed = |failure: StreamFailure| match failure {
@@ -55,9 +61,17 @@ pub async fn read(
     };
     let mut events = response.bytes_stream().eventsource();
     while let Some(event) = events.next().await {
-        let event = event.map_err(|error| {
-            // The provider answered and charged: a stream that broke off is not a call that never happened.
-            failed(StreamFailure::Unusable(format!("the answer broke off: {error}")))
+        let event = event.map_err(|error| match error {
+            EventStreamError::Transport(error) if error.is_timeout() => ProviderError::Timeout(timeout),
+            EventStreamError::Transport(error) => {
+                // The provider answered and charged: a stream that broke off is
+                // not a call that never happened.
+                let reason = format!("the answer broke off: {}", provider_call::without_url(&error));
+                failed(StreamFailure::Unusable(reason))
+            }
+            other => failed(StreamFailure::Unusable(format!(
+                "the stream is not server-sent events: {other}"
+            ))),
         })?;
         if let Some(text) = decoder.event(&event.event, &event.data).map_err(failed)? {
             sink.push(&text);

@@ -50,8 +50,8 @@ pub struct MessagesRequest<'a> {
     pub input_tokens: u64,
     /// Answer as server-sent events.
     pub stream: bool,
-    /// The tool `tool_choice` makes the model call: its name and input schema.
-    pub forced_tool: Option<(&'a str, &'a Value)>,
+    /// The tool the model calls: its name and input schema.
+    pub called_tool: Option<(&'a str, &'a Value)>,
 }
 
 impl<'a> MessagesRequest<'a> {
@@ -90,7 +90,7 @@ impl<'a> MessagesRequest<'a> {
             max_tokens,
             input_tokens,
             stream,
-            forced_tool: forced_tool(body)?,
+            called_tool: called_tool(body)?,
         })
     }
 }
@@ -193,26 +193,72 @@ fn system(system: Option<&Value>) -> Result<u64, Rejection> {
     }
 }
 
-/// The tool a `{"type": "tool", "name"}` choice forces, from `tools`.
-fn forced_tool(body: &Map<String, Value>) -> Result<Option<(&str, &Value)>, Rejection> {
-    let choice = body.get("tool_choice");
-    if choice.and_then(|c| c.get("type")).and_then(Value::as_str) != Some("tool") {
-        return Ok(None);
-    }
-    let Some(name) = choice.and_then(|c| c.get("name")).and_then(Value::as_str) else {
-        return Err(bad("tool_choice.tool.name", "Field required"));
-    };
-    let tool = body
+/// The tool the simulated model calls: the one a `{"type": "tool", "name"}`
+/// choice names, the first for `any`; with `auto` (or no choice) the first,
+/// unless the last user turn answers a call — then it answers in words, as
+/// it does for `none`.
+fn called_tool(body: &Map<String, Value>) -> Result<Option<(&str, &Value)>, Rejection> {
+    let tools: Vec<&Value> = body
         .get("tools")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .find(|tool| tool.get("name").and_then(Value::as_str) == Some(name));
-    match tool.and_then(|tool| tool.get("input_schema")) {
-        Some(schema) => Ok(Some((name, schema))),
-        None => Err(Rejection::bad_request(format!(
-            "Tool '{name}' not found in provided tools"
-        ))),
+        .collect();
+    fn schema<'v>(tool: &&'v Value) -> Option<&'v Value> {
+        tool.get("input_schema")
+    }
+    let choice = body.get("tool_choice");
+    match choice.and_then(|c| c.get("type")).and_then(Value::as_str) {
+        Some("tool") => {
+            let Some(name) = choice.and_then(|c| c.get("name")).and_then(Value::as_str) else {
+                return Err(bad("tool_choice.tool.name", "Field required"));
+            };
+            let tool = tools
+                .iter()
+                .find(|tool| tool.get("name").and_then(Value::as_str) == Some(name));
+            match tool.and_then(schema) {
+                Some(schema) => Ok(Some((name, schema))),
+                None => Err(Rejection::bad_request(format!(
+                    "Tool '{name}' not found in provided tools"
+                ))),
+            }
+        }
+        Some("none") => Ok(None),
+        Some("any") | Some("auto") | None => {
+            if choice.is_none_or(|c| c["type"] == "auto") && last_turn_answers_a_call(body) {
+                return Ok(None);
+            }
+            Ok(tools.first().and_then(|tool| {
+                let name = tool.get("name").and_then(Value::as_str)?;
+                Some((name, schema(tool)?))
+            }))
+        }
+        Some(_) => Err(bad(
+            "tool_choice",
+            "Input tag found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'",
+        )),
+    }
+}
+
+/// Whether the last user turn holds a `tool_result`.
+pub fn last_turn_answers_a_call(body: &Map<String, Value>) -> bool {
+    tool_result_text(body).is_some()
+}
+
+/// The text of the last user turn's `tool_result`, if it answers a call.
+pub fn tool_result_text(body: &Map<String, Value>) -> Option<String> {
+    let last = body.get("messages")?.as_array()?.last()?;
+    if last.get("role").and_then(Value::as_str) != Some("user") {
+        return None;
+    }
+    let result = last
+        .get("content")?
+        .as_array()?
+        .iter()
+        .find(|block| block.get("type").and_then(Value::as_str) == Some("tool_result"))?;
+    match result.get("content") {
+        Some(content) => text::plain_text(content),
+        None => Some(String::new()),
     }
 }
 

@@ -58,6 +58,10 @@ pub struct ChatRequest<'a> {
     pub include_usage: bool,
     /// The schema the answer follows when `response_format` asks for JSON.
     pub json_schema: Option<Value>,
+    /// The function the simulated model calls: its name and parameters' schema.
+    pub called_function: Option<(String, Value)>,
+    /// After a tool's answer (the last message is a `tool` one): its text.
+    pub tool_answer: Option<String>,
 }
 
 impl<'a> ChatRequest<'a> {
@@ -83,6 +87,8 @@ impl<'a> ChatRequest<'a> {
         };
         let include_usage = stream_usage(body, stream)?;
         let json_schema = response_format(body)?;
+        let tool_answer = tool_answer(body);
+        let called_function = called_function(body, tool_answer.is_some())?;
         Ok(Self {
             model,
             input_tokens,
@@ -91,6 +97,8 @@ impl<'a> ChatRequest<'a> {
             stream,
             include_usage,
             json_schema,
+            called_function,
+            tool_answer,
         })
     }
 }
@@ -166,6 +174,62 @@ fn response_format(body: &Map<String, Value>) -> Result<Option<Value>, Rejection
         )
         .param("response_format.type")),
     }
+}
+
+/// The function the simulated model calls: the one `tool_choice` names, the
+/// first for `required`, and with `auto` (or no choice) the first — unless
+/// the last message is a tool's answer, which the model then speaks of; none
+/// for `none`. A named function must be among the tools.
+fn called_function(body: &Map<String, Value>, answered: bool) -> Result<Option<(String, Value)>, Rejection> {
+    let tools: Vec<&Value> = body
+        .get("tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .collect();
+    let function = |tool: &Value| -> Option<(String, Value)> {
+        let function = tool.get("function")?;
+        let name = function.get("name")?.as_str()?.to_owned();
+        let schema = function
+            .get("parameters")
+            .cloned()
+            .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}}));
+        Some((name, schema))
+    };
+    let first = || tools.first().and_then(|tool| function(tool));
+    match body.get("tool_choice") {
+        Some(Value::String(mode)) if mode == "none" => Ok(None),
+        Some(Value::String(mode)) if mode == "required" => Ok(first()),
+        Some(Value::Object(choice)) => {
+            let wanted = choice
+                .get("function")
+                .and_then(|f| f.get("name"))
+                .and_then(Value::as_str);
+            let named = tools
+                .iter()
+                .filter_map(|tool| function(tool))
+                .find(|(name, _)| Some(name.as_str()) == wanted);
+            match named {
+                Some(named) => Ok(Some(named)),
+                None => Err(Rejection::bad_request(format!(
+                    "Invalid value for 'tool_choice': function '{}' not found in 'tools'.",
+                    wanted.unwrap_or_default()
+                ))
+                .param("tool_choice")),
+            }
+        }
+        _ if answered => Ok(None),
+        _ => Ok(first()),
+    }
+}
+
+/// The text of the last message when it is a tool's answer.
+fn tool_answer(body: &Map<String, Value>) -> Option<String> {
+    let last = body.get("messages")?.as_array()?.last()?;
+    if last.get("role").and_then(Value::as_str) != Some("tool") {
+        return None;
+    }
+    last.get("content").and_then(text::plain_text)
 }
 
 /// Validates `messages`; returns the prompt tokens they add up to.
