@@ -174,6 +174,9 @@ pub struct Job {
     /// itself (`None`).
     #[sqlx(default)]
     pub webhook_format: Option<String>,
+    /// Somebody follows its events (`None` in a snapshot from before).
+    #[sqlx(default)]
+    pub followed: Option<bool>,
 }
 
 impl Job {

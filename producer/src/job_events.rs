@@ -95,8 +95,9 @@ impl Follower {
                 }
             };
             if !announced && !job.status.is_terminal() {
-                // Its finish then wakes this follower (as it wakes `Prefer: wait`).
-                announced = db::jobs::announce_finish(&pool, self.id).await.is_ok();
+                // Its start and finish then wake this follower (a job that
+                // streams is followed from its submit).
+                announced = job.followed == Some(true) || db::jobs::follow(&pool, self.id).await.is_ok();
             }
             match self.tell(job).await {
                 Ok(true) => return,

@@ -16,7 +16,7 @@ use crate::{
 
 pub(super) const COLUMNS: &str = "id, project_id, model, modality, provider, status, priority, input, output, error,
     metrics, metadata, webhook, webhook_events_filter, attempt, deferrals, max_attempts, lease_until, run_at,
-    created_at, started_at, completed_at, operation, poll_seq, traceparent, fallbacks, webhook_format";
+    created_at, started_at, completed_at, operation, poll_seq, traceparent, fallbacks, webhook_format, followed";
 
 /// Which run of a job a statement speaks for: its claim (`attempt`) and which
 /// poll message it took up (`poll_seq`, moved on whenever the scheduler hands
@@ -100,14 +100,16 @@ pub async fn insert_many(pool: &PgPool, jobs: &[NewJob]) -> Result<Vec<Inserted>
     let created: Vec<Job> = sqlx::query_as(&format!(
         "INSERT INTO jobs (id, project_id, model, modality, provider, priority, input, metadata, webhook,
             webhook_events_filter, max_attempts, idempotency_key, request_hash, notify_on_finish, publish_at,
-            budget_reserved_usd, budget_month, traceparent, fallbacks, webhook_format)
+            budget_reserved_usd, budget_month, traceparent, fallbacks, webhook_format, followed)
          SELECT n_id, n_project, n_model, n_modality, n_provider, n_priority, n_input, n_metadata, n_webhook,
                 -- Events are validated words without commas; unnest cannot carry text[] per row.
                 string_to_array(n_events, ','), n_max_attempts, n_key, n_hash, n_notify,
                 now() + n_relay_ms * interval '1 millisecond',
                 n_reserve::numeric,
                 CASE WHEN n_reserve IS NOT NULL THEN date_trunc('month', now() AT TIME ZONE 'UTC')::date END,
-                n_traceparent, string_to_array(n_fallbacks, ','), n_webhook_format
+                n_traceparent, string_to_array(n_fallbacks, ','), n_webhook_format,
+                -- A job that streams is followed to its end.
+                COALESCE(n_input->>'stream' = 'true', false)
          FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
                      $8::jsonb[], $9::text[], $10::text[], $11::int[], $12::text[], $13::text[], $14::bool[],
                      $15::float8[], $16::float8[], $17::text[], $18::text[], $19::text[])
@@ -185,13 +187,16 @@ pub async fn get_any(pool: &PgPool, id: JobId) -> Result<Option<Job>, sqlx::Erro
         .await
 }
 
-/// Has the job's finish announced on `de_job_finished` (a client follows its
-/// events); a no-op when it is already.
-pub async fn announce_finish(pool: &PgPool, id: JobId) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE jobs SET notify_on_finish = true WHERE id = $1 AND NOT notify_on_finish")
-        .bind(id.0)
-        .execute(pool)
-        .await?;
+/// Marks the job followed (a client reads its events): its start is told on
+/// `de_job_progressed` and its finish on `de_job_finished`. A no-op when it is already.
+pub async fn follow(pool: &PgPool, id: JobId) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE jobs SET notify_on_finish = true, followed = true
+         WHERE id = $1 AND NOT (notify_on_finish AND followed)",
+    )
+    .bind(id.0)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
