@@ -46,11 +46,7 @@ pub async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let job = parse_id(&id)?;
     // The operator reads any project's deliveries; a key its own project's.
-    let found = match reader.only_project() {
-        Some(project) => db::jobs::get(&state.pool, project, job).await?,
-        None => db::jobs::get_any(&state.pool, job).await?,
-    };
-    let project = found.ok_or_else(|| ApiError::not_found("job"))?.project_id;
+    let project = super::jobs::readable(&state, &reader, job).await?.project_id;
     let deliveries = db::webhook_deliveries::list_for_job(&state.pool, project, job).await?;
     Ok(Json(json!({ "data": deliveries })))
 }

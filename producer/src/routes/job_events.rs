@@ -15,7 +15,7 @@ use electrons_domain::db;
 use futures::Stream;
 use serde_json::json;
 
-use super::jobs::parse_id;
+use super::jobs::{parse_id, readable};
 use crate::{
     auth::ProjectAdmin,
     error::{ApiError, ApiErrorBody},
@@ -50,11 +50,7 @@ pub async fn follow(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let id = parse_id(&id)?;
     let after = last_event_id(&headers)?;
-    let job = match reader.only_project() {
-        Some(project) => db::jobs::get(&state.pool, project, id).await?,
-        None => db::jobs::get_any(&state.pool, id).await?,
-    };
-    job.ok_or_else(|| ApiError::not_found("job"))?;
+    readable(&state, &reader, id).await?;
     // Ids are counted across jobs: one of another job's would skip this one's text.
     if let Some(seq) = after {
         if db::stream_deltas::attempt_of(&state.pool, id.0, seq).await?.is_none() {

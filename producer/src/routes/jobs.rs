@@ -43,14 +43,22 @@ pub async fn get(
     reader: ProjectAdmin,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
-    let id = parse_id(&id)?;
+    let job = readable(&state, &reader, parse_id(&id)?).await?;
+    Ok(Json(view(&state, job).await))
+}
+
+/// The job `reader` may read: any project's for the operator, else one of
+/// the key's project; not found otherwise.
+pub(super) async fn readable(
+    state: &AppState,
+    reader: &ProjectAdmin,
+    id: JobId,
+) -> Result<electrons_domain::job::Job, ApiError> {
     let job = match reader.only_project() {
         Some(project) => db::jobs::get(&state.pool, project, id).await?,
-        // The operator reads any project's job.
         None => db::jobs::get_any(&state.pool, id).await?,
     };
-    let job = job.ok_or_else(|| ApiError::not_found("job"))?;
-    Ok(Json(view(&state, job).await))
+    job.ok_or_else(|| ApiError::not_found("job"))
 }
 
 #[utoipa::path(
